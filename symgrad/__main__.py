@@ -1,0 +1,3 @@
+from symgrad.cli.app import main
+
+main()

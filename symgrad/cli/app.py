@@ -1,0 +1,58 @@
+"""The ``symgrad`` command: the Typer app and the boundary where errors become one line.
+
+Command modules import nothing heavy at module level, so ``symgrad --help`` never loads
+NumPy or SymPy.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from typer.exceptions import TyperException
+
+from symgrad.errors import SymgradError
+
+app = typer.Typer(
+    name="symgrad",
+    help="See and trust a derivative: every layer as SymPy and as NumPy, checked three ways.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Registering the commands (each module adds itself to ``app``).
+from symgrad.cli import catalog, compare, derive  # noqa: E402, F401
+
+
+def fail(message: str) -> None:
+    """Print one line on stderr and exit with status 2 (a usage error)."""
+    print(f"symgrad: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app; bad input becomes one line on stderr and exit code 2."""
+    args = sys.argv[1:] if argv is None else argv
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="symgrad", standalone_mode=False)
+    except SymgradError as error:
+        fail(str(error))
+    except typer.Exit as done:
+        code = done.exit_code
+    except typer.Abort:
+        print("symgrad: aborted", file=sys.stderr)
+        code = 130
+    except TyperException as error:  # Typer's usage errors (it vendors Click's)
+        if not args:  # no command at all: show the help rather than an error
+            command.main(args=["--help"], prog_name="symgrad", standalone_mode=False)
+            code = 0
+        else:
+            message = getattr(error, "format_message", error.__str__)()
+            fail(message.replace("\n", " "))
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,37 @@
+"""``symgrad compare LAYER``."""
+
+from typing import Annotated
+
+import typer
+
+from symgrad.cli.app import app
+from symgrad.cli.options import Batch, Dtype, Json, Seed, Shape
+
+
+@app.command()
+def compare(
+    layer: Annotated[
+        str, typer.Argument(help="A catalog layer, e.g. affine (see `symgrad list`).")
+    ],
+    shape: Shape = None,
+    batch: Batch = 2,
+    seed: Seed = 0,
+    dtype: Dtype = "float64",
+    json: Json = False,
+) -> int:
+    """Check a layer's NumPy backward against SymPy and numerical differences.
+
+    Exit status: 0 when all three agree, 1 when any gradient disagrees, 2 for bad input.
+    """
+    from symgrad import api
+
+    report = api.compare(layer, shape=shape, seed=seed, dtype=dtype, batch=batch)
+    if json:
+        from symgrad.render import jsonout
+
+        print(jsonout.dumps(jsonout.comparison(report)))
+    else:
+        from symgrad.render import terminal
+
+        terminal.console().print(terminal.comparison(report))
+    return 0 if report.ok else 1

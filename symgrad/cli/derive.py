@@ -1,0 +1,36 @@
+"""``symgrad derive LAYER``."""
+
+from typing import Annotated
+
+import typer
+
+from symgrad.cli.app import app
+from symgrad.cli.options import Batch, Json, Shape
+
+
+@app.command()
+def derive(
+    layer: Annotated[
+        str, typer.Argument(help="A catalog layer, e.g. sigmoid (see `symgrad list`).")
+    ],
+    latex: Annotated[bool, typer.Option("--latex", help="Print LaTeX instead.")] = False,
+    json: Json = False,
+    shape: Shape = None,
+    batch: Batch = 2,
+) -> None:
+    """Derive a layer's derivative with SymPy, node by node, the way the note teaches it."""
+    from symgrad import api
+
+    report = api.derive(layer, shape=shape, batch=batch)
+    if json:
+        from symgrad.render import jsonout
+
+        print(jsonout.dumps(jsonout.derivation(report)))
+    elif latex:
+        from symgrad.render import latex as latex_renderer
+
+        print(latex_renderer.derivation(report))
+    else:
+        from symgrad.render import terminal
+
+        terminal.console().print(terminal.derivation(report))

@@ -1,0 +1,68 @@
+"""The layer catalog: every layer as a NumPy class beside its SymPy description.
+
+Importing this package imports NumPy but never SymPy; each layer's SymPy description is
+built on first use.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from symgrad.errors import SymgradError
+from symgrad.layers import (
+    add,
+    affine,
+    exp,
+    mul,
+    reciprocal,
+    relu,
+    sigmoid,
+    softmax_with_loss,
+    square,
+    tanh,
+)
+from symgrad.layers.spec import Layer
+
+CATALOG: tuple[Layer, ...] = tuple(
+    module.LAYER
+    for module in (
+        add,
+        mul,
+        square,
+        reciprocal,
+        exp,
+        relu,
+        sigmoid,
+        tanh,
+        affine,
+        softmax_with_loss,
+    )
+)
+
+
+def normalize(name: str) -> str:
+    """Fold case and separators: ``SoftmaxWithLoss`` and ``softmax_with_loss`` match."""
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+_BY_KEY = {normalize(layer.name): layer for layer in CATALOG}
+
+
+def get_layer(name: str) -> Layer:
+    """Look a layer up by name, case- and separator-insensitively.
+
+    Raises:
+        SymgradError: for an unknown name, suggesting the closest one.
+    """
+    layer = _BY_KEY.get(normalize(name))
+    if layer is not None:
+        return layer
+    close = difflib.get_close_matches(normalize(name), list(_BY_KEY), n=1, cutoff=0.6)
+    hint = f"; did you mean '{_BY_KEY[close[0]].name}'?" if close else ""
+    names = ", ".join(layer.name for layer in CATALOG)
+    raise SymgradError(
+        f"unknown layer '{name}'{hint}" if hint else f"unknown layer '{name}' (known: {names})"
+    )
+
+
+__all__ = ["CATALOG", "Layer", "get_layer", "normalize"]

@@ -1,0 +1,78 @@
+"""What a catalog layer is: a NumPy layer and its SymPy description, kept together.
+
+A :class:`Layer` is plain data. The CLI, the comparison engine, the tests and the site all
+iterate over the catalog built from these records, so adding a layer adds its command
+support, its tests and its page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from symgrad.symbolic.forms import SymbolicForm
+
+ShapeKind = Literal["elementwise", "affine", "classes"]
+Domain = Literal["real", "away_from_zero"]
+
+SHAPE_MEANING: dict[ShapeKind, str] = {
+    "elementwise": "every input's shape",
+    "affine": "IN,OUT: W's shape (X is --batch×IN)",
+    "classes": "N,C: batch, classes",
+}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One catalog entry.
+
+    Attributes:
+        name: canonical kebab-case name (``softmax-with-loss``).
+        numpy_class: the book-style class with ``forward`` and ``backward(dout)``.
+        symbolic: builds the SymPy description; called lazily so that SymPy is only
+            imported when a derivation or a symbolic value is asked for.
+        shape_kind: what ``--shape`` means for this layer.
+        inputs: forward arguments that are differentiated, in ``forward``'s order.
+        params: constructor arrays whose gradients ``backward`` stores as ``d<name>``.
+        labels: forward arguments that are data, not differentiated (after ``inputs``).
+        domain: where random inputs are drawn; ``away_from_zero`` keeps clear of a kink
+            or a pole at 0.
+        default_shape: used when ``--shape`` is not given.
+    """
+
+    name: str
+    numpy_class: type
+    symbolic: Callable[[], SymbolicForm]
+    shape_kind: ShapeKind
+    inputs: tuple[str, ...]
+    params: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    domain: Domain = "real"
+    default_shape: tuple[int, ...] = (2, 3)
+
+    @cached_property
+    def form(self) -> SymbolicForm:
+        """The SymPy description, built once (this is where SymPy gets imported)."""
+        return self.symbolic()
+
+    @property
+    def shape_meaning(self) -> str:
+        return SHAPE_MEANING[self.shape_kind]
+
+    @property
+    def elementwise(self) -> bool:
+        """Each output element depends only on the same element of each input."""
+        return self.shape_kind == "elementwise"
+
+
+def sample(domain: Domain, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Draw a float64 test input; ``away_from_zero`` gives |x| >= 0.25, clear of a kink."""
+    values = rng.standard_normal(shape)
+    if domain == "away_from_zero":
+        values = (0.25 + abs(values)) * rng.choice((-1.0, 1.0), size=shape)
+    return values

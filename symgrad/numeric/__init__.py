@@ -1,0 +1,1 @@
+"""The numeric side: derivatives by finite differences of a layer's NumPy forward."""

@@ -1,0 +1,1 @@
+"""Renderers: they draw report objects (terminal, JSON, LaTeX) and never compute."""

@@ -1,0 +1,57 @@
+"""Derivations as LaTeX (an ``align*`` block a teacher can paste into notes)."""
+
+from __future__ import annotations
+
+from symgrad.render.mathtext import latex
+from symgrad.reports import Derivation
+
+
+def _symbol(name: str) -> str:
+    base, _, sub = name.partition("_")
+    digits = base.lstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    if digits and not sub:
+        base, sub = base[: -len(digits)], digits
+    return f"{base}_{{{sub}}}" if sub else base
+
+
+def _op(label: str) -> str:
+    """A node label inside \\text{}: × and − as math, so pdflatex accepts them."""
+    return label.replace("×", r"$\times$").replace("−", "-")
+
+
+def _partial(of: str, wrt: str) -> str:
+    return rf"\frac{{\partial {_symbol(of)}}}{{\partial {_symbol(wrt)}}}"
+
+
+def _label(output: str, key: str, matrix: bool) -> str:
+    if key.startswith("∂"):
+        of, _, rest = key[1:].partition("/∂")
+        wrt, _, condition = rest.partition(" ")
+        return _partial(of, wrt) + (rf"\ \text{{{condition}}}" if condition else "")
+    return rf"\mathrm{{d}}{_symbol(key)}" if matrix else _partial(output, key)
+
+
+def derivation(report: Derivation) -> str:
+    """Forward, one line per node with its local derivatives, then the final derivatives."""
+    lines = [
+        f"% symgrad derive {report.layer}",
+        r"\begin{align*}",
+        rf"{_symbol(report.output)} &= {latex(report.forward)} \\",
+    ]
+    for node in report.nodes:
+        rules = r",\quad ".join(
+            f"{_label(node.output, k, report.matrix)} = {latex(v)}"
+            for k, v in node.local_derivatives.items()
+        )
+        lines.append(
+            rf"{_symbol(node.output)} &= {latex(node.expression)}"
+            rf" && \text{{({_op(node.op)})}}\quad {rules} \\"
+        )
+    finals = [
+        (rf"\mathrm{{d}}{_symbol(name)}" if report.matrix else _partial(report.output, name))
+        + f" &= {latex(value)}"
+        for name, value in report.derivatives.items()
+    ]
+    lines.append(r" \\ ".join(finals))
+    lines.append(r"\end{align*}")
+    return "\n".join(lines)

@@ -1,0 +1,86 @@
+"""SymPy expressions as text: one-line Unicode for people, plain strings for machines.
+
+Both print a sum with its positive terms first, so y − t reads as the note writes it
+rather than SymPy's canonical −t + y.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+LETTER_SUBSCRIPTS = {"i": "ᵢ", "j": "ⱼ", "k": "ₖ", "n": "ₙ"}
+
+
+class _PositiveFirst:
+    def _as_ordered_terms(self, expr, order=None):
+        terms = super()._as_ordered_terms(expr, order=order)
+        return sorted(terms, key=lambda term: term.could_extract_minus_sign())
+
+
+class PlainPrinter(_PositiveFirst, StrPrinter):
+    """SymPy's own string form (``sympify`` reads it back), positive terms first."""
+
+    def _print_OneMatrix(self, expr):
+        return "1"
+
+
+class TeXPrinter(_PositiveFirst, LatexPrinter):
+    """LaTeX, positive terms first; the ones-column prints as 𝟙."""
+
+    def _print_OneMatrix(self, expr):
+        return r"\mathbb{1}"
+
+
+class _UnicodeBase(PlainPrinter):
+    """The plain form with the few symbols that regular expressions cannot fix later."""
+
+    def _print_OneMatrix(self, expr):
+        return "𝟙"
+
+    def _print_Sum(self, expr):
+        (index, *_), *_ = expr.limits
+        return f"Σ_{index} {self._print(expr.function)}"
+
+
+def plain(expr) -> str:
+    """The machine form: ``y*(1 - y)``, ``-y**2``, ``dY*W.T``."""
+    return PlainPrinter().doprint(expr)
+
+
+def latex(expr) -> str:
+    return TeXPrinter().doprint(expr)
+
+
+def _superscript(match: re.Match) -> str:
+    return match.group(1).translate(SUPERSCRIPTS)
+
+
+def _piecewise(expr: sp.Piecewise) -> str:
+    pieces = []
+    for value, condition in expr.args:
+        pieces.append(
+            f"{pretty(value)} otherwise"
+            if condition == sp.true
+            else f"{pretty(value)} where {pretty(condition)}"
+        )
+    return ", ".join(pieces)
+
+
+def pretty(expr) -> str:
+    """One-line Unicode with the note's symbols: ``y(1 − y)``, ``−y²``, ``dY·Wᵀ``, ``t₁``."""
+    if isinstance(expr, sp.Piecewise):
+        return _piecewise(expr)
+    text = expr if isinstance(expr, str) else _UnicodeBase().doprint(expr)
+    text = re.sub(r"\*\*\(?(-?[0-9]+)\)?", _superscript, text)  # x**2 -> x², x**(-1) -> x⁻¹
+    text = text.replace("**", "^").replace(".T", "ᵀ")
+    text = re.sub(r"(?<=[A-Za-z])([0-9]+)", lambda m: m.group(1).translate(SUBSCRIPTS), text)
+    text = re.sub(r"_([ijkn])\b", lambda m: LETTER_SUBSCRIPTS[m.group(1)], text)
+    text = re.sub(r"(?<![\w.])([0-9]+)\*(?=[A-Za-z(])", r"\1", text)  # 2*t -> 2t
+    text = re.sub(r"\*(?=\()", "", text)  # y*(1 - y) -> y(1 - y)
+    return text.replace("*", "·").replace("-", "−").replace(">=", "≥").replace("<=", "≤")

@@ -1,0 +1,170 @@
+"""Break a scalar SymPy expression into the note's primitive nodes, and walk it backward.
+
+``1/(1 + exp(−x))`` becomes the note's four nodes ×(−1), exp, +1, 1/x; n-ary sums and
+products are folded into binary nodes left to right, the way a person draws them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sympy as sp
+
+from symgrad.errors import SymgradError
+
+
+@dataclass(frozen=True)
+class Node:
+    """``output = expression`` where ``expression`` uses only ``inputs`` (symbols or inputs)."""
+
+    op: str
+    output: sp.Symbol
+    inputs: tuple[sp.Symbol, ...]
+    expression: sp.Expr
+
+    def local_derivative(self, wrt: sp.Symbol) -> sp.Expr:
+        """∂output/∂wrt, derived by SymPy in node-local symbols."""
+        return sp.diff(self.expression, wrt)
+
+
+def _number_label(value: sp.Expr) -> str:
+    text = sp.sstr(value).replace("-", "−")
+    return f"({text})" if value.is_negative or "/" in text else text
+
+
+def relu_argument(expr: sp.Expr) -> sp.Expr | None:
+    """The argument u when ``expr`` is ``Piecewise((u, u > 0), (0, True))``, else None."""
+    if not isinstance(expr, sp.Piecewise) or len(expr.args) != 2:
+        return None
+    (value, condition), (zero, otherwise) = expr.args
+    if zero == 0 and otherwise == sp.true and condition == sp.Gt(value, 0):
+        return value
+    return None
+
+
+class _Builder:
+    def __init__(self, inputs: tuple[sp.Symbol, ...]) -> None:
+        self.inputs = set(inputs)
+        self.nodes: list[Node] = []
+        self.value_of: dict[sp.Symbol, sp.Expr] = {}  # intermediate symbol -> expression in inputs
+        self._seen: dict[sp.Expr, sp.Symbol] = {}
+
+    def node(
+        self, op: str, inputs: list[sp.Expr], expression: sp.Expr, value: sp.Expr
+    ) -> sp.Symbol:
+        if value in self._seen:
+            return self._seen[value]
+        symbol = sp.Dummy(real=True)
+        used = tuple(s for s in inputs if isinstance(s, sp.Symbol))
+        self.nodes.append(Node(op, symbol, used, expression))
+        self.value_of[symbol] = value
+        self._seen[value] = symbol
+        return symbol
+
+    def fold(
+        self, op: str, combine, terms: list[sp.Expr], constant: sp.Expr, identity
+    ) -> sp.Symbol:
+        """Binary nodes over ``terms`` left to right, then one unary node for the constant."""
+        symbols = [self.visit(term) for term in terms]
+        acc, value = symbols[0], terms[0]
+        for symbol, term in zip(symbols[1:], terms[1:], strict=True):
+            value = combine(value, term)
+            acc = self.node(op, [acc, symbol], combine(acc, symbol), value)
+        if constant != identity:
+            label = f"+{_number_label(constant)}" if op == "+" else f"×{_number_label(constant)}"
+            acc = self.node(label, [acc], combine(acc, constant), combine(value, constant))
+        return acc
+
+    def visit(self, expr: sp.Expr) -> sp.Expr:
+        """Return the symbol (or number, or input) that stands for ``expr``."""
+        if expr.is_Number or expr in self.inputs or expr.is_NumberSymbol:
+            return expr
+        if isinstance(expr, sp.Symbol):
+            raise SymgradError(f"'{expr}' is not one of the inputs")
+        if isinstance(expr, sp.Add):
+            constant, rest = expr.as_coeff_Add()
+            return self.fold("+", lambda a, b: a + b, list(sp.Add.make_args(rest)), constant, 0)
+        if isinstance(expr, sp.Mul):
+            constant, rest = expr.as_coeff_Mul()
+            return self.fold("×", lambda a, b: a * b, list(sp.Mul.make_args(rest)), constant, 1)
+        if isinstance(expr, sp.Pow):
+            base, exponent = expr.args
+            if exponent.is_Number:
+                label = {-1: "1/x", 2: "**2", sp.Rational(1, 2): "sqrt"}.get(exponent)
+                u = self.visit(base)
+                return self.node(label or f"**{_number_label(exponent)}", [u], u**exponent, expr)
+            if base.is_Number:
+                u = self.visit(exponent)
+                return self.node(f"{_number_label(base)}**", [u], base**u, expr)
+            u, v = self.visit(base), self.visit(exponent)
+            return self.node("**", [u, v], u**v, expr)
+        argument = relu_argument(expr)
+        if argument is not None:
+            u = self.visit(argument)
+            return self.node("relu", [u], sp.Piecewise((u, u > 0), (0, True)), expr)
+        if isinstance(expr, sp.Function) and expr.args:
+            symbols = [self.visit(arg) for arg in expr.args]
+            return self.node(expr.func.__name__, symbols, expr.func(*symbols), expr)
+        raise SymgradError(f"cannot draw '{expr}' as a graph of primitive operations")
+
+
+def intermediate_names(count: int, taken: set[str]) -> list[str]:
+    """t (one intermediate) or t1, t2, … ; u-names when an input is already called t."""
+    stem = "u" if any(re.fullmatch(r"t\d*", name) for name in taken) else "t"
+    return [stem] if count == 1 else [f"{stem}{k}" for k in range(1, count + 1)]
+
+
+def decompose(
+    expr: sp.Expr, inputs: tuple[sp.Symbol, ...], output: str
+) -> tuple[list[Node], dict[sp.Symbol, sp.Expr]]:
+    """The nodes of ``output = expr``, in forward order, with readable symbol names.
+
+    Returns the nodes and a map from every intermediate symbol to its value in the inputs.
+    An expression that is just an input, or a constant, gets a single identity node.
+    """
+    builder = _Builder(inputs)
+    result = builder.visit(expr)
+    if not builder.nodes or result != builder.nodes[-1].output:
+        builder.node("=", [result], result, result)
+    nodes, value_of = builder.nodes, builder.value_of
+    names = intermediate_names(len(nodes) - 1, {str(s) for s in inputs})
+    renames = {
+        node.output: sp.Symbol(name, real=True)
+        for node, name in zip(nodes[:-1], names, strict=False)
+    }
+    renames[nodes[-1].output] = sp.Symbol(output, real=True)
+    renamed = [
+        Node(
+            node.op,
+            renames[node.output],
+            tuple(renames.get(s, s) for s in node.inputs),
+            node.expression.xreplace(renames),
+        )
+        for node in nodes
+    ]
+    values = {renames[s]: value.xreplace(renames) for s, value in value_of.items()}
+    return renamed, values
+
+
+def paths_to(
+    nodes: list[Node], wrt: sp.Symbol, limit: int = 32
+) -> list[list[tuple[Node, sp.Symbol]]]:
+    """Every path from the graph's output down to ``wrt``, as (node, the input taken) edges."""
+    producer = {node.output: node for node in nodes}
+    found: list[list[tuple[Node, sp.Symbol]]] = []
+
+    def walk(symbol: sp.Symbol, trail: list[tuple[Node, sp.Symbol]]) -> None:
+        if len(found) >= limit:
+            return
+        if symbol == wrt:
+            found.append(trail)
+            return
+        node = producer.get(symbol)
+        if node is None:
+            return
+        for source in dict.fromkeys(node.inputs):
+            walk(source, [*trail, (node, source)])
+
+    walk(nodes[-1].output, [])
+    return found

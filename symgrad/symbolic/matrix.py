@@ -1,0 +1,171 @@
+"""Matrix layers (affine): derivatives at matrix level, every shape shown.
+
+SymPy differentiates a matrix layer through a scalar: pair the output Y with its upstream
+gradient dY as ⟨dY, Y⟩ = trace(dYᵀ·Y); then ∂⟨dY, Y⟩/∂W is exactly what backward must
+return for W. This gives Xᵀ·dY, dY·Wᵀ and dYᵀ·1 (the column sums) for symbolic shapes, in
+milliseconds, where differentiating Y element by element would take seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+
+from symgrad.reports import ChainRule, Derivation, GraphNode
+
+DIMENSIONS = ("N", "IN", "OUT")
+
+
+def upstream(output: sp.MatrixExpr, name: str) -> sp.MatrixSymbol:
+    """The symbol for ∂L/∂output, shaped like output."""
+    return sp.MatrixSymbol(f"d{name}", *output.shape)
+
+
+def backward_rule(
+    expression: sp.MatrixExpr, gradient: sp.MatrixSymbol, wrt: sp.MatrixSymbol
+) -> sp.MatrixExpr:
+    """∂⟨gradient, expression⟩/∂wrt: the gradient sent to ``wrt``, derived by SymPy."""
+    return sp.Trace(gradient.T * expression).diff(wrt)
+
+
+def _broadcast_row(term: sp.MatrixExpr) -> sp.MatrixSymbol | None:
+    """``v`` when ``term`` is 1·vᵀ (a column added to every row), else None."""
+    if isinstance(term, sp.MatMul) and len(term.args) == 2:
+        ones, transposed = term.args
+        if isinstance(ones, sp.OneMatrix) and isinstance(transposed, sp.Transpose):
+            return transposed.arg
+    return None
+
+
+def shape_text(matrix: sp.MatrixExpr) -> str:
+    return "×".join(str(d) for d in matrix.shape)
+
+
+@dataclass(frozen=True)
+class MatrixForm:
+    """``output = build(N, IN, OUT)``: inputs are MatrixSymbols; vectors are columns."""
+
+    build: Callable[..., tuple[tuple[sp.MatrixSymbol, ...], sp.MatrixExpr]]
+    output: str = "Y"
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def _nodes(
+        self, expr: sp.MatrixExpr
+    ) -> list[tuple[str, sp.MatrixSymbol, tuple, sp.MatrixExpr]]:
+        """(op, output, inputs, expression) for the products, then the bias addition."""
+        nodes = []
+        if not isinstance(expr, sp.MatAdd):
+            raise TypeError(f"expected a sum of products, got {expr}")
+        terms, bias = [], []
+        for k, term in enumerate(expr.args):
+            row = _broadcast_row(term)
+            if row is not None:
+                bias.append(row)
+                terms.append(term)
+            elif isinstance(term, sp.MatMul):
+                product = sp.MatrixSymbol("Z" if k == 0 else f"Z{k}", *term.shape)
+                nodes.append(("dot", product, term.args, term))
+                terms.append(product)
+        total = sp.MatAdd(*terms)
+        inputs = tuple(t for t in terms if not isinstance(t, sp.MatMul)) + tuple(bias)
+        nodes.append(("+", sp.MatrixSymbol(self.output, *expr.shape), inputs, total))
+        return nodes
+
+    def derive(self, name: str, dims: Sequence[int] | None = None) -> Derivation:
+        """Matrix-level derivation; ``dims`` (N, IN, OUT) makes the shapes concrete."""
+        sizes = dims or sp.symbols(" ".join(DIMENSIONS), integer=True, positive=True)
+        inputs, forward = self.build(*sizes)
+        nodes = self._nodes(forward)
+        graph, vjp = [], {}
+        for op, output, node_inputs, expression in nodes:
+            gradient = upstream(output, str(output))
+            rules = {str(s): backward_rule(expression, gradient, s) for s in node_inputs}
+            vjp[str(output)] = (gradient, rules)
+            graph.append(
+                GraphNode(
+                    op=op,
+                    output=str(output),
+                    inputs=tuple(map(str, node_inputs)),
+                    expression=expression,
+                    local_derivatives=rules,
+                    shapes={str(m): shape_text(m) for m in (output, *node_inputs)},
+                )
+            )
+        y = sp.MatrixSymbol(self.output, *forward.shape)
+        dy = upstream(y, self.output)
+
+        def route(symbol: str, target: str) -> list[tuple[str, str]] | None:
+            """The edges (node output, input taken) from ``symbol`` down to ``target``."""
+            if symbol == target:
+                return []
+            for source in vjp.get(symbol, (None, {}))[1]:
+                rest = route(source, target)
+                if rest is not None:
+                    return [(symbol, source), *rest]
+            return None
+
+        chains, derivatives = [], {}
+        for x in inputs:
+            edges = route(self.output, str(x))
+            gradient = dy
+            for symbol, source in edges:
+                node_gradient, rules = vjp[symbol]
+                gradient = rules[source].subs(node_gradient, gradient)
+            chains.append(
+                ChainRule(
+                    wrt=str(x),
+                    paths=(tuple(symbol for symbol, _ in edges),),
+                    factors=(tuple(vjp[symbol][1][source] for symbol, source in edges),),
+                    product=gradient.doit(),
+                )
+            )
+            derivatives[str(x)] = backward_rule(forward, dy, x)
+        shapes = {str(m): shape_text(m) for m in (*inputs, y, dy)}
+        return Derivation(
+            layer=name,
+            output=self.output,
+            forward=forward,
+            inputs=tuple(map(str, inputs)),
+            nodes=tuple(graph),
+            chains=tuple(chains),
+            derivatives=derivatives,
+            matrix=True,
+            shapes=shapes,
+        )
+
+    def gradient_function(self, shapes: dict[str, tuple[int, ...]]):
+        """NumPy evaluation of SymPy's matrix gradients for these array shapes (float64)."""
+        key = tuple(sorted(shapes.items()))
+        if key not in self._cache:
+            symbolic_inputs, _ = self.build(*sp.symbols(" ".join(DIMENSIONS)))
+            sizes = {}
+            for matrix in symbolic_inputs:
+                rows, cols = matrix.shape
+                actual = shapes[str(matrix)]
+                sizes[rows] = actual[0]
+                if len(actual) == 2:
+                    sizes[cols] = actual[1]
+            inputs, forward = self.build(*(sizes[sp.Symbol(d)] for d in DIMENSIONS))
+            dy = upstream(forward, self.output)
+            functions = {
+                str(x): sp.lambdify((*inputs, dy), backward_rule(forward, dy, x), "numpy")
+                for x in inputs
+            }
+            names = [str(x) for x in inputs]
+
+            def gradients(arrays: dict[str, np.ndarray], dout: np.ndarray) -> dict[str, np.ndarray]:
+                args = [
+                    np.asarray(arrays[n], dtype=np.float64).reshape(m.shape)
+                    for n, m in zip(names, inputs, strict=True)
+                ]
+                dout = np.asarray(dout, dtype=np.float64)
+                return {
+                    f"d{n}": np.asarray(f(*args, dout)).reshape(shapes[n])
+                    for n, f in functions.items()
+                }
+
+            self._cache[key] = gradients
+        return self._cache[key]

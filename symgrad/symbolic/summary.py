@@ -1,0 +1,48 @@
+"""The catalog summary that ``symgrad list`` shows without importing SymPy.
+
+``symgrad/layers/derived.json`` holds each layer's forward formula and final derivative
+as SymPy derived and printed them. It is generated, never edited: run
+``python -m symgrad.symbolic.summary`` after changing a layer; a test fails while the file
+is stale.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from symgrad.layers import CATALOG
+from symgrad.render.mathtext import pretty
+
+SUMMARY_PATH = Path(__file__).resolve().parent.parent / "layers" / "derived.json"
+
+
+def build_summary() -> dict[str, dict[str, str]]:
+    summary = {}
+    for layer in CATALOG:
+        report = layer.form.derive(layer.name)
+        if report.matrix:
+            derivative = ", ".join(f"d{n} = {pretty(v)}" for n, v in report.derivatives.items())
+        else:
+            derivative = ", ".join(
+                f"∂{pretty(report.output)}/∂{pretty(n)} = {pretty(v)}"
+                for n, v in report.derivatives.items()
+            )
+        forward = f"{pretty(report.output)} = {pretty(report.forward)}"
+        if layer.shape_kind == "classes":  # the loss is written in the activation's output
+            first = report.nodes[0]
+            forward += f", {pretty(first.output)} = {pretty(first.expression)}"
+        summary[layer.name] = {
+            "forward": forward,
+            "derivative": derivative,
+        }
+    return summary
+
+
+def render_summary() -> str:
+    return json.dumps(build_summary(), indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    SUMMARY_PATH.write_text(render_summary(), encoding="utf-8")
+    print(f"wrote {SUMMARY_PATH}")
