@@ -26,12 +26,16 @@ def derive(name: str, shape: str | tuple[int, ...] | None = None, batch: int = 2
         with their local derivatives, the chain rule per input, and the final derivatives
         (in the output y, and the label t, where the note writes them that way).
     """
+    from symgrad.symbolic.cache import remember
+
     layer = get_layer(name)
     if shape is not None and layer.shape_kind == "affine":
         dims = parse_shape(shape) if isinstance(shape, str) else tuple(shape)
-        sizes = array_shapes(layer, dims, batch)["W"]
-        return layer.form.derive(layer.name, (batch, *sizes))
-    return layer.form.derive(layer.name)
+        sizes = (batch, *array_shapes(layer, dims, batch)["W"])
+        return remember(
+            ("derive", layer.name, repr(sizes)), lambda: layer.form.derive(layer.name, sizes)
+        )
+    return remember(("derive", layer.name), lambda: layer.form.derive(layer.name))
 
 
 __all__ = ["compare", "derive"]

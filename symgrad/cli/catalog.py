@@ -6,7 +6,7 @@ from symgrad.cli.options import Json
 
 @app.command("list")
 def list_layers(json: Json = False) -> None:
-    """List the layers: forward formula, derivative, and what --shape means for each."""
+    """List the layers: forward, derivative, and what --shape means."""
     import json as json_module
     from importlib import resources
 
@@ -30,7 +30,7 @@ def list_layers(json: Json = False) -> None:
     from rich import box
     from rich.table import Table
 
-    from symgrad.render.terminal import console
+    from symgrad.render.console import console
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for title in ("layer", "forward", "derivative", "--shape means"):

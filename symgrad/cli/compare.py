@@ -19,7 +19,7 @@ def compare(
     dtype: Dtype = "float64",
     json: Json = False,
 ) -> int:
-    """Check a layer's NumPy backward against SymPy and numerical differences.
+    """Check NumPy backward against SymPy and numerical differences.
 
     Exit status: 0 when all three agree, 1 when any gradient disagrees, 2 for bad input.
     """

@@ -18,7 +18,7 @@ def derive(
     shape: Shape = None,
     batch: Batch = 2,
 ) -> None:
-    """Derive a layer's derivative with SymPy, node by node, the way the note teaches it."""
+    """Show SymPy's derivation, node by node, as the note teaches it."""
     from symgrad import api
 
     report = api.derive(layer, shape=shape, batch=batch)

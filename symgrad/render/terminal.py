@@ -7,12 +7,15 @@ from collections.abc import Iterable
 
 import numpy as np
 from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from symgrad.render.console import console
 from symgrad.render.mathtext import pretty
 from symgrad.reports import PAIRS, ChainRule, Comparison, Derivation, GraphNode
+
+__all__ = ["comparison", "console", "derivation"]
 
 ELEMENT_TABLE_LIMIT = 24  # tensors this small get an element-by-element table
 
@@ -209,10 +212,3 @@ def _element_table(check) -> Table:
             _number(abs(b - n)),
         )
     return table
-
-
-def console(stderr: bool = False) -> Console:
-    """A console that does not wrap tables at 80 columns when writing to a file or pipe."""
-    probe = Console(stderr=stderr)
-    width = None if probe.is_terminal else 120
-    return Console(stderr=stderr, highlight=False, width=width)

@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 
 from symgrad.reports import ChainRule, Derivation, GraphNode
-from symgrad.symbolic.rewrite import proved_equal, tidy
+from symgrad.symbolic.rewrite import normal_form, proved_equal, tidy
 
 SHOWN_CLASSES = 3  # the note's examples have three classes
 
@@ -58,7 +58,7 @@ class ClassLossForm:
 
     def _in_outputs(self, expr: sp.Expr, xs, ys, ts, keep: set[int]) -> sp.Expr:
         """Rewrite an expression in x as one in y: exp(x_k) ∝ y_k (the shift cancels)."""
-        in_y = sp.simplify(expr.subs({x: sp.log(y) for x, y in zip(xs, ys, strict=True)}))
+        in_y = normal_form(expr.subs({x: sp.log(y) for x, y in zip(xs, ys, strict=True)}))
         return on_simplex(in_y, ys, ts, keep)
 
     def derive(self, name: str) -> Derivation:

@@ -23,7 +23,7 @@ def _ops(expr: sp.Expr) -> tuple[int, int, bool, int]:
 def tidy(expr: sp.Expr) -> sp.Expr:
     """The nicest of a few equivalent forms: y*(1 - y) rather than -y*(y - 1)."""
     candidates = [expr]
-    for transform in (sp.factor, sp.simplify, sp.expand):
+    for transform in (sp.factor, sp.cancel, sp.expand):
         try:
             candidates.append(transform(expr))
         except Exception:  # a simplifier that raises just offers no candidate
@@ -38,15 +38,24 @@ def tidy(expr: sp.Expr) -> sp.Expr:
     return min(candidates + flipped, key=_ops)
 
 
-def proved_equal(a: sp.Expr, b: sp.Expr, points: int = 6, seed: int = 0) -> bool:
-    """True when ``a == b`` identically: by simplification, else at random points to 50 digits.
+def normal_form(expr: sp.Expr) -> sp.Expr:
+    """A cheap canonical form: exponentials merged, fractions cancelled.
 
-    ``simplify`` can raise or give up; agreement at several random points at high precision
-    is then the proof of last resort (two different rational-exponential expressions
-    agreeing to 40 digits at six random points is not a coincidence we need to fear).
+    Full ``simplify`` is avoided on purpose: it can raise or be slow, and its first call
+    imports ``sympy.physics`` (a quarter of a second the user would wait for).
+    """
+    return sp.cancel(sp.powsimp(sp.expand(expr)))
+
+
+def proved_equal(a: sp.Expr, b: sp.Expr, points: int = 6, seed: int = 0) -> bool:
+    """True when ``a == b`` identically: by normal form, else at random points to 50 digits.
+
+    Agreement at several random points at high precision is the proof of last resort (two
+    different rational-exponential expressions agreeing to 40 digits at six random points
+    is not a coincidence we need to fear).
     """
     try:
-        if sp.simplify(a - b) == 0:
+        if normal_form(a - b) == 0:
             return True
     except Exception:  # fall through to the numeric proof
         pass
@@ -76,12 +85,12 @@ def in_terms_of_output(
         candidates.append(substituted)
     else:
         try:
-            inverses = sp.solve(sp.Eq(y, forward), x)
+            inverses = sp.solve(sp.Eq(y, forward), x, check=False, simplify=False)
         except Exception:  # no closed-form inverse: no output form
             inverses = []
         for inverse in inverses:
             try:
-                candidates.append(sp.simplify(substituted.subs(x, inverse)))
+                candidates.append(normal_form(substituted.subs(x, inverse)))
             except Exception:
                 continue
     proved = [

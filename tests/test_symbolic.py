@@ -1,0 +1,106 @@
+"""SymPy derives every derivative; these tests prove the derivations are the note's."""
+
+import sympy as sp
+
+from symgrad import derive
+from symgrad.layers import CATALOG, get_layer
+from symgrad.symbolic.rewrite import proved_equal
+from symgrad.symbolic.scalar import ScalarForm
+from symgrad.symbolic.summary import SUMMARY_PATH, render_summary
+
+x, y, t, z = sp.symbols("x y t z", real=True)
+
+
+def same(expr, text: str) -> bool:
+    """SymPy equality of a derived expression and the note's formula."""
+    return (
+        sp.simplify(
+            sp.sympify(str(expr), locals={"y": y, "t": t, "x": x, "z": z})
+            - sp.sympify(text, locals={"y": y, "t": t, "x": x, "z": z})
+        )
+        == 0
+    )
+
+
+def test_the_notes_derivatives():
+    assert same(derive("sigmoid").derivatives["x"], "y*(1 - y)")
+    assert same(derive("reciprocal").derivatives["x"], "-y**2")
+    assert same(derive("square").derivatives["t"], "2*t")
+    assert same(derive("softmax-with-loss").derivatives["x"], "y - t")
+    assert same(derive("tanh").derivatives["x"], "1 - y**2")
+    assert same(derive("exp").derivatives["x"], "y")
+    mul = derive("mul").derivatives
+    assert same(mul["x"], "y") and same(mul["y"], "x")
+    add = derive("add").derivatives
+    assert add["x"] == 1 and add["y"] == 1
+
+
+def test_sigmoid_is_the_notes_four_nodes():
+    report = derive("sigmoid")
+    assert [node.op for node in report.nodes] == ["×(−1)", "exp", "+1", "1/x"]
+    locals_ = [next(iter(node.local_derivatives.values())) for node in report.nodes]
+    assert locals_[0] == -1
+    assert sp.simplify(locals_[1] - sp.exp(-x)) == 0
+    assert locals_[2] == 1
+    assert same(locals_[3], "-y**2")
+
+
+def test_chain_product_equals_sympys_own_derivative():
+    for layer in CATALOG:
+        if layer.shape_kind != "elementwise":
+            continue
+        form = layer.form
+        report = form.derive(layer.name)
+        output = form.output_symbol
+        for chain, wrt in zip(report.chains, form.inputs, strict=True):
+            product = chain.product.subs(output, form.forward)
+            assert proved_equal(product, sp.diff(form.forward, wrt)), layer.name
+
+
+def test_changing_the_forward_changes_the_derivative():
+    # Nothing is typed in: a steeper sigmoid gets a derivative with the factor 2.
+    steep = ScalarForm(
+        forward=1 / (1 + sp.exp(-2 * x)), inputs=(x,), output="y", express_in="output"
+    )
+    assert same(steep.derive("steep").derivatives["x"], "2*y*(1 - y)")
+    cube = ScalarForm(forward=x**3, inputs=(x,), output="z")
+    assert same(cube.derive("cube").derivatives["x"], "3*x**2")
+
+
+def test_relu_derivative_is_one_where_positive_else_zero():
+    derivative = derive("relu").derivatives["x"]
+    assert derivative.subs(x, 2) == 1
+    assert derivative.subs(x, -2) == 0
+    assert derivative.subs(x, 0) == 0  # the book's mask x <= 0 stops the gradient at 0
+
+
+def test_affine_matrix_derivatives_with_shapes():
+    report = derive("affine")
+    assert report.matrix
+    assert str(report.derivatives["X"]) == "dY*W.T"
+    assert str(report.derivatives["W"]) == "X.T*dY"
+    assert report.shapes["X"] == "N×IN" and report.shapes["W"] == "IN×OUT"
+    concrete = derive("affine", shape="2,3")
+    assert concrete.shapes["X"] == "2×2" and concrete.shapes["Y"] == "2×3"
+    # The bias gradient is the batch sum: dYᵀ·1 with a column of ones.
+    assert isinstance(report.derivatives["b"].args[-1], sp.OneMatrix)
+
+
+def test_softmax_batch_mean_derivative():
+    report = derive("softmax-with-loss")
+    (batch,) = report.extra_derivatives.values()
+    n = sp.Symbol("N", positive=True)
+    assert sp.simplify(batch - (sp.Symbol("y", real=True) - sp.Symbol("t", real=True)) / n) == 0
+
+
+def test_names_are_case_and_separator_insensitive():
+    assert get_layer("SoftmaxWithLoss") is get_layer("softmax_with_loss")
+    assert get_layer("softmax-with-loss").name == "softmax-with-loss"
+    assert get_layer("ReLU").name == "relu"
+
+
+def test_list_summary_file_is_current():
+    # symgrad list reads this file instead of importing SymPy; it must match SymPy today.
+    assert SUMMARY_PATH.read_text(encoding="utf-8") == render_summary(), (
+        "stale derived.json: run python -m symgrad.symbolic.summary"
+    )
