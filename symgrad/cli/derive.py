@@ -11,7 +11,11 @@ from symgrad.cli.options import Batch, Json, Shape
 @app.command()
 def derive(
     layer: Annotated[
-        str, typer.Argument(help="A catalog layer, e.g. sigmoid (see `symgrad list`).")
+        str,
+        typer.Argument(
+            help="A catalog layer, e.g. sigmoid (see `symgrad list`), a worked example"
+            ' (symgrad graph --list), or an expression in quotes, e.g. "(x+y)**2".'
+        ),
     ],
     latex: Annotated[bool, typer.Option("--latex", help="Print LaTeX instead.")] = False,
     json: Json = False,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
+import numpy as np
+
 from symgrad.render.mathtext import plain
-from symgrad.reports import PAIRS, Comparison, Derivation
+from symgrad.reports import PAIRS, Backprop, Comparison, Derivation, GradientCheck, StepSweep
 
 
 def derivation(report: Derivation) -> dict[str, Any]:
@@ -43,7 +46,14 @@ def derivation(report: Derivation) -> dict[str, Any]:
 
 
 def comparison(report: Comparison) -> dict[str, Any]:
-    """``compare --json``."""
+    """``compare --json``.
+
+    Stable keys: layer, ok, shapes, dtype, seed, step, gradients[name, shape, ok,
+    tolerance{pair}, errors{pair}, relative_error]. Added with the numeric methods:
+    method, at, notes, and per gradient ``model`` (the error model behind the tolerance),
+    ``kinks`` (only where one-sided derivatives disagree) and ``precision`` (only with
+    ``--exact``).
+    """
     return {
         "layer": report.layer,
         "ok": report.ok,
@@ -51,17 +61,99 @@ def comparison(report: Comparison) -> dict[str, Any]:
         "dtype": report.dtype,
         "seed": report.seed,
         "step": report.step,
-        "gradients": [
+        "method": report.method,
+        "at": report.at,
+        "notes": list(report.notes),
+        "gradients": [_gradient(check) for check in report.gradients],
+    }
+
+
+def _gradient(check: GradientCheck) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "name": check.name,
+        "shape": list(check.shape),
+        "ok": check.ok,
+        "tolerance": {pair: check.tolerance[pair] for pair in PAIRS},
+        "errors": {pair: check.errors[pair] for pair in PAIRS},
+        "relative_error": check.relative_error,
+    }
+    if check.model is not None:
+        result["model"] = dataclasses.asdict(check.model)
+    if check.kinks is not None:
+        kinks = check.kinks
+        result["kinks"] = {
+            "count": kinks.count,
+            "subgradient": kinks.subgradient,
+            "step": kinks.step,
+            "points": [
+                {
+                    "index": [int(i) for i in index],
+                    "input": float(kinks.inputs[index]),
+                    "left": float(kinks.left[index]),
+                    "right": float(kinks.right[index]),
+                    "backward": float(check.backward[index]),
+                    "symbolic": float(check.symbolic[index]),
+                }
+                for index in zip(*np.nonzero(kinks.mask), strict=True)
+            ],
+        }
+    if check.precision is not None:
+        result["precision"] = dataclasses.asdict(check.precision)
+    return result
+
+
+def backprop(report: Backprop) -> dict[str, Any]:
+    """``graph --json``: the output's value, every input's gradient, and every node.
+
+    A node's ``inputs`` maps each input to its forward value; ``local_derivatives`` maps
+    it to ``{"expression", "value"}`` (the expression a string ``sympy.sympify`` reads
+    back); ``downstream`` maps it to the gradient the node sends down to it.
+    """
+    return {
+        "output": report.value,
+        "gradients": dict(report.gradients),
+        "nodes": [
             {
-                "name": check.name,
-                "shape": list(check.shape),
-                "ok": check.ok,
-                "tolerance": {pair: check.tolerance[pair] for pair in PAIRS},
-                "errors": {pair: check.errors[pair] for pair in PAIRS},
-                "relative_error": check.relative_error,
+                "op": node.op,
+                "inputs": dict(node.inputs),
+                "output": node.output,
+                "forward": node.forward,
+                "local_derivatives": {
+                    name: {"expression": plain(expression), "value": node.local_values[name]}
+                    for name, expression in node.local_derivatives.items()
+                },
+                "upstream": node.upstream,
+                "downstream": dict(node.downstream),
             }
-            for check in report.gradients
+            for node in report.nodes
         ],
+    }
+
+
+def step_sweep(report: StepSweep) -> dict[str, Any]:
+    """``steps --json``: per method, the absolute error at every step (null where x + h
+    equals x), what dominates it there, and the best and the automatic step."""
+    return {
+        "layer": report.layer,
+        "wrt": report.wrt,
+        "quantity": report.quantity,
+        "at": report.at,
+        "dtype": report.dtype,
+        "exact": report.exact,
+        "methods": {
+            curve.method: {
+                "steps": list(curve.steps),
+                "errors": list(curve.errors),
+                "regions": list(curve.regions),
+                "best_step": curve.best_step,
+                "best_error": curve.best_error,
+                "automatic_step": curve.automatic,
+                "automatic_error": curve.automatic_error,
+            }
+            for curve in report.curves
+        },
+        "skipped": dict(report.skipped),
+        "notes": list(report.notes),
     }
 
 

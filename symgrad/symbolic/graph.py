@@ -48,18 +48,22 @@ class _Builder:
         self.inputs = set(inputs)
         self.nodes: list[Node] = []
         self.value_of: dict[sp.Symbol, sp.Expr] = {}  # intermediate symbol -> expression in inputs
-        self._seen: dict[sp.Expr, sp.Symbol] = {}
+        # A repeated sub-expression is one node. Keyed by the operation on its inputs, not by
+        # its value: x² + (x − x) equals x² but is a different computation, and a value key
+        # would leave the nodes of (x − x) computed but used by nothing.
+        self._seen: dict[tuple[str, sp.Expr], sp.Symbol] = {}
 
     def node(
         self, op: str, inputs: list[sp.Expr], expression: sp.Expr, value: sp.Expr
     ) -> sp.Symbol:
-        if value in self._seen:
-            return self._seen[value]
+        key = (op, expression)
+        if key in self._seen:
+            return self._seen[key]
         symbol = sp.Dummy(real=True)
         used = tuple(s for s in inputs if isinstance(s, sp.Symbol))
         self.nodes.append(Node(op, symbol, used, expression))
         self.value_of[symbol] = value
-        self._seen[value] = symbol
+        self._seen[key] = symbol
         return symbol
 
     def fold(
@@ -110,8 +114,10 @@ class _Builder:
 
 
 def intermediate_names(count: int, taken: set[str]) -> list[str]:
-    """t (one intermediate) or t1, t2, … ; u-names when an input is already called t."""
-    stem = "u" if any(re.fullmatch(r"t\d*", name) for name in taken) else "t"
+    """t (one intermediate) or t1, t2, … ; u-names (then v, w, …) when those are taken."""
+    stem = next(
+        (s for s in "tuvwpqrs" if not any(re.fullmatch(rf"{s}\d*", n) for n in taken)), "tmp"
+    )
     return [stem] if count == 1 else [f"{stem}{k}" for k in range(1, count + 1)]
 
 
@@ -128,7 +134,7 @@ def decompose(
     if not builder.nodes or result != builder.nodes[-1].output:
         builder.node("=", [result], result, result)
     nodes, value_of = builder.nodes, builder.value_of
-    names = intermediate_names(len(nodes) - 1, {str(s) for s in inputs})
+    names = intermediate_names(len(nodes) - 1, {str(s) for s in inputs} | {output})
     renames = {
         node.output: sp.Symbol(name, real=True)
         for node, name in zip(nodes[:-1], names, strict=False)

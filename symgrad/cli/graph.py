@@ -1,0 +1,153 @@
+"""``symgrad graph TARGET``: a computational graph, forward and backward, with numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from symgrad.cli.app import app
+from symgrad.cli.options import Json
+from symgrad.errors import SymgradError
+
+FORMATS = ("text", "dot", "svg")
+
+
+def parse_assignments(items: list[str]) -> dict[str, str]:
+    """``["x=1,y=2", "z=3"]`` → ``{"x": "1", "y": "2", "z": "3"}`` (values checked later)."""
+    values: dict[str, str] = {}
+    for item in items:
+        for part in item.split(","):
+            if not part.strip():
+                continue
+            name, equals, value = part.partition("=")
+            name, value = name.strip(), value.strip()
+            if not equals or not name or not value:
+                raise SymgradError(f"--at {part.strip()!r}: write NAME=VALUE, e.g. --at x=1,y=2")
+            if name in values:
+                raise SymgradError(f"--at gives {name!r} twice")
+            values[name] = value
+    return values
+
+
+def _examples_table() -> None:
+    from rich import box
+    from rich.table import Table
+
+    from symgrad.graph.examples import EXAMPLES
+    from symgrad.render.console import console
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("example", style="bold cyan", no_wrap=True)
+    table.add_column("what it is", no_wrap=True)
+    table.add_column("graph, at the note's numbers")
+    for example in EXAMPLES:
+        formula = example.formula or f"the catalog's {example.layer}"
+        values = ",".join(f"{name}={value}" for name, value in example.values.items())
+        table.add_row(example.name, example.title, f"{formula}\n[dim]--at {values}[/dim]")
+    out = console()
+    out.print(table)
+    out.print(
+        "TARGET may also be a scalar catalog layer (see `symgrad list`) or an expression"
+        ' in quotes, e.g. "(x+y)**2" --at x=1,y=2.'
+    )
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        print(text, end="" if text.endswith("\n") else "\n")
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise SymgradError(f"cannot write {output}: {error.strerror}") from None
+    print(f"wrote {output}")
+
+
+@app.command()
+def graph(
+    target: Annotated[
+        str | None,
+        typer.Argument(
+            help="A worked example of the note (apple, apple-orange, chain, sigmoid; see"
+            ' --list), a scalar catalog layer (sigmoid), or an expression ("(x+y)**2").',
+            metavar="TARGET",
+            show_default=False,
+        ),
+    ] = None,
+    at: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--at",
+            metavar="NAME=VALUE,...",
+            help="Every input's value (a worked example has the note's numbers).",
+        ),
+    ] = None,
+    dout: Annotated[
+        str, typer.Option("--dout", metavar="V", help="∂L/∂output, where backward starts.")
+    ] = "1",
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="text|dot|svg",
+            help="text (default): tables in the terminal; dot: Graphviz source; svg: a"
+            " drawing in the note's style (needs Graphviz's dot).",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
+    ] = None,
+    json: Json = False,
+    list_examples: Annotated[
+        bool, typer.Option("--list", help="List the note's worked examples.")
+    ] = False,
+) -> None:
+    """Draw a graph's forward and backward values, node by node.
+
+    TARGET is one of the note's worked examples (see --list), a scalar catalog layer, or an
+    expression in quotes. Exit status 2, with one line on stderr, for bad input.
+    """
+    if list_examples:
+        _examples_table()
+        return
+    if target is None:
+        raise SymgradError("give a TARGET (an example, a layer or an expression), or --list")
+    if fmt is not None and fmt not in FORMATS:
+        raise SymgradError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if json and fmt not in (None, "text"):
+        raise SymgradError(f"--json and --format {fmt}: choose one")
+    from symgrad import api
+
+    report = api.graph(target, parse_assignments(at or []), dout)
+    if json:
+        from symgrad.render import jsonout
+
+        _write(jsonout.dumps(jsonout.backprop(report)), output)
+    elif fmt in ("dot", "svg"):
+        from symgrad.render import dot
+
+        source = dot.backprop(report)
+        if fmt == "svg":
+            from symgrad.render import svg
+
+            source = svg.render(source)
+        _write(source, output)
+    else:
+        from symgrad.render.console import console
+        from symgrad.render.graph_terminal import backprop
+
+        if output is None:
+            console().print(backprop(report))
+        else:
+            import io
+
+            from rich.console import Console
+
+            buffer = io.StringIO()  # plain text in a file: no colour codes, 120 columns
+            Console(file=buffer, width=120, no_color=True, highlight=False).print(backprop(report))
+            _write(buffer.getvalue(), output)

@@ -1,0 +1,283 @@
+"""Safe parsing of a user's expression into SymPy, without ``eval``.
+
+The text may one day come from a web form, so it never reaches Python's ``eval`` or
+``sympy.sympify``/``parse_expr`` (both evaluate Python code). Python's own parser
+(:func:`ast.parse`) only *reads* the text into a syntax tree; the tree is then walked with a
+whitelist (numbers, names, + − × / **, unary ±, and calls of a fixed list of functions)
+and the SymPy objects are built here, one by one. Anything else is refused with a
+:class:`~symgrad.errors.SymgradError` naming what was refused; nothing is ever executed.
+
+The user's tree is kept as written (``(apple*apple_num)*tax`` stays two products in that
+order, ``x*x`` stays a product) because the graph draws one node per operation typed.
+Only sub-expressions made of numbers alone are computed, into one number.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from collections.abc import Callable
+
+import sympy as sp
+
+from symgrad.errors import SymgradError
+from symgrad.expressions.functions import relu, sigmoid
+
+MAX_LENGTH = 500  # characters; longer text is refused before it is parsed
+MAX_DEPTH = 60  # nesting of operations in the syntax tree
+MAX_EXPONENT = 100  # |n| in x**n: SymPy expands powers when it tidies derivatives
+MAX_MAGNITUDE = 1e300  # a number computed from numbers alone must stay a finite float64
+NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")  # ASCII, no leading underscore (no dunders)
+
+FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {
+    "exp": sp.exp,
+    "log": sp.log,
+    "sqrt": sp.sqrt,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "tan": sp.tan,
+    "sinh": sp.sinh,
+    "cosh": sp.cosh,
+    "tanh": sp.tanh,
+    "sigmoid": sigmoid,
+    "relu": relu,
+}
+
+ALLOWED = f"numbers, names, + - * / **, and {', '.join(FUNCTIONS)}"
+
+# What a refused syntax node is called in the error message.
+REFUSED: dict[type[ast.AST], str] = {
+    ast.Attribute: "attribute access ('.')",
+    ast.Subscript: "subscripts ('[...]')",
+    ast.Lambda: "lambda",
+    ast.ListComp: "comprehensions",
+    ast.SetComp: "comprehensions",
+    ast.DictComp: "comprehensions",
+    ast.GeneratorExp: "comprehensions",
+    ast.Compare: "comparisons",
+    ast.BoolOp: "'and'/'or'",
+    ast.IfExp: "'if ... else'",
+    ast.NamedExpr: "assignment (':=')",
+    ast.JoinedStr: "strings",
+    ast.List: "lists",
+    ast.Tuple: "tuples (a ',' outside a function call)",
+    ast.Set: "sets",
+    ast.Dict: "dicts",
+    ast.Starred: "'*' unpacking",
+    ast.Await: "'await'",
+    ast.Yield: "'yield'",
+    ast.YieldFrom: "'yield'",
+}
+
+OPERATORS: dict[type[ast.operator], str] = {
+    ast.FloorDiv: "'//'",
+    ast.Mod: "'%'",
+    ast.MatMult: "'@'",
+    ast.LShift: "'<<'",
+    ast.RShift: "'>>'",
+    ast.BitOr: "'|'",
+    ast.BitAnd: "'&'",
+    ast.BitXor: "'^' (for a power write x**2)",
+}
+
+
+def excerpt(text: str, limit: int = 60) -> str:
+    """The text quoted on one line, shortened: error messages must stay one line."""
+    shown = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return repr(shown if len(shown) <= limit else shown[: limit - 1] + "…")
+
+
+def parse_expression(text: str) -> sp.Expr:
+    """The SymPy expression for ``text``, built without evaluating any Python code.
+
+    Names become real :class:`sympy.Symbol` objects; ``sigmoid`` and ``relu`` are the
+    catalog's functions (one node each); every other function is SymPy's.
+
+    Raises:
+        SymgradError: for anything outside the whitelist, too long or too deeply nested
+            input, a huge exponent, or numbers alone that are not a finite real number.
+    """
+    if not isinstance(text, str):
+        raise SymgradError("an expression must be text")
+    if len(text) > MAX_LENGTH:
+        raise SymgradError(f"expression too long: {len(text)} characters (at most {MAX_LENGTH})")
+    source = text.strip()
+    if not source:
+        raise SymgradError("empty expression")
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as error:  # includes too many nested parentheses
+        raise SymgradError(f"cannot parse {excerpt(source)}: {error.msg}") from None
+    except (ValueError, RecursionError, MemoryError):  # null bytes, pathological nesting
+        raise SymgradError(
+            f"cannot parse {excerpt(source)}: malformed or too deeply nested"
+        ) from None
+    try:
+        return _build(tree.body, 0)
+    except RecursionError:  # SymPy itself recursing on a pathological tree
+        raise SymgradError(f"expression too deeply nested: {excerpt(source)}") from None
+
+
+def _refuse(what: str) -> SymgradError:
+    return SymgradError(f"not allowed in an expression: {what} (use only {ALLOWED})")
+
+
+def _build(node: ast.AST, depth: int) -> sp.Expr:
+    """The SymPy object for one whitelisted syntax node (children first, depth-limited)."""
+    if depth > MAX_DEPTH:
+        raise SymgradError(f"expression too deeply nested (more than {MAX_DEPTH} levels)")
+    if isinstance(node, ast.Constant):
+        return _literal(node.value)
+    if isinstance(node, ast.Name):
+        return _name(node.id)
+    if isinstance(node, ast.UnaryOp):
+        if isinstance(node.op, ast.UAdd):
+            return _build(node.operand, depth + 1)
+        if isinstance(node.op, ast.USub):
+            return _mul(sp.Integer(-1), _build(node.operand, depth + 1))
+        word = "'not'" if isinstance(node.op, ast.Not) else "'~'"
+        raise _refuse(word)
+    if isinstance(node, ast.BinOp):
+        return _binary(node, depth)
+    if isinstance(node, ast.Call):
+        return _call(node, depth)
+    raise _refuse(REFUSED.get(type(node), type(node).__name__))
+
+
+def _literal(value: object) -> sp.Expr:
+    # bool is an int subclass: True + 1 must not be 2 here.
+    if isinstance(value, bool) or value is None or value is Ellipsis:
+        raise _refuse(repr(value))
+    if isinstance(value, int):
+        return _number(sp.Integer(value))
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise SymgradError(f"number out of range: {value!r}")
+        return _number(sp.Float(value))
+    if isinstance(value, complex):
+        raise SymgradError("complex numbers are not supported: every value is real")
+    raise _refuse("strings" if isinstance(value, str | bytes) else type(value).__name__)
+
+
+def _name(name: str) -> sp.Symbol:
+    if name in FUNCTIONS:
+        raise SymgradError(f"'{name}' is a function: call it, as in {name}(x)")
+    if not NAME.fullmatch(name):
+        raise SymgradError(
+            f"name {excerpt(name)} not allowed: use a letter, then letters, digits or '_'"
+            " (at most 32 characters)"
+        )
+    return sp.Symbol(name, real=True)
+
+
+def _number(value: sp.Expr) -> sp.Expr:
+    """A constant sub-expression as one number: exact if rational, else a Float.
+
+    exp(2) becomes 7.389…: the graph draws numbers as labels, never as nodes.
+    """
+    if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise SymgradError("numbers alone give no finite value here (division by zero?)")
+    if value.is_extended_real is False:
+        raise SymgradError(f"{value} is not a real number")
+    if not value.is_Rational:
+        value = value.evalf()
+        if not value.is_Float:
+            raise SymgradError(f"{value} is not a real number")
+    if abs(float(value)) > MAX_MAGNITUDE:
+        raise SymgradError("a number in the expression is too large")
+    return value
+
+
+def _constant(expr: sp.Expr) -> bool:
+    return expr.is_Number
+
+
+def _add(a: sp.Expr, b: sp.Expr) -> sp.Expr:
+    """a + b, kept unevaluated; a number goes first so the graph draws it as a '+c' node."""
+    if _constant(a) and _constant(b):
+        return _number(a + b)
+    if _constant(b):
+        a, b = b, a
+    if _constant(a):
+        coefficient, rest = b.as_coeff_Add()
+        total = _number(a + coefficient)
+        return rest if total == 0 else sp.Add(total, rest, evaluate=False)
+    return sp.Add(a, b, evaluate=False)
+
+
+def _mul(a: sp.Expr, b: sp.Expr) -> sp.Expr:
+    """a·b, kept unevaluated; a number goes first so the graph draws it as a '×c' node."""
+    if _constant(a) and _constant(b):
+        return _number(a * b)
+    if _constant(b):
+        a, b = b, a
+    if _constant(a):
+        if a == 0:
+            return sp.Integer(0)
+        coefficient, rest = b.as_coeff_Mul()
+        total = _number(a * coefficient)
+        return rest if total == 1 else sp.Mul(total, rest, evaluate=False)
+    return sp.Mul(a, b, evaluate=False)
+
+
+def _pow(base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
+    if _constant(exponent) and abs(exponent) > MAX_EXPONENT:
+        raise SymgradError(f"exponent {exponent} too large (at most {MAX_EXPONENT} in size)")
+    if _constant(base) and _constant(exponent):
+        # Estimate the size before computing: 10**300 is fine, (10**100)**100 is not.
+        if base != 0 and float(abs(exponent)) * math.log10(float(abs(base))) > 300:
+            raise SymgradError("a number in the expression is too large")
+        return _number(sp.Pow(base, exponent))
+    if exponent == 1:
+        return base
+    if exponent == 0:
+        return sp.Integer(1)
+    return sp.Pow(base, exponent, evaluate=False)
+
+
+def _binary(node: ast.BinOp, depth: int) -> sp.Expr:
+    kind = type(node.op)
+    if kind in OPERATORS:
+        raise _refuse(OPERATORS[kind])
+    a, b = _build(node.left, depth + 1), _build(node.right, depth + 1)
+    if kind is ast.Add:
+        return _add(a, b)
+    if kind is ast.Sub:
+        return _add(a, _mul(sp.Integer(-1), b))
+    if kind is ast.Mult:
+        return _mul(a, b)
+    if kind is ast.Div:
+        if b == 0:
+            raise SymgradError("division by zero in the expression")
+        if _constant(b):
+            return _mul(_number(1 / b), a)
+        reciprocal = _pow(b, sp.Integer(-1))  # the note's 1/x node
+        return reciprocal if a == 1 else _mul(a, reciprocal)
+    if kind is ast.Pow:
+        return _pow(a, b)
+    raise _refuse(kind.__name__)
+
+
+def _call(node: ast.Call, depth: int) -> sp.Expr:
+    # The callee is checked before anything else is looked at: only a bare whitelisted name.
+    if not isinstance(node.func, ast.Name):
+        raise _refuse(REFUSED.get(type(node.func), "calling anything but a function's name"))
+    name = node.func.id
+    if name not in FUNCTIONS:
+        raise _refuse(f"calling {excerpt(name)}")
+    if node.keywords:
+        raise _refuse("keyword arguments")
+    if any(isinstance(arg, ast.Starred) for arg in node.args):
+        raise _refuse("'*' unpacking")
+    if len(node.args) != 1:
+        raise SymgradError(f"{name}() takes exactly one argument ({len(node.args)} given)")
+    argument = _build(node.args[0], depth + 1)
+    function = FUNCTIONS[name]
+    if _constant(argument):
+        return _number(function(argument))
+    # evaluate=False keeps exp(log(x)) as two nodes instead of SymPy's x.
+    return function(argument, evaluate=False)
+
+
+__all__ = ["FUNCTIONS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_LENGTH", "parse_expression"]

@@ -1,0 +1,68 @@
+"""The note's worked examples, by name: the shopping problems, the chain rule, sigmoid.
+
+Each is written down once, as the formula the note draws (parsed by the safe parser, which
+keeps the tree as written, so the nodes come out in the figure's order) or as a catalog
+layer, together with the note's numbers. Importing this module imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Example:
+    """A worked example of the note.
+
+    Attributes:
+        name: what ``symgrad graph NAME`` accepts.
+        title: the note's problem, in a line.
+        values: the note's numbers, as ``--at`` would give them (``--at`` overrides them).
+        formula: the expression as the note draws it; or, instead,
+        layer: a catalog layer whose SymPy forward is the graph (sigmoid's four nodes).
+        output: the name of the graph's output.
+    """
+
+    name: str
+    title: str
+    values: dict[str, str] = field(default_factory=dict)
+    formula: str | None = None
+    layer: str | None = None
+    output: str = "z"
+
+
+EXAMPLES: tuple[Example, ...] = (
+    Example(
+        name="apple",
+        title="2 apples at 100 yen, 10% consumption tax (the note's problem 1)",
+        values={"apple": "100", "apple_num": "2", "tax": "1.1"},
+        formula="(apple*apple_num)*tax",
+        output="price",
+    ),
+    Example(
+        name="apple-orange",
+        title="2 apples at 100 yen, 3 oranges at 150, 10% tax (problem 2)",
+        values={
+            "apple": "100",
+            "apple_num": "2",
+            "orange": "150",
+            "orange_num": "3",
+            "tax": "1.1",
+        },
+        formula="(apple*apple_num + orange*orange_num)*tax",
+        output="price",
+    ),
+    Example(
+        name="chain",
+        title="the chain rule: z = t², t = x + y, ∂z/∂x = 2t·1",
+        values={"x": "1", "y": "2"},
+        formula="(x + y)**2",
+    ),
+    Example(
+        name="sigmoid",
+        title="sigmoid node by node: ×(−1), exp, +1, 1/x (−y² at the last)",
+        values={"x": "0"},
+        layer="sigmoid",
+        output="y",
+    ),
+)

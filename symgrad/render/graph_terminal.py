@@ -1,0 +1,125 @@
+"""A computational graph with numbers, in the terminal: readable without the picture.
+
+Two tables, one row per node. Forward, left to right: what each node computes, from which
+values. Backward, from the output back: the gradient arriving from the right, the local
+derivatives, and what each input receives (their product). Only the report's
+numbers are shown (formatted); nothing is computed here.
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from symgrad.render.mathtext import pretty
+from symgrad.render.numbers import number
+from symgrad.reports import Backprop, BackpropNode
+
+FORWARD_STYLE = "bold"
+BACKWARD_STYLE = "red"
+
+
+def _partial(of: str, wrt: str) -> str:
+    return f"∂{pretty(of)}/∂{pretty(wrt)}"
+
+
+def _local(node: BackpropNode, name: str) -> str:
+    """∂out/∂in = its expression = its value (the value once, when it is a plain number)."""
+    expression = node.local_derivatives[name]
+    shown = pretty(expression)
+    if " where " in shown:  # a piecewise derivative (relu): one unit before "= value"
+        shown = f"({shown})"
+    value = number(node.local_values[name])
+    text = f"{_partial(node.output, name)} = {shown}"
+    return text if shown == value else f"{text} = {value}"
+
+
+def _factor(value: float) -> str:
+    """A number inside a product: negative ones in parentheses, −0.25 · (−1)."""
+    text = number(value)
+    return f"({text})" if text.startswith("−") else text
+
+
+def _forward_table(report: Backprop) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="Forward →", title_justify="left")
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("node", style="bold cyan")
+    table.add_column("computes")
+    table.add_column("from")
+    table.add_column("forward value", style=FORWARD_STYLE)
+    for k, node in enumerate(report.nodes, start=1):
+        table.add_row(
+            str(k),
+            node.op,
+            f"{pretty(node.output)} = {pretty(node.expression)}",
+            ", ".join(f"{pretty(name)} = {number(value)}" for name, value in node.inputs.items()),
+            f"{pretty(node.output)} = {number(node.forward)}",
+        )
+    return table
+
+
+def _backward_table(report: Backprop) -> Table:
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title=f"Backward ←, from ∂L/∂{pretty(report.output)} = {number(report.dout)}",
+        title_justify="left",
+    )
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("node", style="bold cyan")
+    table.add_column("upstream", style=BACKWARD_STYLE)
+    table.add_column("local derivative")
+    table.add_column("sends down: upstream · local", style=BACKWARD_STYLE)
+    for k, node in reversed(list(enumerate(report.nodes, start=1))):
+        names = list(node.inputs)
+        table.add_row(
+            str(k),
+            node.op,
+            f"∂L/∂{pretty(node.output)} = {number(node.upstream)}",
+            "\n".join(_local(node, name) for name in names),
+            "\n".join(
+                f"∂L/∂{pretty(name)} = {_factor(node.upstream)} · "
+                f"{_factor(node.local_values[name])} = {number(node.downstream[name])}"
+                for name in names
+            ),
+        )
+    return table
+
+
+def backprop(report: Backprop) -> RenderableType:
+    """The header, the node table, the output's value and every input's gradient."""
+    formula = f"{pretty(report.output)} = {pretty(report.forward)}"
+    header = (
+        Text.assemble((report.target, "bold"), ": ", formula)
+        if report.kind != "expression"
+        else Text(formula, style="bold")
+    )
+    at = ", ".join(f"{pretty(name)} = {number(value)}" for name, value in report.values.items())
+    parts: list[RenderableType] = [header]
+    if report.title:
+        parts.append(Text(report.title, style="italic"))
+    parts += [
+        Text(f"at {at}", style="dim"),
+        Text(),
+        _forward_table(report),
+        _backward_table(report),
+    ]
+    parts.append(
+        Text.assemble(
+            "Output: ", (f"{pretty(report.output)} = {number(report.value)}", FORWARD_STYLE)
+        )
+    )
+    plain_gradient = report.dout == 1  # ∂L/∂in is then ∂out/∂in itself
+    parts.append(
+        Text(
+            f"Gradients, ∂{pretty(report.output)}/∂input:"
+            if plain_gradient
+            else f"Gradients, ∂L/∂input = {number(report.dout)} · ∂{pretty(report.output)}/∂input:"
+        )
+    )
+    for name, value in report.gradients.items():
+        label = _partial(report.output, name) if plain_gradient else f"∂L/∂{pretty(name)}"
+        parts.append(Text.assemble("  ", label, " = ", (number(value), "bold " + BACKWARD_STYLE)))
+    return Group(*parts)

@@ -1,0 +1,449 @@
+"""`symgrad graph`: the note's worked examples, every node's numbers, and the renderers."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import strategies as st
+
+from symgrad import api
+from symgrad.errors import SymgradError
+from symgrad.layers import CATALOG, get_layer
+from symgrad.render import dot as dot_renderer
+from symgrad.render.numbers import number
+from symgrad.symbolic.scalar import ScalarForm
+
+NODE_KEYS = {"op", "inputs", "output", "forward", "local_derivatives", "upstream", "downstream"}
+SCALAR_LAYERS = [layer for layer in CATALOG if isinstance(layer.form, ScalarForm)]
+
+
+def graph_json(symgrad, *args: str) -> dict:
+    run = symgrad("graph", *args, "--json")
+    assert run.code == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert set(data) == {"output", "gradients", "nodes"}
+    for node in data["nodes"]:
+        assert set(node) == NODE_KEYS
+    return data
+
+
+# --- the note's worked examples, through the installed command -----------------------------
+
+
+def test_apple(symgrad):
+    data = graph_json(symgrad, "apple")
+    assert data["output"] == pytest.approx(220)
+    assert data["gradients"] == pytest.approx({"apple": 2.2, "apple_num": 110, "tax": 200})
+    assert [node["op"] for node in data["nodes"]] == ["×", "×"]
+    first, last = data["nodes"]
+    assert first["inputs"] == {"apple": 100, "apple_num": 2} and first["forward"] == 200
+    assert last["upstream"] == 1 and last["downstream"] == pytest.approx({"t": 1.1, "tax": 200})
+    assert first["upstream"] == pytest.approx(1.1)
+
+
+def test_apple_orange(symgrad):
+    data = graph_json(symgrad, "apple-orange")
+    assert data["output"] == pytest.approx(715)
+    assert data["gradients"] == pytest.approx(
+        {"apple": 2.2, "apple_num": 110, "orange": 3.3, "orange_num": 165, "tax": 650}
+    )
+    assert [node["op"] for node in data["nodes"]] == ["×", "×", "+", "×"]
+    assert [node["forward"] for node in data["nodes"]] == pytest.approx([200, 450, 650, 715])
+
+
+def test_apple_orange_agrees_with_the_notes_layer_code():
+    """The note's own program: MulLayer, AddLayer, MulLayer, then backward from 1."""
+    mul, add = get_layer("mul").numpy_class, get_layer("add").numpy_class
+    apple_layer, orange_layer, add_layer, tax_layer = mul(), mul(), add(), mul()
+    apple_price = apple_layer.forward(100.0, 2.0)
+    orange_price = orange_layer.forward(150.0, 3.0)
+    price = tax_layer.forward(add_layer.forward(apple_price, orange_price), 1.1)
+    dall_price, dtax = tax_layer.backward(1.0)
+    dapple_price, dorange_price = add_layer.backward(dall_price)
+    dorange, dorange_num = orange_layer.backward(dorange_price)
+    dapple, dapple_num = apple_layer.backward(dapple_price)
+    report = api.graph("apple-orange")
+    assert report.value == pytest.approx(price)
+    assert report.gradients == pytest.approx(
+        {
+            "apple": dapple,
+            "apple_num": dapple_num,
+            "orange": dorange,
+            "orange_num": dorange_num,
+            "tax": dtax,
+        }
+    )
+
+
+def test_exact_values_come_out_as_the_note_prints_them():
+    """200 × 1.1 is 220 here, not float64's 220.00000000000003."""
+    report = api.graph("apple-orange")
+    assert report.value == 715.0 and report.nodes[0].downstream["apple"] == 2.2
+    assert api.graph("apple").value == 220.0
+
+
+def test_chain(symgrad):
+    data = graph_json(symgrad, "chain")
+    assert data["output"] == 9 and data["gradients"] == {"x": 6, "y": 6}
+    square = data["nodes"][-1]
+    assert square["op"] == "**2"
+    assert square["local_derivatives"] == {"t": {"expression": "2*t", "value": 6.0}}
+
+
+def test_sigmoid_example_is_the_notes_four_nodes(symgrad):
+    data = graph_json(symgrad, "sigmoid")
+    assert [node["op"] for node in data["nodes"]] == ["×(−1)", "exp", "+1", "1/x"]
+    assert data["output"] == 0.5 and data["gradients"] == {"x": 0.25}
+    reciprocal = data["nodes"][-1]
+    assert sp.sympify(reciprocal["local_derivatives"]["t3"]["expression"]) == -(sp.Symbol("y") ** 2)
+    exp_node = data["nodes"][1]
+    assert exp_node["local_derivatives"]["t1"]["expression"] == "t2"  # exp's own output
+
+
+def test_expression_x_plus_y_squared(symgrad):
+    data = graph_json(symgrad, "(x+y)**2", "--at", "x=1,y=2")
+    assert data["output"] == 9 and data["gradients"] == {"x": 6, "y": 6}
+    run = symgrad("graph", "(x+y)**2", "--at", "x=1,y=2")
+    assert run.code == 0, run.stderr
+    for text in ("z = (x + y)²", "t = x + y", "z = 9", "∂z/∂t = 2t = 6", "∂z/∂x = 6", "∂z/∂y = 6"):
+        assert text in run.stdout
+
+
+def test_text_shows_the_apple_orange_figure(symgrad):
+    run = symgrad("graph", "apple-orange")
+    assert run.code == 0, run.stderr
+    for text in ("Forward →", "Backward ←", "price = 715", "∂L/∂apple = 1.1 · 2 = 2.2"):
+        assert text in run.stdout
+    for name, value in (("apple", "2.2"), ("apple_num", "110"), ("orange", "3.3")):
+        assert f"∂price/∂{name} = {value}" in run.stdout
+    assert "∂price/∂orange_num = 165" in run.stdout and "∂price/∂tax = 650" in run.stdout
+
+
+def test_dout_and_overridden_values(symgrad):
+    data = graph_json(symgrad, "apple", "--at", "apple_num=3", "--dout", "2")
+    assert data["output"] == pytest.approx(330)
+    assert data["gradients"] == pytest.approx({"apple": 6.6, "apple_num": 220, "tax": 600})
+    assert data["nodes"][-1]["upstream"] == 2
+
+
+def test_list_names_the_examples(symgrad):
+    run = symgrad("graph", "--list")
+    assert run.code == 0
+    for name in ("apple", "apple-orange", "chain", "sigmoid"):
+        assert name in run.stdout
+
+
+def test_derive_accepts_an_expression(symgrad):
+    run = symgrad("derive", "(x+y)**2")
+    assert run.code == 0, run.stderr
+    for text in ("t = x + y", "z = t²", "∂z/∂t = 2t", "∂z/∂x = 2(x + y)", "∂z/∂y = 2(x + y)"):
+        assert text in run.stdout
+
+
+def test_derive_and_graph_share_the_nodes():
+    derivation = api.derive("(x+y)**2")
+    report = api.graph("(x+y)**2", {"x": 1, "y": 2})
+    assert [n.op for n in derivation.nodes] == [n.op for n in report.nodes]
+    assert [n.output for n in derivation.nodes] == [n.output for n in report.nodes]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("derive", "sigmod"), "unknown layer 'sigmod'; did you mean 'sigmoid'?"),
+        (("graph", "sigmod"), "unknown layer 'sigmod'; did you mean 'sigmoid'?"),
+        (("graph", "appel"), "did you mean 'apple'?"),
+        (("graph", "apple-orang"), "did you mean 'apple-orange'?"),
+        (("graph", "x*y", "--at", "x=1"), "no value for 'y'"),
+        (("graph", "x*y", "--at", "x=1,y=2,q=3"), "'q', not in the graph"),
+        (("graph", "x*y", "--at", "x=1,y=abc"), "'abc' is not a number"),
+        (("graph", "x*y", "--at", "x"), "write NAME=VALUE"),
+        (("graph", "1/x", "--at", "x=0"), "no finite real value at x = 0"),
+        (("graph", "log(x)", "--at", "x=-1"), "no finite real value"),
+        (("graph", "affine"), "graph draws scalar graphs"),
+        (("graph", "2+3"), "no variables"),
+        (("graph", "apple", "--format", "png"), "choose one of text, dot, svg"),
+        (("graph", "__import__('os').system('true')"), "attribute access"),
+        (("graph", "x" * 600), "too long"),
+        (("graph", "x*" + "-" * 100 + "x", "--at", "x=1"), "too deeply nested"),
+        (("graph", "lambda: 1"), "lambda"),
+        (("graph", "x[0]"), "subscripts"),
+        (("graph", "x.real"), "attribute access"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(symgrad, args, expected):
+    run = symgrad(*args)
+    assert run.code == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
+    assert expected in lines[0]
+
+
+def test_help_imports_neither_sympy_nor_numpy():
+    code = (
+        "import sys\n"
+        "from symgrad.cli.app import main\n"
+        "for args in (['--help'], ['graph', '--help']):\n"
+        "    try:\n        main(args)\n    except SystemExit:\n        pass\n"
+        "print(sorted(m for m in ('sympy', 'numpy') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+# --- every node's local derivative, checked against SymPy ----------------------------------
+
+TARGETS = [
+    ("apple", {}),
+    ("apple-orange", {}),
+    ("chain", {}),
+    ("sigmoid", {"x": "0.7"}),
+    *[(layer.name, {name: "0.8" for name in layer.inputs}) for layer in SCALAR_LAYERS],
+    ("x**y + sqrt(x)*log(y)", {"x": "1.5", "y": "2.5"}),
+    ("sigmoid(x)*relu(y) - tanh(x*y)/x", {"x": "-0.4", "y": "1.3"}),
+    ("x*x + exp(-x)*sin(x) + cos(2**x)", {"x": "0.3"}),
+]
+
+
+@pytest.mark.parametrize(("target", "at"), TARGETS, ids=[t for t, _ in TARGETS])
+def test_every_local_derivative_is_sympys(target, at):
+    report = api.graph(target, at)
+    for node in report.nodes:
+        symbols = {str(s): s for s in node.expression.free_symbols}
+        output = sp.Symbol(node.output, real=True)
+        for name, local in node.local_derivatives.items():
+            wrt = symbols[name]
+            direct = sp.diff(node.expression, wrt)
+            # the shown form uses the node's output for its own expression: put it back
+            assert sp.simplify(local.subs(output, node.expression) - direct) == 0
+            value = float(direct.evalf(30, subs={symbols[k]: v for k, v in node.inputs.items()}))
+            assert node.local_values[name] == pytest.approx(value, rel=1e-12, abs=1e-15)
+            expected = node.upstream * node.local_values[name]
+            assert node.downstream[name] == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize(("target", "at"), TARGETS, ids=[t for t, _ in TARGETS])
+def test_upstream_is_the_sum_of_what_the_consumers_send(target, at):
+    report = api.graph(target, at)
+    for node in report.nodes[:-1]:
+        sent = [c.downstream[node.output] for c in report.nodes if node.output in c.downstream]
+        assert node.upstream == pytest.approx(sum(sent), rel=1e-12, abs=1e-15)
+    sent_to_inputs = {
+        name: sum(n.downstream.get(name, 0) for n in report.nodes) for name in report.values
+    }
+    assert report.gradients == pytest.approx(sent_to_inputs, rel=1e-12, abs=1e-15)
+
+
+def test_equal_values_of_different_computations_stay_different_nodes():
+    """x² + (x − x) equals x², but its nodes are computed and must pass gradients back."""
+    report = api.graph("(x**2 + (x - x))**2", {"x": 1.5})
+    assert [n.op for n in report.nodes] == ["**2", "×(−1)", "+", "+", "**2"]
+    assert report.gradients["x"] == pytest.approx(4 * 1.5**3)
+
+
+def test_a_repeated_subexpression_is_one_node_used_twice():
+    report = api.graph("x*y + x*y", {"x": 2, "y": 3})
+    assert [n.op for n in report.nodes] == ["×", "+"]
+    assert report.nodes[0].upstream == 2  # both uses send their gradient back
+    assert report.gradients == {"x": 6, "y": 4}
+
+
+# --- gradients against the catalog's NumPy layers and central differences -----------------
+
+VALUES = st.floats(-3, 3, allow_nan=False).filter(lambda v: abs(v) > 1e-3)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from([layer.name for layer in SCALAR_LAYERS]),
+    st.lists(VALUES, min_size=2, max_size=2),
+    VALUES,
+)
+def test_graph_gradients_match_the_numpy_layers(name, values, dout):
+    layer = get_layer(name)
+    if layer.domain == "away_from_zero":
+        values = [math.copysign(0.25 + abs(v), v) for v in values]
+    at = dict(zip(layer.inputs, values, strict=False))
+    report = api.graph(layer.name, at, dout)
+    instance = layer.numpy_class()
+    forward = instance.forward(*(np.float64(at[name]) for name in layer.inputs))
+    backward = instance.backward(np.float64(dout))
+    backward = backward if isinstance(backward, tuple) else (backward,)
+    assert report.value == pytest.approx(float(forward), rel=1e-12, abs=1e-14)
+    for name, gradient in zip(layer.inputs, backward, strict=True):
+        assert report.gradients[name] == pytest.approx(float(gradient), rel=1e-9, abs=1e-12)
+
+
+def _smooth(children):
+    pair = st.tuples(children, children)
+    return st.one_of(
+        pair.map(lambda p: f"({p[0]} + {p[1]})"),
+        pair.map(lambda p: f"({p[0]} - {p[1]})"),
+        pair.map(lambda p: f"({p[0]} * {p[1]})"),
+        pair.map(lambda p: f"({p[0]} / (1 + ({p[1]})**2))"),
+        children.map(lambda c: f"({c})**2"),
+        children.map(lambda c: f"-({c})"),
+        st.tuples(st.sampled_from(["sin", "cos", "tanh", "sigmoid", "exp"]), children).map(
+            lambda fc: f"{fc[0]}(({fc[1]})/4)" if fc[0] == "exp" else f"{fc[0]}({fc[1]})"
+        ),
+    )
+
+
+SMOOTH = st.recursive(
+    st.one_of(st.sampled_from(["x", "y", "w"]), st.integers(1, 5).map(str)), _smooth, max_leaves=7
+)
+
+
+def _drawn(text: str, point: list[float]):
+    """The graph of a drawn expression at ``point`` (x, y, w), or None without variables."""
+    from symgrad.expressions.parse import parse_expression
+
+    try:
+        names = sorted(str(s) for s in parse_expression(text).free_symbols)  # 2 - 2: none
+        if not names:
+            return None
+        # parenthesized: a bare drawn "x" is an expression here, not a layer's name
+        return api.graph(f"({text})", {name: point["xyw".index(name)] for name in names})
+    except SymgradError as error:  # beyond float64, as exp(exp(5**4)) is: refused, fine
+        assert "too large" in str(error) or "overflows float64" in str(error)
+        reject()
+
+
+POINTS = st.lists(st.floats(-1.5, 1.5, allow_nan=False), min_size=3, max_size=3)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(SMOOTH, POINTS)
+def test_graph_gradients_match_central_differences(text, point):
+    report = _drawn(text, point)
+    if report is None:
+        return
+    symbols = [sp.Symbol(name, real=True) for name in report.values]
+    f = sp.lambdify(symbols, report.forward, "mpmath")
+    base = list(report.values.values())
+    for k, name in enumerate(report.values):
+        h = 1e-7 * max(1.0, abs(base[k]))
+        up, down = list(base), list(base)
+        up[k] += h
+        down[k] -= h
+        numeric = float((f(*up) - f(*down)) / (2 * h))
+        assert report.gradients[name] == pytest.approx(numeric, rel=1e-5, abs=1e-6), name
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(SMOOTH, POINTS)
+def test_graph_gradients_match_sympys_whole_derivative(text, point):
+    report = _drawn(text, point)
+    if report is None:
+        return
+    subs = {sp.Symbol(name, real=True): value for name, value in report.values.items()}
+    # doit(): SymPy differentiates the kept-as-typed (x·y)² into 2(x²y²)/x, 0/0 at x = 0
+    whole = report.forward.doit()
+    for symbol in subs:
+        expected = float(sp.diff(whole, symbol).evalf(30, subs=subs))
+        assert report.gradients[str(symbol)] == pytest.approx(expected, rel=1e-10, abs=1e-12)
+
+
+# --- renderers: DOT, SVG, JSON draw the same report ----------------------------------------
+
+
+def _all_numbers(report) -> set[str]:
+    numbers = {number(report.value), number(report.dout)}
+    for node in report.nodes:
+        numbers |= {number(v) for v in node.inputs.values()}
+        numbers |= {number(v) for v in node.downstream.values()}
+        numbers.add(number(node.forward))
+    return numbers
+
+
+def test_dot_is_the_notes_style():
+    report = api.graph("apple-orange")
+    source = dot_renderer.backprop(report)
+    assert "rankdir=LR" in source and "shape=circle" in source
+    assert "rank=source" in source and "rank=sink" in source
+    assert dot_renderer.BACKWARD_COLOUR in source
+    for text in _all_numbers(report):
+        assert f">{text}<" in source
+
+
+def _dot_available() -> bool:
+    if shutil.which("dot"):
+        return True
+    if os.environ.get("CI"):
+        pytest.fail("Graphviz's dot is missing in CI: the test command must install graphviz")
+    pytest.skip("LOUD SKIP: Graphviz's dot is not installed (apt-get install graphviz)")
+    return False
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("apple-orange",), ("apple",), ("sigmoid",), ("(x+y)**2", "--at", "x=1,y=2")],
+)
+def test_svg_is_well_formed_and_holds_every_value(symgrad, tmp_path, args):
+    _dot_available()
+    path = tmp_path / "graph.svg"
+    run = symgrad("graph", *args, "--format", "svg", "--output", str(path))
+    assert run.code == 0, run.stderr
+    root = ET.parse(path).getroot()  # well-formed XML, or this raises
+    assert root.tag.endswith("svg")
+    texts = {"".join(e.itertext()).strip() for e in root.iter() if e.tag.endswith("text")}
+    at = dict(part.split("=") for part in args[2].split(",")) if len(args) > 1 else {}
+    report = api.graph(args[0], at)
+    missing = _all_numbers(report) - texts
+    assert not missing, missing
+    assert {"715", "110", "2.2", "3.3", "165", "650"} <= texts or args[0] != "apple-orange"
+
+
+def test_svg_without_graphviz_names_the_package(symgrad, tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env_path = os.environ.get("PATH", "")
+    try:
+        os.environ["PATH"] = str(empty)
+        run = symgrad("graph", "apple", "--format", "svg")
+    finally:
+        os.environ["PATH"] = env_path
+    assert run.code == 2
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert "graphviz" in run.stderr and "apt-get install graphviz" in run.stderr
+
+
+def test_dot_and_json_need_no_graphviz(symgrad, tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env_path = os.environ.get("PATH", "")
+    try:
+        os.environ["PATH"] = str(empty)
+        for args in (("--format", "dot"), ("--json",), ()):
+            assert symgrad("graph", "apple", *args).code == 0
+    finally:
+        os.environ["PATH"] = env_path
+
+
+def test_text_output_file_is_plain(symgrad, tmp_path):
+    path = tmp_path / "apple.txt"
+    run = symgrad("graph", "apple", "--output", str(path))
+    assert run.code == 0 and "wrote" in run.stdout
+    text = path.read_text(encoding="utf-8")
+    assert "price = 220" in text and "\x1b[" not in text
+
+
+def test_json_reads_back():
+    from symgrad.render import jsonout
+
+    data = json.loads(jsonout.dumps(jsonout.backprop(api.graph("sigmoid"))))
+    for node in data["nodes"]:
+        for local in node["local_derivatives"].values():
+            sp.sympify(local["expression"])  # the JSON's expressions are SymPy's own strings
