@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 
 import typer
-from typer.exceptions import TyperException
 
 from symgrad.errors import SymgradError
 
@@ -24,7 +23,7 @@ app = typer.Typer(
 )
 
 # Registering the commands (each module adds itself to ``app``).
-from symgrad.cli import catalog, compare, derive  # noqa: E402, F401
+from symgrad.cli import catalog, compare, derive, graph, steps  # noqa: E402, F401
 
 
 def fail(message: str) -> None:
@@ -46,13 +45,16 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         print("symgrad: aborted", file=sys.stderr)
         code = 130
-    except TyperException as error:  # Typer's usage errors (it vendors Click's)
+    except Exception as error:
+        # Typer's usage errors are Click's, vendored under a private module that moves
+        # between releases; they are recognised by what they carry.
+        if getattr(error, "exit_code", None) != 2 or not hasattr(error, "format_message"):
+            raise
         if not args:  # no command at all: show the help rather than an error
             command.main(args=["--help"], prog_name="symgrad", standalone_mode=False)
             code = 0
         else:
-            message = getattr(error, "format_message", error.__str__)()
-            fail(message.replace("\n", " "))
+            fail(error.format_message().replace("\n", " "))
     except KeyboardInterrupt:
         code = 130
     sys.exit(code if isinstance(code, int) else 0)

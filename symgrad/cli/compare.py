@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from symgrad.cli.app import app
-from symgrad.cli.options import Batch, Dtype, Json, Seed, Shape
+from symgrad.cli.options import At, Batch, Dtype, Json, Method, Seed, Shape, Step
 
 
 @app.command()
@@ -17,15 +17,38 @@ def compare(
     batch: Batch = 2,
     seed: Seed = 0,
     dtype: Dtype = "float64",
+    method: Method = "central",
+    step: Step = None,
+    at: At = None,
+    exact: Annotated[
+        bool,
+        typer.Option(
+            "--exact",
+            help="Also evaluate SymPy's gradient at 50 digits (mpmath) and report how many "
+            "ulps the NumPy backward is from it.",
+        ),
+    ] = False,
     json: Json = False,
 ) -> int:
     """Check NumPy backward against SymPy and numerical differences.
 
-    Exit status: 0 when all three agree, 1 when any gradient disagrees, 2 for bad input.
+    At a kink (relu at 0) the backward must lie between the left and right one-sided
+    derivatives. Exit status: 0 when all three agree, 1 when any gradient disagrees,
+    2 for bad input.
     """
     from symgrad import api
 
-    report = api.compare(layer, shape=shape, seed=seed, dtype=dtype, batch=batch)
+    report = api.compare(
+        layer,
+        shape=shape,
+        seed=seed,
+        dtype=dtype,
+        batch=batch,
+        method=method,
+        step=step,
+        at=at,
+        exact=exact,
+    )
     if json:
         from symgrad.render import jsonout
 

@@ -24,8 +24,40 @@ Dtype = Annotated[
         "--dtype",
         metavar="float64|float32",
         help="Precision the NumPy layer computes in. Tolerances follow from the dtype's "
-        "rounding unit ε (float64 2.2e-16, float32 1.2e-7): backward vs symbolic 64ε, "
-        "against numeric 100·ε^(2/3) (float64 1.4e-14 and 3.7e-9, float32 7.6e-6 and "
-        "2.4e-3), relative to the largest value.",
+        "rounding unit ε (float64 2.2e-16, float32 1.2e-7): backward vs symbolic 64ε "
+        "relative to the largest value; against numeric, the method's error model "
+        "(truncation + rounding at its step), printed beside the verdict.",
+    ),
+]
+# Kept in step with symgrad.numeric.methods.METHOD_NAMES (a test checks), which is not
+# imported here so that `symgrad --help` loads no NumPy.
+METHOD_CHOICES = ("forward", "central", "five-point", "richardson", "complex-step")
+Method = Annotated[
+    str,
+    typer.Option(
+        "--method",
+        "-m",
+        metavar="|".join(METHOD_CHOICES),
+        help="Numerical method: forward (error ∝ h), central (∝ h²), five-point (∝ h⁴), "
+        "richardson (extrapolated, with an error estimate), complex-step (Im f(x+ih)/h, "
+        "exact to rounding; only for layers whose forward is analytic and complex-safe).",
+    ),
+]
+Step = Annotated[
+    float | None,
+    typer.Option(
+        "--step",
+        metavar="H",
+        help="A fixed step h for every element (h₀ for richardson) instead of the automatic "
+        "ε^(1/2), ε^(1/3), ε^(1/5)·max(1, |x|) of forward, central, five-point.",
+    ),
+]
+At = Annotated[
+    float | None,
+    typer.Option(
+        "--at",
+        metavar="VALUE",
+        help="Fill the layer's inputs with VALUE (parameters and labels stay random); "
+        "--at 0 puts relu on its kink.",
     ),
 ]

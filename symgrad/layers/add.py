@@ -25,5 +25,10 @@ def symbolic():
 
 
 LAYER = Layer(
-    name="add", numpy_class=AddLayer, symbolic=symbolic, shape_kind="elementwise", inputs=("x", "y")
+    name="add",
+    numpy_class=AddLayer,
+    symbolic=symbolic,
+    shape_kind="elementwise",
+    inputs=("x", "y"),
+    complex_safe=True,
 )

@@ -51,4 +51,5 @@ LAYER = Layer(
     shape_kind="affine",
     inputs=("X",),
     params=("W", "b"),
+    complex_safe=True,
 )

@@ -4,10 +4,13 @@ import numpy as np
 
 
 def as_float(x: np.ndarray | float) -> np.ndarray:
-    """Return ``x`` as a floating array: float32/float64 stay, integers and bools become float64.
+    """Return ``x`` as an inexact array: float32/float64 (and complex) stay, integers and
+    bools become float64.
 
     The book's layers silently compute in integers when given integer arrays, and a
     numerical gradient of an integer array is garbage (a perturbation truncates).
+    Complex input passes through untouched for the complex-step method: casting it to
+    float would drop the imaginary part, and with it the derivative.
     """
     x = np.asarray(x)
-    return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
+    return x if np.issubdtype(x.dtype, np.inexact) else x.astype(np.float64)

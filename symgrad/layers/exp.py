@@ -30,5 +30,10 @@ def symbolic():
 
 
 LAYER = Layer(
-    name="exp", numpy_class=Exp, symbolic=symbolic, shape_kind="elementwise", inputs=("x",)
+    name="exp",
+    numpy_class=Exp,
+    symbolic=symbolic,
+    shape_kind="elementwise",
+    inputs=("x",),
+    complex_safe=True,
 )

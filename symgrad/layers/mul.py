@@ -30,5 +30,10 @@ def symbolic():
 
 
 LAYER = Layer(
-    name="mul", numpy_class=MulLayer, symbolic=symbolic, shape_kind="elementwise", inputs=("x", "y")
+    name="mul",
+    numpy_class=MulLayer,
+    symbolic=symbolic,
+    shape_kind="elementwise",
+    inputs=("x", "y"),
+    complex_safe=True,
 )

@@ -36,4 +36,5 @@ LAYER = Layer(
     shape_kind="elementwise",
     inputs=("x",),
     domain="away_from_zero",
+    complex_safe=True,
 )

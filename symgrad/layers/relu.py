@@ -41,4 +41,5 @@ LAYER = Layer(
     shape_kind="elementwise",
     inputs=("x",),
     domain="away_from_zero",
+    smooth=False,
 )

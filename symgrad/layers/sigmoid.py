@@ -13,8 +13,14 @@ class Sigmoid:
         self.out: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        # exp(-log(1 + exp(-x))) == 1/(1 + exp(-x)), without overflow for x << 0.
-        self.out = np.exp(-np.logaddexp(0, -as_float(x)))
+        x = as_float(x)
+        # 1/(1 + e^(−x)) overflows e^(−x) for x << 0, so there use the equal e^x/(1 + e^x).
+        # Either way e = e^(−|x|) ≤ 1. The branch is chosen by the real part, so a complex
+        # input (the complex-step method) stays on one analytic branch; unlike logaddexp,
+        # which the note's overflow-safe form would need, exp and / accept complex numbers.
+        negative = np.real(x) < 0
+        e = np.exp(np.where(negative, x, -x))
+        self.out = np.where(negative, e / (1 + e), 1 / (1 + e))
         return self.out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
@@ -31,5 +37,10 @@ def symbolic():
 
 
 LAYER = Layer(
-    name="sigmoid", numpy_class=Sigmoid, symbolic=symbolic, shape_kind="elementwise", inputs=("x",)
+    name="sigmoid",
+    numpy_class=Sigmoid,
+    symbolic=symbolic,
+    shape_kind="elementwise",
+    inputs=("x",),
+    complex_safe=True,
 )

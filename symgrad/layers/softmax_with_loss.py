@@ -46,7 +46,9 @@ class SoftmaxWithLoss:
         x = np.atleast_2d(x)  # one sample is a batch of one, not of C
         log_y = log_softmax(x)
         self.y = np.exp(log_y)
-        self.loss = float(-(self.t * log_y).sum() / x.shape[0])
+        # .item(), not float(): a Python number either way, but a complex loss (the
+        # complex-step method) keeps its imaginary part, which carries the derivative.
+        self.loss = (-(self.t * log_y).sum() / x.shape[0]).item()
         return self.loss
 
     def backward(self, dout: float = 1.0) -> np.ndarray:
@@ -78,4 +80,5 @@ LAYER = Layer(
     shape_kind="classes",
     inputs=("x",),
     labels=("t",),
+    complex_safe=True,
 )

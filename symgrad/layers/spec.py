@@ -43,6 +43,10 @@ class Layer:
         domain: where random inputs are drawn; ``away_from_zero`` keeps clear of a kink
             or a pole at 0.
         default_shape: used when ``--shape`` is not given.
+        smooth: differentiable everywhere in its domain (no kink, as ReLU has at 0).
+        complex_safe: the forward is analytic and its NumPy code carries a complex input
+            through (no comparisons, no casts to float, no real-only functions such as
+            ``logaddexp``), so the complex-step method may differentiate it.
     """
 
     name: str
@@ -54,6 +58,8 @@ class Layer:
     labels: tuple[str, ...] = ()
     domain: Domain = "real"
     default_shape: tuple[int, ...] = (2, 3)
+    smooth: bool = True
+    complex_safe: bool = False  # opt-in: a layer must be written for it
 
     @cached_property
     def form(self) -> SymbolicForm:
@@ -63,6 +69,22 @@ class Layer:
     @property
     def shape_meaning(self) -> str:
         return SHAPE_MEANING[self.shape_kind]
+
+    @property
+    def complex_step_refusal(self) -> str | None:
+        """Why complex-step cannot differentiate this layer, or None if it can."""
+        if self.complex_safe:
+            return None
+        if not self.smooth:
+            return (
+                f"complex-step cannot differentiate {self.name}: its forward is not analytic "
+                "(it branches on a comparison and has a kink); use central, five-point or "
+                "richardson"
+            )
+        return (
+            f"complex-step cannot differentiate {self.name}: its NumPy forward is not written "
+            "to carry complex input; use central, five-point or richardson"
+        )
 
     @property
     def elementwise(self) -> bool:

@@ -30,5 +30,10 @@ def symbolic():
 
 
 LAYER = Layer(
-    name="square", numpy_class=Square, symbolic=symbolic, shape_kind="elementwise", inputs=("t",)
+    name="square",
+    numpy_class=Square,
+    symbolic=symbolic,
+    shape_kind="elementwise",
+    inputs=("t",),
+    complex_safe=True,
 )

@@ -30,5 +30,10 @@ def symbolic():
 
 
 LAYER = Layer(
-    name="tanh", numpy_class=Tanh, symbolic=symbolic, shape_kind="elementwise", inputs=("x",)
+    name="tanh",
+    numpy_class=Tanh,
+    symbolic=symbolic,
+    shape_kind="elementwise",
+    inputs=("x",),
+    complex_safe=True,
 )

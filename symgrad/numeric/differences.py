@@ -1,40 +1,303 @@
-"""Numerical gradients ∂⟨dout, f(x)⟩/∂x by central differences."""
+"""Numerical gradients ∂⟨dout, f(x)⟩/∂x by any of symgrad's difference methods.
+
+One primitive, :func:`perturbed`, evaluates f with each element of x displaced in turn
+(or every element at once for an elementwise f) and contracts what the caller combines
+from those outputs with ``dout``. The methods, the kink check and the step sweep are all
+built on it, so they share one way of perturbing, evaluating and contracting.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from symgrad.numeric.steps import central_step
+from symgrad.errors import SymgradError
+from symgrad.numeric.methods import Method, get_method
+from symgrad.numeric.richardson import ridders
+from symgrad.numeric.steps import (
+    RICHARDSON_LEVELS,
+    RICHARDSON_SHRINK,
+    automatic_step,
+    representable,
+    scale,
+)
+
+Function = Callable[[np.ndarray], "np.ndarray | float"]
+# From the outputs at each displacement: (combined outputs, their magnitudes) pairs.
+Combine = Callable[[list[np.ndarray]], list[tuple[np.ndarray, np.ndarray]]]
+
+ROUNDING_ULPS = 4  # δ = 4ε: the relative error assumed for one evaluation of f
+SHRINK_LIMIT = 1e-3  # an automatic step shrinks at most this much to balance its errors
 
 
-def central_gradient(
-    f: Callable[[np.ndarray], np.ndarray | float],
+@dataclass(frozen=True)
+class NumericGradient:
+    """A numerical gradient with its step and the method's error model, per element.
+
+    Attributes:
+        values: ∂⟨dout, f(x)⟩/∂x in float64.
+        method: the method used.
+        step: the step actually taken per element (for richardson, the smallest step of
+            the tableau entry kept; for complex-step, the imaginary step).
+        truncation: estimated truncation error per element: from the same method at
+            twice the step (D(2h) − D(h) ≈ (2ᵖ − 1)·C·hᵖ·f^(p+1)), or Ridders' estimate.
+        rounding: modelled rounding error per element, R·δ·|f|/h with δ = 4ε and |f| the
+            dout-weighted magnitude of the outputs the perturbation changed.
+        dtype: the dtype f was evaluated in.
+        output_scale: that magnitude of f over max(1, |x|): the size a derivative of f has
+            on a unit length. A backward written in f's own values (y(1 − y)) rounds on
+            this scale, which in a tail can far exceed the derivative itself.
+    """
+
+    values: np.ndarray
+    method: Method
+    step: np.ndarray
+    truncation: np.ndarray
+    rounding: np.ndarray
+    dtype: np.dtype
+    output_scale: np.ndarray
+
+    @property
+    def error(self) -> np.ndarray:
+        """The model's error bound per element: truncation + rounding."""
+        return self.truncation + self.rounding
+
+
+def _widened(value: np.ndarray | float) -> np.ndarray:
+    """An output in float64, or complex128 if it is complex (never silently made real)."""
+    value = np.asarray(value)
+    return value.astype(np.complex128 if np.iscomplexobj(value) else np.float64)
+
+
+def perturbed(
+    f: Function,
     x: np.ndarray,
     dout: np.ndarray | float,
+    displacements: Sequence[np.ndarray | None],
+    combine: Combine,
     elementwise: bool = False,
-) -> np.ndarray:
-    """The gradient of ⟨dout, f(x)⟩ with respect to x, in float64.
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per element i of x: Σ dout·c and Σ |dout|·m for each (c, m) that ``combine`` forms
+    from the outputs f(x + dₖ[i]·eᵢ), one per displacement dₖ (None: x itself).
 
-    ``f`` is evaluated in x's dtype; the differences of its outputs are taken before
-    they are contracted with ``dout``, so outputs a perturbation does not touch add no
-    rounding noise. The step actually taken, (x + h) − (x − h), is used rather than 2h.
-    When ``elementwise`` (output element i depends on input element i only) every
-    element is perturbed at once: one pair of forward passes instead of one per element.
+    f is evaluated in x's dtype (complex when a displacement is complex) and its outputs
+    are converted to float64 (complex128) before ``combine`` sees them. When
+    ``elementwise`` (output element i depends on input element i only) every element is
+    displaced at once: one forward pass per displacement instead of one per element.
     """
     dout = np.asarray(dout, dtype=np.float64)
-    h = central_step(x)
+    base: list[np.ndarray] = []
+    # Displacements in x's own precision (complex64 beside float32): a float64 displacement
+    # would promote x + d, and a float32 layer would quietly be differentiated in float64.
+    displacements = [
+        None
+        if d is None
+        else np.asarray(d).astype(
+            np.result_type(x.dtype, np.complex64) if np.iscomplexobj(d) else x.dtype
+        )
+        for d in displacements
+    ]
+    if not isinstance(elementwise, bool):  # a Grouping: many elements per forward
+        return elementwise.perturbed(f, x, dout, displacements, combine)
+
+    def at(point: np.ndarray | None) -> np.ndarray:
+        if point is None:
+            if not base:
+                base.append(_widened(f(x)))
+            return base[0]
+        return _widened(f(point))
+
     if elementwise:
-        up, down = x + h, x - h
-        difference = np.asarray(f(up), dtype=np.float64) - np.asarray(f(down), dtype=np.float64)
-        return dout * difference / (up.astype(np.float64) - down.astype(np.float64))
-    gradient = np.empty(x.shape, dtype=np.float64)
+        outputs = [at(None if d is None else x + d) for d in displacements]
+        return [(dout * c, np.abs(dout) * m) for c, m in combine(outputs)]
+    results: list[tuple[np.ndarray, np.ndarray]] | None = None
     for index in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[index] += h[index]
-        down[index] -= h[index]
-        difference = np.asarray(f(up), dtype=np.float64) - np.asarray(f(down), dtype=np.float64)
-        step = float(up[index]) - float(down[index])
-        gradient[index] = float(np.sum(dout * difference)) / step
-    return gradient
+        outputs = []
+        for d in displacements:
+            if d is None:
+                outputs.append(at(None))
+                continue
+            point = x.astype(d.dtype, copy=True)
+            point[index] += d[index]
+            outputs.append(at(point))
+        combined = combine(outputs)
+        if results is None:
+            results = [(np.empty(x.shape), np.empty(x.shape)) for _ in combined]
+        for (values, sizes), (c, m) in zip(results, combined, strict=True):
+            values[index] = float(np.sum(dout * c))
+            sizes[index] = float(np.sum(np.abs(dout) * m))
+    return results or []
+
+
+def touched(outputs: list[np.ndarray]) -> np.ndarray:
+    """|f| where some displacement changed the output, 0 where none did.
+
+    Outputs a perturbation leaves untouched difference to exactly 0 and add no rounding,
+    so they must not count in the rounding model either (else a wide layer would look
+    noisier than it is).
+    """
+    stacked = np.abs(np.stack(np.broadcast_arrays(*outputs)))
+    changed = np.any(np.stack([o != outputs[0] for o in outputs[1:]]), axis=0)
+    return np.where(changed, stacked.max(axis=0), 0.0)
+
+
+def stencil(
+    f: Function,
+    x: np.ndarray,
+    dout: np.ndarray | float,
+    method: Method,
+    steps: Sequence[np.ndarray],
+    elementwise: bool = False,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The method's stencil at each of ``steps`` (representable, per element), sharing the
+    evaluations the steps have in common: (derivative, magnitude of f) per step."""
+    points: dict[tuple[int, float], int] = {}
+    displacements: list[np.ndarray | None] = []
+    for k, h in enumerate(steps):
+        for offset in method.offsets:
+            key = (k, offset) if offset else (0, 0.0)
+            if key not in points:
+                points[key] = len(displacements)
+                displacements.append(None if offset == 0 else offset * h)
+
+    def combine(outputs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        combined = []
+        for k in range(len(steps)):
+            at = [outputs[points[(k, o) if o else (0, 0.0)]] for o in method.offsets]
+            value = {o: out for o, out in zip(method.offsets, at, strict=True)}
+            total = sum(w * (value[a] - value[b]) for w, a, b in method.terms)
+            combined.append((total, touched(at)))
+        return combined
+
+    results = perturbed(f, x, dout, displacements, combine, elementwise)
+    return [(value / h, size) for (value, size), h in zip(results, steps, strict=True)]
+
+
+def complex_step(
+    f: Function,
+    x: np.ndarray,
+    dout: np.ndarray | float,
+    h: np.ndarray,
+    elementwise: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Im⟨dout, f(x + ih·eᵢ)⟩/h per element, and the magnitude of f there.
+
+    Raises:
+        SymgradError: when f drops the imaginary part (a cast to float, a comparison),
+            which would otherwise come out as a derivative of exactly 0.
+    """
+    x = np.asarray(x)
+    dtype = np.result_type(x, np.complex64)
+
+    def combine(outputs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        (out,) = outputs
+        if not np.iscomplexobj(out):
+            raise SymgradError(
+                "complex-step needs a complex-safe forward, but this one returned real values"
+            )
+        return [(out.imag, np.abs(out.real))]
+
+    shift = (1j * h).astype(dtype)
+    with warnings.catch_warnings():
+        # A forward that casts complex to real loses the derivative silently; make it loud.
+        warnings.simplefilter("error", np.exceptions.ComplexWarning)
+        try:
+            ((value, size),) = perturbed(f, x, dout, [shift], combine, elementwise)
+        except (np.exceptions.ComplexWarning, TypeError) as error:
+            raise SymgradError(
+                f"complex-step failed: the forward is not complex-safe ({error})"
+            ) from error
+    return value / h, size
+
+
+def numerical_gradient(
+    f: Function,
+    x: np.ndarray,
+    dout: np.ndarray | float,
+    method: Method | str = "central",
+    step: float | None = None,
+    elementwise: bool = False,
+) -> NumericGradient:
+    """The gradient of ⟨dout, f(x)⟩ with respect to x, with its error model.
+
+    Args:
+        f: evaluated in x's dtype (complex for complex-step).
+        x: the point; float32 or float64.
+        dout: the upstream gradient ⟨dout, ·⟩ contracts the outputs with.
+        method: a name from :data:`symgrad.numeric.methods.METHOD_NAMES` or a Method.
+        step: a fixed step (h₀ for richardson) instead of the automatic one per element.
+        elementwise: output element i depends on input element i only.
+    """
+    method = get_method(method)
+    x = np.asarray(x)
+    eps = float(np.finfo(x.dtype).eps)
+    nominal = automatic_step(method, x) if step is None else np.full(x.shape, float(step))
+    if method.kind == "complex-step":
+        h = np.asarray(nominal, dtype=np.float64)
+        if np.any(h <= 0) or not np.all(np.isfinite(h)):
+            raise SymgradError(f"the step must be positive and finite, got {step}")
+        values, size = complex_step(f, x, dout, h, elementwise)
+        # Nothing cancels, so the error is rounding on the derivative's own scale; the h²
+        # truncation term is ~ε² of it at the automatic step and is not modelled.
+        rounding = ROUNDING_ULPS * eps * (np.abs(values) + size / scale(x))
+        truncation = np.zeros_like(values)
+        return NumericGradient(values, method, h, truncation, rounding, x.dtype, size / scale(x))
+    if method.kind == "richardson":
+        steps = [
+            representable(x, nominal / RICHARDSON_SHRINK**level)
+            for level in range(RICHARDSON_LEVELS)
+        ]
+        central = get_method("central")
+        results = stencil(f, x, dout, central, steps, elementwise)
+        result = ridders(lambda k: (results[k][0], steps[k]), RICHARDSON_LEVELS, RICHARDSON_SHRINK)
+        size = np.max([s for _, s in results], axis=0)
+        rounding = central.rounding * ROUNDING_ULPS * eps * size / result.step
+        return NumericGradient(
+            result.value, method, result.step, result.error, rounding, x.dtype, size / scale(x)
+        )
+    h = representable(x, nominal)
+    value, truncation, rounding, size = _stencil_estimate(f, x, dout, method, h, elementwise)
+    if step is None:
+        shrink = balance(method, truncation, rounding)
+        if np.any(shrink < 1):
+            h = representable(x, np.where(shrink < 1, h * shrink, h))
+            estimate = _stencil_estimate(f, x, dout, method, h, elementwise)
+            value, truncation, rounding, size = estimate
+    return NumericGradient(value, method, h, truncation, rounding, x.dtype, size / scale(x))
+
+
+def _stencil_estimate(
+    f: Function,
+    x: np.ndarray,
+    dout: np.ndarray | float,
+    method: Method,
+    h: np.ndarray,
+    elementwise: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The stencil at h and its error model: (value, truncation, rounding, |f|)."""
+    eps = float(np.finfo(x.dtype).eps)
+    (value, size), (doubled, _) = stencil(f, x, dout, method, [h, 2 * h], elementwise)
+    # D(2h) − D(h) ≈ (2ᵖ − 1)·C·hᵖ·f^(p+1): the leading truncation term, measured.
+    truncation = np.abs(doubled - value) / (2**method.order - 1)
+    rounding = method.rounding * ROUNDING_ULPS * eps * size / h
+    return value, truncation, rounding, size
+
+
+def balance(method: Method, truncation: np.ndarray, rounding: np.ndarray) -> np.ndarray:
+    """Per element, the factor (≤ 1) that shrinks h to where truncation and rounding balance.
+
+    ε^(1/(p+1))·max(1, |x|) is optimal when f's higher derivatives are of the size of f
+    on a unit length; near a pole (1/x at x = 0.25) they are far larger, the measured
+    truncation then outweighs rounding, and the total p·T + R is least where
+    p·T(h') = R(h'), with T ∝ hᵖ and R ∝ 1/h. The balance uses the rounding expected
+    (δ = ε), not its bound (4ε). Steps only shrink: a larger one could reach a pole or a
+    kink the first stencil did not see.
+    """
+    p = method.order
+    expected = rounding / ROUNDING_ULPS
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = (expected / (p * truncation)) ** (1 / (p + 1))
+    return np.clip(np.nan_to_num(factor, nan=1.0, posinf=1.0), SHRINK_LIMIT, 1.0)

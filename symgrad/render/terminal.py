@@ -13,9 +13,17 @@ from rich.text import Text
 
 from symgrad.render.console import console
 from symgrad.render.mathtext import pretty
-from symgrad.reports import PAIRS, ChainRule, Comparison, Derivation, GraphNode
+from symgrad.reports import (
+    PAIRS,
+    ChainRule,
+    Comparison,
+    Derivation,
+    GradientCheck,
+    GraphNode,
+    StepSweep,
+)
 
-__all__ = ["comparison", "console", "derivation"]
+__all__ = ["comparison", "console", "derivation", "step_sweep"]
 
 ELEMENT_TABLE_LIMIT = 24  # tensors this small get an element-by-element table
 
@@ -137,12 +145,14 @@ def _number(value: float) -> str:
 
 
 def comparison(report: Comparison) -> RenderableType:
-    """Summary table, one row per gradient, then element tables for small tensors."""
+    """Summary table, one row per gradient; the error model behind each tolerance; kinks
+    and precision when there are any; then element tables for small tensors."""
     arrays = [f"{name} ({_shape(shape)})" for name, shape in report.shapes.items()]
+    where = "" if report.at is None else f", inputs filled with {report.at:g}"
     header = Text.assemble(
         (report.layer, "bold"),
         f": {', '.join(arrays[:-1])} → {arrays[-1]}   ",
-        (f"{report.dtype}, seed {report.seed}, random dout", "dim"),
+        (f"{report.dtype}, seed {report.seed}, random dout{where}", "dim"),
     )
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for title in (
@@ -158,9 +168,6 @@ def comparison(report: Comparison) -> RenderableType:
     ):
         table.add_column(title, justify="left" if title in ("gradient", "verdict") else "right")
     for check in report.gradients:
-        verdict = (
-            Text("✓ agree", style="green") if check.ok else Text("✗ DISAGREE", style="bold red")
-        )
         table.add_row(
             Text(check.name, style="bold"),
             _shape(check.shape),
@@ -168,47 +175,216 @@ def comparison(report: Comparison) -> RenderableType:
             _number(check.relative_error),
             _number(check.tolerance["backward_vs_symbolic"]),
             _number(check.tolerance["backward_vs_numeric"]),
-            verdict,
+            _verdict(check),
         )
     legend = (
-        "b = backward (NumPy layer), s = symbolic (SymPy), n = numeric "
-        f"({report.step})\nrel.err = worst difference / largest |value|; "
-        "tol = relative tolerance × largest |value|"
+        f"b = backward (NumPy), s = symbolic (SymPy)\nn = numeric: {report.step}\n"
+        "rel.err = worst difference / largest |value|; tol b−s = 64ε·max(largest |value|, "
+        "|dout·f|/max(1,|x|))"
     )
     parts: list[RenderableType] = [header, Text(legend, style="dim"), table]
+    models = [check for check in report.gradients if check.model is not None]
+    if models:
+        legend = MODEL_LEGEND.get(models[0].model.method, STENCIL_LEGEND)
+        parts.append(Text(legend, style="dim"))
+        parts += [_model_line(check) for check in models]
+    for check in report.gradients:
+        if check.kinks is not None:
+            parts.append(_kink_lines(check))
+    precise = [check for check in report.gradients if check.precision is not None]
+    if precise:
+        parts.append(_precision_lines(precise))
+    parts += [Text(f"note: {note}", style="yellow") for note in report.notes]
     for check in report.gradients:
         if 0 < check.backward.size <= ELEMENT_TABLE_LIMIT:
             parts.append(_element_table(check))
-    bad = [c.name for c in report.gradients if not c.ok]
-    parts.append(
-        Text(
-            f"{'All' if len(report.gradients) > 1 else 'The'} "
-            f"{len(report.gradients)} gradient{'s' if len(report.gradients) > 1 else ''}"
-            " agree: backward = symbolic = numeric.",
-            style="bold green",
-        )
-        if not bad
-        else Text(f"Disagreement in {', '.join(bad)}: see the rows marked ✗.", style="bold red")
-    )
+    parts.append(_conclusion(report))
     return Group(*parts)
 
 
-def _element_table(check) -> Table:
+def _verdict(check: GradientCheck) -> Text:
+    if not check.ok:
+        return Text("✗ DISAGREE", style="bold red")
+    if check.kinks is not None:
+        return Text(f"✓ agree, {check.kinks.count} kink{'s' * (check.kinks.count > 1)}", "green")
+    return Text("✓ agree", style="green")
+
+
+MODEL_LEGEND = {
+    "complex-step": "tol ·−n = rounding 4ε·(|n| + |f|/max(1,|x|)), nothing cancels (the h² "
+    "truncation is ~ε² and not modelled) + tol b−s:",
+    "richardson": "tol ·−n = 2 × Richardson's error estimate + rounding 4ε·|f|/h at the step kept "
+    "+ tol b−s:",
+}
+STENCIL_LEGEND = (
+    "tol ·−n = 2 × truncation (from the same method at 2h) + rounding R·4ε·|f|/h + tol b−s:"
+)
+
+
+def _model_line(check: GradientCheck) -> Text:
+    """tol ·−n for one gradient, term by term: truncation, rounding, the backward's own."""
+    model = check.model
+    steps = (
+        f"h = {model.step_min:.2g}"
+        if model.step_max <= 1.01 * model.step_min
+        else f"h = {model.step_min:.2g}…{model.step_max:.2g}"
+    )
+    truncation = "" if model.method == "complex-step" else f"2×{_number(model.truncation)} + "
+    line = (
+        f"  {check.name}: {truncation}{_number(model.rounding)} + {_number(model.exact)} "
+        f"= {_number(check.tolerance['backward_vs_numeric'])}   ({steps}"
+    )
+    if model.float64_tolerance:
+        line += f"; the same check in float64: {_number(model.float64_tolerance)}"
+    return Text(line + ")", style="dim")
+
+
+def _kink_lines(check: GradientCheck) -> Text:
+    kinks = check.kinks
+    points = np.unique(kinks.inputs[kinks.mask])
+    at = ", ".join(f"{v:g}" for v in points[:4]) + (", …" if len(points) > 4 else "")
+    first = tuple(int(i) for i in np.argwhere(kinks.mask)[0])
+    text = Text.assemble(
+        ("Kinks: ", "bold"),
+        f"{check.name} is not differentiable at (or within h = {kinks.step:.1g} of) "
+        f"{kinks.count} of {check.backward.size} point(s) (input = {at}): the left and right "
+        "one-sided derivatives of ⟨dout, "
+        f"output⟩ differ, e.g. {kinks.left[first] + 0.0:.6g} and "
+        f"{kinks.right[first] + 0.0:.6g} at {first or '()'}, so the central difference "
+        "(their average) is no derivative there. ",
+    )
+    if kinks.subgradient:
+        text.append(
+            "The backward lies between them at every kink: a valid subgradient.", style="green"
+        )
+    else:
+        text.append("The backward lies outside them: not a subgradient.", style="bold red")
+    return text
+
+
+def _precision_lines(checks: list[GradientCheck]) -> Group:
+    lines = [Text(f"Against SymPy at {checks[0].precision.digits} digits (the true value):")]
+    for check in checks:
+        p = check.precision
+        verdict = ""
+        if check.ok and p.backward_ulps > 16:
+            verdict = "  (the formula is right; it loses precision in a cancellation)"
+        lines.append(
+            Text(
+                f"  {check.name}: backward within {p.backward_ulps:.3g} ulp ({p.dtype}), worst at "
+                f"{p.worst_index or '()'}; SymPy's float64 column within "
+                f"{p.symbolic_ulps:.3g} ulp; largest relative error {p.relative:.1e}{verdict}"
+            )
+        )
+    return Group(*lines)
+
+
+def _conclusion(report: Comparison) -> Text:
+    bad = [c.name for c in report.gradients if not c.ok]
+    if bad:
+        return Text(f"Disagreement in {', '.join(bad)}: see the rows marked ✗.", style="bold red")
+    count = len(report.gradients)
+    kinks = sum(c.kinks.count for c in report.gradients if c.kinks is not None)
+    text = (
+        f"{'All' if count > 1 else 'The'} {count} gradient{'s' if count > 1 else ''} "
+        f"agree{'' if count > 1 else 's'}: backward = symbolic = numeric"
+    )
+    if kinks:
+        text += f" where differentiable, and a valid subgradient at the {kinks} kink(s)"
+    return Text(text + ".", style="bold green")
+
+
+def _element_table(check: GradientCheck) -> Table:
     table = Table(
         title=f"{check.name}, element by element",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    for title in ("index", "backward", "symbolic", "numeric", "|back − num|"):
+    kinks = check.kinks
+    titles = ["index", "backward", "symbolic", "numeric", "|back − num|"]
+    if kinks is not None:
+        titles += ["left", "right"]
+    for title in titles:
         table.add_column(title, justify="right")
     for index in np.ndindex(check.backward.shape):
         b, s, n = check.backward[index], check.symbolic[index], check.numeric[index]
-        table.add_row(
-            str(index) if index else "()",
-            f"{b: .10f}",
-            f"{s: .10f}",
-            f"{n: .10f}",
-            _number(abs(b - n)),
-        )
+        row = [str(index) if index else "()", f"{b + 0.0: .10f}", f"{s + 0.0: .10f}"]
+        if kinks is not None and kinks.mask[index]:
+            # + 0.0 turns −0.0 into 0.0: a sign on zero means nothing to a reader here.
+            row += [Text(f"{n: .10f}", style="dim"), Text("kink", style="yellow")]
+            row += [f"{kinks.left[index] + 0.0: .10f}", f"{kinks.right[index] + 0.0: .10f}"]
+        else:
+            row += [f"{n: .10f}", _number(abs(b - n))]
+            if kinks is not None:
+                row += ["", ""]
+        table.add_row(*row)
     return table
+
+
+BAR_FLOOR = -17  # log10 of the smallest error a bar shows; 1 (10⁰) fills it
+BAR_STYLE = {
+    "truncation": ("█", "yellow"),
+    "rounding": ("▒", "magenta"),
+    "best": ("█", "green"),
+    "kink": ("░", "dim"),
+}
+
+
+def _bar(error: float | None, region: str, width: int) -> Text:
+    if error is None:
+        return Text("x + h = x".ljust(width + 9), style="dim")
+    size = 0 if error <= 0 else np.log10(error) - BAR_FLOOR
+    cells = round(min(max(size, 0), -BAR_FLOOR) / -BAR_FLOOR * width)
+    char, style = BAR_STYLE[region]
+    text = Text(f"{error:.1e} " if error > 0 else "0       ")
+    text.append(char * cells, style=style)
+    text.append(" " * (width - cells))
+    text.append(" ◀" if region == "best" else "  ", style="bold green")
+    return text
+
+
+def step_sweep(report: StepSweep) -> RenderableType:
+    """Error versus step, one column per method, with a log-scale bar in each cell."""
+    methods = [curve.method for curve in report.curves]
+    header = Text.assemble(
+        (report.layer, "bold"),
+        f": {report.quantity} at {report.wrt} = {report.at:g}   ",
+        (
+            report.dtype + ("; richardson's h is its starting step h₀" * ("richardson" in methods)),
+            "dim",
+        ),
+    )
+    exact = Text(f"exact (SymPy, 50 digits): {report.exact}", style="dim")
+    width = max(8, 40 // max(1, len(report.curves)))
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("h", justify="right")
+    for curve in report.curves:
+        table.add_column(f"{curve.method} |error|", no_wrap=True)
+    steps = report.curves[0].steps if report.curves else ()
+    for k, h in enumerate(steps):
+        cells = [_bar(c.errors[k], c.regions[k], width) for c in report.curves]
+        table.add_row(f"{h:.0e}", *cells)
+    legend = Text.assemble(
+        ("█", "yellow"),
+        " truncation-dominated (falls as h shrinks)   ",
+        ("▒", "magenta"),
+        " rounding-dominated (grows, or stays flat, as h shrinks)   ",
+        ("◀", "bold green"),
+        " best step",
+    )
+    if report.notes and any("kink" in c.regions for c in report.curves):
+        legend.append("   ░ no derivative here: no step helps", style="dim")
+    parts: list[RenderableType] = [header, exact, table, legend]
+    for curve in report.curves:
+        if "kink" in curve.regions:
+            continue  # no step is best where there is no derivative; the note says why
+        parts.append(
+            Text(
+                f"  {curve.method}: best h = {curve.best_step:.0e} (error {curve.best_error:.1e});"
+                f" symgrad's automatic h = {curve.automatic:.2g} gives {curve.automatic_error:.1e}"
+            )
+        )
+    parts += [Text(f"note: {why}", style="yellow") for why in report.skipped.values()]
+    parts += [Text(f"note: {note}", style="yellow") for note in report.notes]
+    return Group(*parts)

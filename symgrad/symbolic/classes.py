@@ -14,6 +14,7 @@ import numpy as np
 import sympy as sp
 
 from symgrad.reports import ChainRule, Derivation, GraphNode
+from symgrad.symbolic.precision import Arithmetic
 from symgrad.symbolic.rewrite import normal_form, proved_equal, tidy
 
 SHOWN_CLASSES = 3  # the note's examples have three classes
@@ -145,22 +146,37 @@ class ClassLossForm:
             ),
         )
 
-    def gradient_function(self, classes: int):
-        """NumPy evaluation of SymPy's batch-mean gradient dx = dout · ∂L/∂x (float64)."""
-        if classes not in self._cache:
+    def gradient_function(self, classes: int, digits: int | None = None):
+        """Evaluation of SymPy's batch-mean gradient dx = dout · ∂L/∂x.
+
+        In float64, or with ``digits`` at that many digits through mpmath, one sample
+        (row) at a time since mpmath's functions take scalars.
+        """
+        key = (classes, digits)
+        if key not in self._cache:
             xs, ts, sample = self.sample_loss(classes)
             n, rest = sp.symbols("N R", positive=True)
             batch = (sample + rest) / n
+            arithmetic = Arithmetic(digits)
             derivative = sp.lambdify(
-                (xs, ts, n), [sp.diff(batch, x) for x in xs], "numpy", cse=True
+                (xs, ts, n), [sp.diff(batch, x) for x in xs], arithmetic.modules, cse=True
             )
 
             def gradients(arrays: dict[str, np.ndarray], dout: np.ndarray) -> dict[str, np.ndarray]:
-                x = np.atleast_2d(np.asarray(arrays["x"], dtype=np.float64))
-                t = np.atleast_2d(np.asarray(arrays["t"], dtype=np.float64))
-                columns = derivative(list(x.T), list(t.T), x.shape[0])
-                dx = np.stack(np.broadcast_arrays(*columns), axis=-1) * float(dout)
-                return {"dx": dx.reshape(np.shape(arrays["x"]))}
+                with arithmetic.context():
+                    x = np.atleast_2d(arithmetic.array(arrays["x"]))
+                    t = np.atleast_2d(arithmetic.array(arrays["t"]))
+                    if digits is None:
+                        columns = derivative(list(x.T), list(t.T), x.shape[0])
+                        dx = np.stack(np.broadcast_arrays(*columns), axis=-1)
+                    else:
+                        rows = [
+                            derivative(list(xr), list(tr), x.shape[0])
+                            for xr, tr in zip(x, t, strict=True)
+                        ]
+                        dx = np.array(rows, dtype=object)
+                    dx = dx * arithmetic.array(dout)[()]
+                    return {"dx": dx.reshape(np.shape(arrays["x"]))}
 
-            self._cache[classes] = gradients
-        return self._cache[classes]
+            self._cache[key] = gradients
+        return self._cache[key]

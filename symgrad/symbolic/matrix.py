@@ -15,6 +15,7 @@ import numpy as np
 import sympy as sp
 
 from symgrad.reports import ChainRule, Derivation, GraphNode
+from symgrad.symbolic.precision import Arithmetic
 
 DIMENSIONS = ("N", "IN", "OUT")
 
@@ -136,9 +137,13 @@ class MatrixForm:
             shapes=shapes,
         )
 
-    def gradient_function(self, shapes: dict[str, tuple[int, ...]]):
-        """NumPy evaluation of SymPy's matrix gradients for these array shapes (float64)."""
-        key = tuple(sorted(shapes.items()))
+    def gradient_function(self, shapes: dict[str, tuple[int, ...]], digits: int | None = None):
+        """Evaluation of SymPy's matrix gradients for these array shapes.
+
+        In float64, or with ``digits`` at that many digits: the lambdified NumPy code
+        (products, transposes, sums) then runs on object arrays of mpmath ``mpf``.
+        """
+        key = (tuple(sorted(shapes.items())), digits)
         if key not in self._cache:
             symbolic_inputs, _ = self.build(*sp.symbols(" ".join(DIMENSIONS)))
             sizes = {}
@@ -155,17 +160,21 @@ class MatrixForm:
                 for x in inputs
             }
             names = [str(x) for x in inputs]
+            # NumPy's module even at high precision: mpmath's printer turns the matrix of
+            # ones in dYᵀ·𝟙 into the scalar 1; NumPy's dot works on object arrays.
+            arithmetic = Arithmetic(digits)
 
             def gradients(arrays: dict[str, np.ndarray], dout: np.ndarray) -> dict[str, np.ndarray]:
-                args = [
-                    np.asarray(arrays[n], dtype=np.float64).reshape(m.shape)
-                    for n, m in zip(names, inputs, strict=True)
-                ]
-                dout = np.asarray(dout, dtype=np.float64)
-                return {
-                    f"d{n}": np.asarray(f(*args, dout)).reshape(shapes[n])
-                    for n, f in functions.items()
-                }
+                with arithmetic.context():
+                    args = [
+                        arithmetic.array(arrays[n]).reshape(m.shape)
+                        for n, m in zip(names, inputs, strict=True)
+                    ]
+                    dout = arithmetic.array(dout)
+                    return {
+                        f"d{n}": np.asarray(f(*args, dout)).reshape(shapes[n])
+                        for n, f in functions.items()
+                    }
 
             self._cache[key] = gradients
         return self._cache[key]

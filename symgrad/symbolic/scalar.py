@@ -11,6 +11,7 @@ import sympy as sp
 
 from symgrad.reports import ChainRule, Derivation, GraphNode
 from symgrad.symbolic.graph import Node, decompose, paths_to
+from symgrad.symbolic.precision import Arithmetic
 from symgrad.symbolic.rewrite import in_terms_of_output, tidy
 
 GradientFunction = Callable[[dict[str, np.ndarray], np.ndarray], dict[str, np.ndarray]]
@@ -106,21 +107,31 @@ class ScalarForm:
             derivatives={str(x): self.final_derivative(x) for x in self.inputs},
         )
 
-    def gradient_function(self) -> GradientFunction:
-        """NumPy evaluation of SymPy's gradient: ``{"dx": dout · ∂y/∂x, …}`` in float64."""
-        if "gradients" not in self._cache:
+    def gradient_function(self, digits: int | None = None) -> GradientFunction:
+        """Evaluation of SymPy's gradient: ``{"dx": dout · ∂y/∂x, …}``.
+
+        In float64 through NumPy, or with ``digits`` at that many digits through mpmath
+        (object arrays of ``mpf``; see :mod:`symgrad.symbolic.precision`).
+        """
+        key = ("gradients", digits)
+        if key not in self._cache:
+            arithmetic = Arithmetic(digits)
             functions = {
-                str(x): sp.lambdify(self.inputs, self.raw_derivative(x), "numpy")
+                str(x): arithmetic.elementwise(
+                    sp.lambdify(self.inputs, self.raw_derivative(x), arithmetic.modules),
+                    len(self.inputs),
+                )
                 for x in self.inputs
             }
 
             def gradients(arrays: dict[str, np.ndarray], dout: np.ndarray) -> dict[str, np.ndarray]:
-                args = [np.asarray(arrays[str(x)], dtype=np.float64) for x in self.inputs]
-                dout = np.asarray(dout, dtype=np.float64)
-                return {
-                    f"d{name}": dout * np.broadcast_to(f(*args), dout.shape)
-                    for name, f in functions.items()
-                }
+                with arithmetic.context():
+                    args = [arithmetic.array(arrays[str(x)]) for x in self.inputs]
+                    dout = arithmetic.array(dout)
+                    return {
+                        f"d{name}": dout * np.broadcast_to(f(*args), dout.shape)
+                        for name, f in functions.items()
+                    }
 
-            self._cache["gradients"] = gradients
-        return self._cache["gradients"]
+            self._cache[key] = gradients
+        return self._cache[key]

@@ -1,0 +1,68 @@
+"""``symgrad steps LAYER``: the error of numeric derivatives against the step size."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from symgrad.cli.app import app
+from symgrad.cli.options import METHOD_CHOICES, Dtype, Json
+
+
+@app.command()
+def steps(
+    layer: Annotated[
+        str, typer.Argument(help="A catalog layer, e.g. sigmoid (see `symgrad list`).")
+    ],
+    at: Annotated[
+        float,
+        typer.Option(
+            "--at", metavar="VALUE", help="The point: the layer's inputs are filled with it."
+        ),
+    ] = 0.5,
+    method: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--method",
+            "-m",
+            metavar="|".join(METHOD_CHOICES),
+            help="A method to show; repeat for several. Default: every method the layer allows.",
+        ),
+    ] = None,
+    dtype: Dtype = "float64",
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            metavar="FILE.svg|png",
+            help="Also write the log-log curve (needs matplotlib: pip install 'symgrad[plot]').",
+            dir_okay=False,
+        ),
+    ] = None,
+    json: Json = False,
+) -> None:
+    """Error versus step of each numeric method, against SymPy's exact value.
+
+    Steps run from 1e-1 down to 1e-16: too large and truncation wins, too small and
+    rounding does; the best step sits at the bottom of the V between them.
+    """
+    if plot is not None:
+        from symgrad.render import plot as plotting
+
+        plotting.check_target(plot)  # a missing matplotlib is one line, before any work
+    from symgrad.comparison.sweep import step_sweep
+
+    report = step_sweep(layer, at=at, methods=method, dtype=dtype)
+    if json:
+        from symgrad.render import jsonout
+
+        print(jsonout.dumps(jsonout.step_sweep(report)))
+    else:
+        from symgrad.render import terminal
+
+        terminal.console().print(terminal.step_sweep(report))
+    if plot is not None:
+        fine = step_sweep(layer, at=at, methods=method, dtype=dtype, per_decade=8)
+        plotting.step_sweep(fine, plot)
+        if not json:
+            print(f"wrote {plot}")

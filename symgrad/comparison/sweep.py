@@ -1,0 +1,183 @@
+"""Error versus step: why a numeric derivative is only ever approximate.
+
+At one point, each method's derivative is taken with steps from 1e-1 down to 1e-16
+and compared with SymPy's derivative evaluated at 50 digits. Large steps lose to
+truncation (the error falls like hᵖ as h shrinks), small ones to rounding (it grows like
+ε/h), and the best step sits at the bottom of the V between them; the complex step has
+no rounding arm, because it takes no difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from symgrad.comparison.engine import (
+    DTYPES,
+    book_layer,
+    fill,
+    seeded_arrays,
+    symbolic_gradients,
+)
+from symgrad.comparison.shapes import array_shapes
+from symgrad.errors import SymgradError
+from symgrad.layers import get_layer
+from symgrad.layers.spec import Layer
+from symgrad.numeric.differences import numerical_gradient
+from symgrad.numeric.kinks import one_sided
+from symgrad.numeric.methods import METHOD_NAMES, get_method
+from symgrad.numeric.steps import StepLost, automatic_step
+from symgrad.reports import StepCurve, StepSweep
+from symgrad.symbolic.precision import TRUTH_DIGITS
+
+LARGEST, SMALLEST = 1, 16  # steps from 10^-1 down to 10^-16
+
+
+def sweep_steps(per_decade: int = 1) -> tuple[float, ...]:
+    """1e-1, …, 1e-16, with ``per_decade`` steps per factor of ten."""
+    count = (SMALLEST - LARGEST) * per_decade
+    return tuple(10.0 ** -(LARGEST + k / per_decade) for k in range(count + 1))
+
+
+def regions(errors: Sequence[float | None]) -> tuple[tuple[str, ...], int]:
+    """Label each step by what dominates its error, from where the error is smallest.
+
+    Steps larger than the best one are truncation-dominated (the error falls as h
+    shrinks), smaller ones rounding-dominated; a step lost against x (x + h == x) is
+    "lost".
+    """
+    known = [(e, k) for k, e in enumerate(errors) if e is not None]
+    if not known:
+        return tuple("lost" for _ in errors), 0
+    best = min(known)[1]
+    labels = tuple(
+        "lost" if e is None else "best" if k == best else "truncation" if k < best else "rounding"
+        for k, e in enumerate(errors)
+    )
+    return labels, best
+
+
+def _point(layer: Layer, at: float, dtype: str):
+    """The arrays at the point, the element differentiated and ⟨1, output⟩ as a function of it."""
+    if layer.elementwise:
+        dims = (1,)
+    elif layer.shape_kind == "affine":
+        dims = layer.default_shape
+    else:
+        dims = (1, layer.default_shape[-1])
+    shapes = array_shapes(layer, dims, batch=1)
+    drawn = fill(layer, seeded_arrays(layer, shapes, np.random.default_rng(0)), at)
+    arrays = {n: a.astype(dtype) if n not in layer.labels else a for n, a in drawn.items()}
+    runner = book_layer(layer)
+    wrt = layer.inputs[0]
+    index = (0,) * arrays[wrt].ndim
+
+    def function(value: np.ndarray) -> np.ndarray:
+        point = arrays[wrt].astype(np.result_type(arrays[wrt], value))  # complex for complex-step
+        point[index] = value[0]
+        return np.atleast_1d(np.sum(runner.output({**arrays, wrt: point})))
+
+    label = wrt if layer.elementwise else f"{wrt}[{', '.join(map(str, index))}]"
+    return arrays, wrt, index, label, function
+
+
+def step_sweep(
+    name: str | Layer,
+    at: float = 0.5,
+    methods: Sequence[str] | None = None,
+    dtype: str = "float64",
+    per_decade: int = 1,
+) -> StepSweep:
+    """Absolute error of each method against the exact derivative, step by step.
+
+    Args:
+        name: catalog name or :class:`Layer`.
+        at: the point: every differentiated input is filled with it; the derivative is
+            that of the sum of the outputs with respect to the first input's first element.
+        methods: method names; by default every method the layer allows (complex-step is
+            skipped, with the reason, for a layer that is not complex-safe).
+        dtype: the dtype the layer computes in.
+        per_decade: steps per factor of ten between 1e-1 and 1e-16.
+    """
+    import mpmath
+
+    layer = get_layer(name) if isinstance(name, str) else name
+    if dtype not in DTYPES:
+        raise SymgradError(f"unknown dtype '{dtype}'; choose float64 or float32")
+    chosen = [get_method(m) for m in (methods or METHOD_NAMES)]
+    skipped = {}
+    if layer.complex_step_refusal and any(m.kind == "complex-step" for m in chosen):
+        if methods:  # asked for by name: refuse, as compare does
+            raise SymgradError(layer.complex_step_refusal)
+        skipped["complex-step"] = layer.complex_step_refusal
+        chosen = [m for m in chosen if m.kind != "complex-step"]
+    arrays, wrt, index, label, function = _point(layer, at, dtype)
+    used = {n: a.astype(np.float64) for n, a in arrays.items()}
+    with np.errstate(all="ignore"):  # a pole (1/x at 0) is reported below, in one line
+        out = np.asarray(book_layer(layer).output(arrays))
+    if not np.all(np.isfinite(out)):
+        raise SymgradError(f"{layer.name}'s forward is not finite at {at:g} in {dtype}")
+    ones = np.ones(out.shape)
+    truth = symbolic_gradients(layer, used, ones, TRUTH_DIGITS)[f"d{wrt}"][index]
+    if not mpmath.isfinite(truth):
+        raise SymgradError(f"{layer.name} has no finite derivative at {at:g}")
+    x = np.array([arrays[wrt][index]])
+    steps = sweep_steps(per_decade)
+
+    def error(method, step=None) -> tuple[float | None, float]:
+        """|numeric − exact| and the step taken (None, step when x + h == x)."""
+        try:
+            value = numerical_gradient(function, x, 1.0, method, step, elementwise=True)
+        except StepLost:
+            return None, step
+        with mpmath.workdps(TRUTH_DIGITS):
+            return float(abs(mpmath.mpf(float(value.values[0])) - truth)), float(value.step[0])
+
+    # At a kink the error does not depend on h: neither truncation nor rounding explains it.
+    sides = one_sided(function, x, 1.0, elementwise=True)
+    kink = bool(sides.kink[0])
+    curves = []
+    for method in chosen:
+        errors = tuple(error(method, h)[0] for h in steps)
+        automatic_error, automatic = error(method)
+        labels, best = regions(errors)
+        if kink:
+            labels = tuple("lost" if e is None else "kink" for e in errors)
+        curves.append(
+            StepCurve(
+                method=method.name,
+                steps=steps,
+                errors=errors,
+                regions=labels,
+                best=best,
+                automatic=automatic
+                if method.kind != "richardson"
+                else automatic_step(method, x)[0],
+                automatic_error=automatic_error or 0.0,
+            )
+        )
+    notes = []
+    if kink:
+        notes.append(
+            f"{layer.name} is not differentiable at {at:g}: the one-sided derivatives are "
+            f"{sides.left[0] + 0.0:.6g} (left) and {sides.right[0] + 0.0:.6g} (right); SymPy's "
+            f"{float(truth) + 0.0:g} is one valid subgradient, so the errors measure the "
+            "distance to that convention, and no step makes them small"
+        )
+    return StepSweep(
+        layer=layer.name,
+        wrt=label,
+        quantity=(
+            f"∂{layer.form.output}/∂{label}"
+            if layer.elementwise
+            else f"∂(Σ{layer.form.output})/∂{label}"
+        ),
+        at=float(at),
+        dtype=dtype,
+        exact=mpmath.nstr(truth, 20, min_fixed=-5, max_fixed=5),
+        exact_value=float(truth),
+        curves=tuple(curves),
+        skipped=skipped,
+        notes=tuple(notes),
+    )

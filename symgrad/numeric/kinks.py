@@ -1,0 +1,73 @@
+"""Kinks: points where the left and right one-sided derivatives disagree.
+
+A central difference at a kink returns the average of the two slopes (0.5 for ReLU at
+0), which matches no derivative because there is none. So at every element symgrad
+also takes one-sided differences, at the central step h and at h/4:
+
+- smooth there: right − left = h·f'' + O(h³), so the gap shrinks at least 4× with the
+  step (64× where f'' = 0);
+- a kink at x: the gap is the jump in slope, the same at both steps; a kink within h
+  of x: the gap shrinks, but by less than 4×.
+
+An element is a kink when the gap at h/4 is still more than 0.35 of the gap at h and
+well above what rounding alone could produce. There the backward is checked to lie
+between the two one-sided values (a valid subgradient; near a piecewise-smooth kink the
+true derivative lies between them too) instead of against the central average.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from symgrad.numeric.differences import ROUNDING_ULPS, Function, perturbed
+from symgrad.numeric.steps import automatic_step, representable
+
+SHRINK = 4  # the second step is h/SHRINK
+PERSISTS = 0.35  # a smooth gap falls to 1/SHRINK or below; a kink's stays near 1
+NOISE_MARGIN = 4  # the gap must exceed this many times the modelled rounding of the gap
+
+
+@dataclass(frozen=True)
+class OneSided:
+    """Left and right one-sided derivatives per element, and where they disagree."""
+
+    left: np.ndarray
+    right: np.ndarray
+    kink: np.ndarray  # bool, x's shape
+    step: np.ndarray
+
+    def outside(self, values: np.ndarray) -> np.ndarray:
+        """How far ``values`` lie outside [min(left, right), max(left, right)]; 0 inside."""
+        low, high = np.minimum(self.left, self.right), np.maximum(self.left, self.right)
+        return np.maximum(np.maximum(low - values, values - high), 0.0)
+
+
+def one_sided(
+    f: Function, x: np.ndarray, dout: np.ndarray | float, elementwise: bool = False
+) -> OneSided:
+    """Left and right differences of ⟨dout, f⟩ at the central step and at a quarter of it."""
+    x = np.asarray(x)
+    eps = float(np.finfo(x.dtype).eps)
+    h = representable(x, automatic_step("central", x))
+    q = representable(x, h / SHRINK)
+
+    def combine(outputs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        base, up, down, up_q, down_q = outputs
+        return [
+            (up - base, np.maximum(np.abs(up), np.abs(base))),
+            (base - down, np.maximum(np.abs(down), np.abs(base))),
+            (up_q - base, np.maximum(np.abs(up_q), np.abs(base))),
+            (base - down_q, np.maximum(np.abs(down_q), np.abs(base))),
+        ]
+
+    (right, _), (left, _), (right_q, m_right_q), (left_q, m_left_q) = perturbed(
+        f, x, dout, [None, h, -h, q, -q], combine, elementwise
+    )
+    gap = np.abs(right - left) / h
+    gap_q = np.abs(right_q - left_q) / q
+    # Each one-sided difference carries two roundings of size δ·|f|; the gap, four.
+    noise_q = 2 * ROUNDING_ULPS * eps * (m_right_q + m_left_q) / q
+    kink = (gap_q > NOISE_MARGIN * noise_q) & (gap_q >= PERSISTS * gap)
+    return OneSided(left=left / h, right=right / h, kink=kink, step=h)

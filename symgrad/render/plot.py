@@ -1,0 +1,57 @@
+"""The error-versus-step V-curve as an image, with matplotlib (the optional ``plot`` extra)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from symgrad.errors import SymgradError
+from symgrad.reports import StepSweep
+
+FORMATS = (".svg", ".png")
+HINT = "--plot needs matplotlib: pip install 'symgrad[plot]'"
+
+
+def check_target(path: Path) -> None:
+    """Refuse, before any work, a format matplotlib is not asked for or a missing matplotlib."""
+    if path.suffix.lower() not in FORMATS:
+        raise SymgradError(f"--plot writes .svg or .png, not '{path.suffix or path.name}'")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise SymgradError(HINT) from None
+
+
+def step_sweep(report: StepSweep, path: Path) -> None:
+    """Write the log-log error-versus-step curves of ``report`` to ``path`` (.svg or .png)."""
+    check_target(path)
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: never open a window
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8.5, 4.5), layout="constrained")
+    for curve in report.curves:
+        known = [(h, e) for h, e in zip(curve.steps, curve.errors, strict=True) if e]
+        if not known:
+            continue
+        steps, errors = zip(*known, strict=True)
+        (line,) = axes.loglog(steps, errors, marker=".", label=curve.method)
+        if curve.best_error > 0:
+            axes.loglog(
+                [curve.best_step], [curve.best_error], "o", color=line.get_color(), ms=8, mfc="none"
+            )
+    top = max((e for curve in report.curves for e in curve.errors if e), default=1.0)
+    axes.set_ylim(top=top * 1e3)  # headroom for the two labels above the curves
+    axes.set_xlabel("step h")
+    axes.set_ylabel(f"|numeric − exact|   (exact = {float(report.exact_value):.10g})")
+    axes.set_title(
+        f"{report.layer}: error of d/d{report.wrt} at {report.wrt} = {report.at:g} ({report.dtype})"
+    )
+    axes.grid(True, which="major", alpha=0.3)
+    axes.annotate(
+        "truncation wins →", xy=(0.98, 0.97), xycoords="axes fraction", ha="right", va="top"
+    )
+    axes.annotate("← rounding wins", xy=(0.02, 0.97), xycoords="axes fraction", ha="left", va="top")
+    axes.legend(title="○ best step", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    figure.savefig(path)
+    plt.close(figure)
