@@ -10,9 +10,11 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
 
-# Debian packages the tests drive: Graphviz for the drawings.
+# Debian packages the tests drive: Graphviz for the drawings, Chromium for the site's
+# browser tests (Debian's, driven by Playwright; nothing downloads a browser).
 needed=()
 command -v dot >/dev/null || needed+=(graphviz)
+[ -x /usr/bin/chromium ] || needed+=(chromium)
 if [ ${#needed[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq
@@ -24,4 +26,6 @@ fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+# tests/test_site.py builds the site with `mkdocs build --strict` (a failed build fails
+# the run) and browses it in headless Chromium.
 .venv/bin/python -m pytest "$@"

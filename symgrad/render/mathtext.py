@@ -36,6 +36,14 @@ class TeXPrinter(_PositiveFirst, LatexPrinter):
     def _print_OneMatrix(self, expr):
         return r"\mathbb{1}"
 
+    def _print_MatrixSymbol(self, expr):
+        # An upstream gradient dY prints as d Y with an upright d, so that dY·Wᵀ does not
+        # read as the product d·Y·Wᵀ.
+        name = expr.name
+        if len(name) > 1 and name[0] == "d" and name[1:].isalpha() and name[1].isupper():
+            return rf"\mathrm{{d}}{self._print(sp.Symbol(name[1:]))}"
+        return super()._print_MatrixSymbol(expr)
+
 
 class _UnicodeBase(PlainPrinter):
     """The plain form with the few symbols that regular expressions cannot fix later."""

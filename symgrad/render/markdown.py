@@ -1,0 +1,227 @@
+"""Reports as Markdown with embedded HTML, for the documentation site.
+
+Math is converted to MathML here, at generation time (LaTeX from
+:func:`~symgrad.render.mathtext.latex`, converted by ``latex2mathml``), so a page needs no
+script and no font from elsewhere to show it: browsers render MathML Core natively.
+Tables are HTML rather than Markdown tables because their cells hold MathML, which
+Markdown's inline syntax must not touch (a ``*`` or ``_`` in a formula would become
+emphasis); Python-Markdown passes a block of raw HTML through untouched.
+"""
+
+from __future__ import annotations
+
+import itertools
+from html import escape
+
+import numpy as np
+
+from symgrad.render.latex import _label, _partial, _symbol
+from symgrad.render.mathtext import latex
+from symgrad.render.terminal import _number, _shape
+from symgrad.reports import PAIRS, ChainRule, Comparison, Derivation, GradientCheck
+
+ELEMENT_TABLE_LIMIT = 12  # gradients this small also get an element-by-element table
+
+# LaTeX that latex2mathml turns into markup Chromium's MathML Core does not style:
+# ``mathvariant="double-struck"`` is ignored, so the ones-column is written as its
+# Unicode character instead.
+_UNSUPPORTED = {r"\mathbb{1}": "𝟙"}
+
+
+def math(tex: str, display: bool = False) -> str:
+    """LaTeX as a MathML ``<math>`` element (``display`` for a centred block formula).
+
+    Raises:
+        ImportError: where ``latex2mathml`` (the ``docs`` extra) is not installed.
+    """
+    from latex2mathml.converter import convert
+
+    for source, replacement in _UNSUPPORTED.items():
+        tex = tex.replace(source, replacement)
+    return convert(tex, display="block" if display else "inline")
+
+
+def display(tex: str) -> str:
+    """A block formula as a raw-HTML paragraph of its own."""
+    return f'<div class="formula">{math(tex, display=True)}</div>'
+
+
+def _gradient(report: Derivation, name: str) -> str:
+    """What the derivative with respect to ``name`` is called: dW, or ∂y/∂x."""
+    return rf"\mathrm{{d}}{_symbol(name)}" if report.matrix else _partial(report.output, name)
+
+
+def _table(head: list[str], rows: list[list[str]], css: str) -> str:
+    """An HTML table in a ``<div class="css">``; cells are HTML already (text or MathML).
+
+    The class is on a wrapper because themes style only tables without one (Material's
+    ``table:not([class])``).
+    """
+    lines = [f'<div class="{css}">', "<table>", "<thead><tr>"]
+    lines += [f"<th>{cell}</th>" for cell in head]
+    lines.append("</tr></thead><tbody>")
+    for row in rows:
+        lines.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
+    lines.append("</tbody></table>")
+    lines.append("</div>")
+    return "\n".join(lines)
+
+
+def forward(report: Derivation) -> str:
+    """The forward formula as a block, with every array's shape for a matrix layer."""
+    parts = [display(f"{_symbol(report.output)} = {latex(report.forward)}")]
+    if report.shapes:
+        shapes = ", ".join(
+            f"{math(_symbol(name))}: {escape(shape)}" for name, shape in report.shapes.items()
+        )
+        parts.append(f'<p class="shapes">Shapes: {shapes}.</p>')
+    return "\n\n".join(parts)
+
+
+def nodes(report: Derivation) -> str:
+    """One row per node of the graph, in forward order, with its local derivatives."""
+    head = ["#", "node", "computes"]
+    if report.matrix:
+        head.append("shapes")
+    head.append("backward rule" if report.matrix else "local derivative")
+    rows = []
+    for k, node in enumerate(report.nodes, start=1):
+        rules = "<br>".join(
+            math(f"{_label(node.output, key, report.matrix)} = {latex(value)}")
+            for key, value in node.local_derivatives.items()
+        )
+        row = [
+            str(k),
+            f"<code>{escape(node.op)}</code>",
+            math(f"{_symbol(node.output)} = {latex(node.expression)}"),
+        ]
+        if report.matrix:
+            row.append("<br>".join(f"{escape(n)}: {escape(s)}" for n, s in node.shapes.items()))
+        rows.append([*row, rules])
+    return _table(head, rows, "nodes")
+
+
+def _chain(chain: ChainRule, report: Derivation) -> str:
+    """One input's chain rule: the partials along each path, their values, the product."""
+    head = _gradient(report, chain.wrt)
+    if all(len(path) == 1 for path in chain.paths):  # one edge: nothing to chain
+        return display(f"{head} = {latex(chain.product)}")
+    if report.matrix:  # each node's backward rule in turn, then the result
+        receivers = (*chain.paths[0][1:], chain.wrt)
+        steps = [
+            rf"\mathrm{{d}}{_symbol(name)} = {latex(rule)}"
+            for name, rule in zip(receivers, chain.factors[0], strict=True)
+        ]
+        return display(
+            r",\quad ".join(steps) + rf"\quad\Rightarrow\quad {head} = {latex(chain.product)}"
+        )
+    labels, values = [], []
+    for path, factors in zip(chain.paths, chain.factors, strict=True):
+        hops = (*path, chain.wrt)
+        labels.append(r" \cdot ".join(_partial(a, b) for a, b in itertools.pairwise(hops)))
+        values.append(r" \cdot ".join(rf"\left({latex(f)}\right)" for f in factors))
+    steps = [" + ".join(labels), " + ".join(values), latex(chain.product)]
+    return display(f"{head} = " + " = ".join(steps))
+
+
+def chain_rule(report: Derivation) -> str:
+    """The chain rule for every input, walking the graph backward from the output."""
+    return "\n\n".join(_chain(chain, report) for chain in report.chains)
+
+
+def derivatives(report: Derivation) -> str:
+    """The final derivatives, in the layer's output where the note writes them so."""
+    in_output = any(
+        report.output in map(str, value.free_symbols) for value in report.derivatives.values()
+    )
+    parts = []
+    if in_output and not report.matrix:
+        parts.append(
+            f"<p>In terms of the output {math(_symbol(report.output))}, which is why the"
+            " layer keeps its output for the backward pass:</p>"
+        )
+    parts += [
+        display(f"{_gradient(report, name)} = {latex(value)}")
+        for name, value in report.derivatives.items()
+    ]
+    for name, value in report.extra_derivatives.items():
+        wrt, _, condition = name.partition(", ")
+        parts.append(
+            f"<p>{math(f'{_partial(report.output, wrt)} = {latex(value)}')}"
+            f" ({escape(condition)})</p>"
+        )
+    ones = r"\mathbb{1}"
+    if any(ones in latex(value) for value in report.derivatives.values()):
+        upstream = rf"\mathrm{{d}}{_symbol(report.output)}"
+        summed = math(rf"{upstream}^{{T}} {ones}")
+        parts.append(
+            f"<p>{math(ones)} is a column of ones: {summed} sums {math(upstream)} over the"
+            " batch (the bias was added to every row).</p>"
+        )
+    parts += [f'<p class="note">Note: {escape(note)}</p>' for note in report.notes]
+    return "\n\n".join(parts)
+
+
+def _within(check: GradientCheck, pair: str) -> str:
+    """``error ≤ tolerance`` for one pair (``>`` and marked when it is not)."""
+    error, tolerance = check.errors[pair], check.tolerance[pair]
+    if error <= tolerance:
+        return f"{_number(error)} ≤ {_number(tolerance)}"
+    return f'<span class="disagree">{_number(error)} &gt; {_number(tolerance)}</span>'
+
+
+def _check_row(check: GradientCheck) -> list[str]:
+    verdict = "✓ agree" if check.ok else "✗ DISAGREE"
+    return [
+        f"<code>{escape(check.name)}</code>",
+        *(_within(check, pair) for pair in PAIRS),
+        _number(check.relative_error),
+        f'<span class="{"agree" if check.ok else "disagree"}">{verdict}</span>',
+    ]
+
+
+def _elements(check: GradientCheck) -> str:
+    rows = [
+        [
+            escape(str(index) if index else "()"),
+            f"{check.backward[index]:.10f}",
+            f"{check.symbolic[index]:.10f}",
+            f"{check.numeric[index]:.10f}",
+            _number(abs(check.backward[index] - check.numeric[index])),
+        ]
+        for index in np.ndindex(check.backward.shape)
+    ]
+    head = ["index", "backward", "symbolic", "numeric", "|back − num|"]
+    return f"<p><strong>{escape(check.name)}</strong>, element by element</p>\n" + _table(
+        head, rows, "elements"
+    )
+
+
+def comparison(report: Comparison) -> str:
+    """The three-way check: a summary row per gradient, element tables for small ones."""
+    arrays = ", ".join(f"{name} ({_shape(shape)})" for name, shape in report.shapes.items())
+    head = ["gradient", "max|b − s|", "max|b − n|", "max|s − n|", "rel. err.", "verdict"]
+    parts = [
+        f"<p>Arrays: {escape(arrays)}; {escape(report.dtype)}, seed {report.seed},"
+        " random upstream gradient dout.</p>",
+        _table(head, [_check_row(check) for check in report.gradients], "comparison"),
+        "<p>b = backward (the NumPy layer), s = symbolic (SymPy), n = numeric"
+        f" ({escape(report.step)}). Each pair's largest difference is shown against the"
+        " tolerance it is held to; rel. err. = worst difference / largest |value|.</p>",
+    ]
+    parts += [
+        _elements(check)
+        for check in report.gradients
+        if 0 < check.backward.size <= ELEMENT_TABLE_LIMIT
+    ]
+    parts += [f'<p class="note">Note: {escape(note)}</p>' for note in report.notes]
+    bad = [check.name for check in report.gradients if not check.ok]
+    parts.append(
+        '<p class="verdict agree">Backward = symbolic = numeric, for every gradient.</p>'
+        if not bad
+        else f'<p class="verdict disagree">Disagreement in {escape(", ".join(bad))}.</p>'
+    )
+    return "\n\n".join(parts)
+
+
+__all__ = ["chain_rule", "comparison", "derivatives", "display", "forward", "math", "nodes"]

@@ -1,0 +1,69 @@
+"""Write the generated part of ``docs/``; every path written here is gitignored.
+
+Files are rewritten only when their content changes, so that ``mkdocs serve`` (which
+rebuilds when a file under ``docs/`` changes) settles after one pass, and files of a
+layer that left the catalog are removed so that no stale page survives it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Everything generated, relative to the docs directory (and listed in .gitignore).
+LAYERS = "layers"  # one page and one SVG per catalog layer, and the index page
+FIGURES = "figures"  # the worked examples' graphs, the error-versus-step plot
+SNIPPETS = "snippets"  # captured CLI output, included by the home page
+CLI_REFERENCE = "reference/cli.md"
+
+
+def write(path: Path, text: str) -> bool:
+    """Write ``text`` to ``path`` unless it already holds exactly that; True if written."""
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return True
+
+
+def _prune(folder: Path, keep: set[Path]) -> list[Path]:
+    """Delete generated files in ``folder`` that this run did not produce."""
+    stale = [path for path in folder.glob("*") if path.is_file() and path not in keep]
+    for path in stale:
+        path.unlink()
+    return stale
+
+
+def generate(docs: Path) -> list[Path]:
+    """Write every generated page, drawing and snippet under ``docs``.
+
+    Args:
+        docs: the documentation directory (``docs`` beside ``mkdocs.yml``).
+
+    Returns:
+        The files written or deleted because their content changed.
+
+    Raises:
+        SymgradError: when a layer cannot be derived, drawn or checked, or a CLI example
+            fails; a broken page must break the build, not be published.
+    """
+    from symgrad.layers import CATALOG
+    from symgrad.site import graphs, pages
+
+    docs = Path(docs)
+    outputs: dict[Path, str] = {docs / LAYERS / "index.md": pages.layer_index()}
+    for layer in CATALOG:
+        outputs[docs / LAYERS / f"{layer.name}.md"] = pages.layer_page(
+            layer, graphs.layer_values(layer)
+        )
+        outputs[docs / LAYERS / f"{layer.name}.svg"] = graphs.layer_graph_svg(layer)
+    for name in graphs.examples():
+        outputs[docs / FIGURES / f"{name}.svg"] = graphs.example_graph_svg(name)
+    outputs[docs / FIGURES / "steps-sigmoid.svg"] = graphs.steps_plot_svg()
+    for name, text in pages.tour().items():
+        outputs[docs / SNIPPETS / f"{name}.md"] = text
+    outputs[docs / CLI_REFERENCE] = pages.cli_reference()
+
+    changed = [path for path, text in outputs.items() if write(path, text)]
+    for folder in (LAYERS, FIGURES, SNIPPETS):
+        changed += _prune(docs / folder, set(outputs))
+    return changed

@@ -1,0 +1,39 @@
+"""MkDocs hooks: run the page generator before each build, and watch the code in serve.
+
+The generator is ``python -m symgrad.site``, the same step that prepares the pages for
+any other tool that reads ``mkdocs.yml``; this hook only saves that step for ``mkdocs
+build`` and makes ``mkdocs serve`` rebuild the pages when a layer's code changes. It runs
+in a fresh interpreter because ``mkdocs serve`` stays up: modules it imported once would
+keep the old code after an edit.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from mkdocs.exceptions import PluginError
+
+import symgrad
+
+PACKAGE = Path(symgrad.__file__).resolve().parent
+
+
+def on_pre_build(config: Any) -> None:
+    """Write the generated pages before MkDocs collects the files of ``docs_dir``."""
+    done = subprocess.run(
+        [sys.executable, "-m", "symgrad.site", config["docs_dir"]],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise PluginError(f"python -m symgrad.site failed:\n{done.stderr.strip()}")
+
+
+def on_serve(server: Any, config: Any, builder: Any) -> Any:
+    """Rebuild when symgrad's code changes, not only when ``docs/`` does."""
+    server.watch(str(PACKAGE))
+    return server

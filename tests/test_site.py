@@ -1,0 +1,227 @@
+"""The documentation site: built with ``mkdocs build --strict``, then read in a real browser.
+
+The browser is Debian's Chromium driven by Playwright (never a browser Playwright would
+download); the site is served from 127.0.0.1 by a server started here, and every request
+the pages make is watched: none may fail, and none may leave 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import pytest
+
+from symgrad.layers import CATALOG
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+    "--disable-domain-reliability",
+]
+HOST = "127.0.0.1"
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site, built the way the test command builds it: strictly, warnings are errors."""
+    site = tmp_path_factory.mktemp("site")
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"mkdocs build --strict failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    return site
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # one line per request would bury pytest's output
+
+
+@pytest.fixture(scope="session")
+def server(built_site: Path) -> Iterator[str]:
+    """The built site served on 127.0.0.1 (a free port); yields the base URL."""
+    handler = functools.partial(_Quiet, directory=str(built_site))
+    httpd = http.server.ThreadingHTTPServer((HOST, 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://{HOST}:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Debian Chromium; a missing browser fails under CI and skips elsewhere."""
+    reason = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = "Playwright for Python is not installed (pip install -e '.[test]')"
+    if reason is None and not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing (apt-get install chromium; scripts/test.sh does it)"
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests cannot run under CI: {reason}")
+        pytest.skip(f"BROWSER TESTS SKIPPED, the site was not checked in a browser: {reason}")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Visit:
+    """A page as loaded, with everything that went wrong while loading it."""
+
+    page: object
+    problems: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def visit(browser, server: str) -> Iterator:
+    """Open a site path in a fresh page, recording console errors and bad requests."""
+    contexts = []
+
+    def open_page(path: str) -> Visit:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        seen = Visit(page)
+
+        def console(message) -> None:
+            if message.type == "error":
+                seen.problems.append(f"console error: {message.text}")
+
+        def response(answer) -> None:
+            if answer.status >= 400:
+                seen.problems.append(f"HTTP {answer.status}: {answer.url}")
+
+        def request(asked) -> None:
+            host = urlparse(asked.url).hostname  # None for data: and blob: URLs
+            if host is not None and host != HOST:
+                seen.problems.append(f"request outside {HOST}: {asked.url}")
+
+        page.on("console", console)
+        page.on("pageerror", lambda error: seen.problems.append(f"page error: {error}"))
+        page.on("requestfailed", lambda r: seen.problems.append(f"failed: {r.url} {r.failure}"))
+        page.on("response", response)
+        page.on("request", request)
+        page.goto(urljoin(server, path), wait_until="networkidle")
+        return seen
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def site_pages(site: Path) -> list[str]:
+    """Every page of the built site, as a path relative to its root (``layers/relu/``)."""
+    return sorted(
+        "" if p.parent == site else p.parent.relative_to(site).as_posix() + "/"
+        for p in site.rglob("index.html")
+    )
+
+
+def test_site_builds_strictly_with_a_page_per_layer(built_site: Path) -> None:
+    pages = site_pages(built_site)
+    assert "" in pages
+    for page in ("concepts/", "numerical-differentiation/", "reference/cli/", "reference/api/"):
+        assert page in pages
+    for layer in CATALOG:
+        assert f"layers/{layer.name}/" in pages, f"no page for the catalog layer {layer.name}"
+        assert (built_site / "layers" / f"{layer.name}.svg").stat().st_size > 1000
+
+
+def test_every_page_loads_without_errors_or_outside_requests(built_site: Path, visit) -> None:
+    problems = {}
+    for path in site_pages(built_site):
+        seen = visit(path)
+        if seen.problems:
+            problems[path or "/"] = seen.problems
+    assert not problems
+
+
+@pytest.mark.parametrize("layer", [layer.name for layer in CATALOG])
+def test_layer_page_shows_math_graph_and_check(layer: str, visit) -> None:
+    seen = visit(f"layers/{layer}/")
+    page = seen.page
+    sizes = page.eval_on_selector_all(
+        "article math",
+        "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })",
+    )
+    assert len(sizes) >= 4, "the forward formula, nodes and derivative should all be math"
+    assert all(w > 0 and h > 0 for w, h in sizes), "some MathML was not laid out"
+    graph = page.locator("article img.graph")
+    graph.scroll_into_view_if_needed()
+    assert graph.is_visible()
+    assert page.evaluate("img => img.complete && img.naturalWidth > 100", graph.element_handle()), (
+        "the graph SVG did not load"
+    )
+    box = graph.bounding_box()
+    assert box["width"] > 100 and box["height"] > 50
+    verdicts = page.locator("article .comparison table .agree")
+    assert verdicts.count() >= 1, "the comparison table has no agreeing gradient"
+    assert page.locator("article pre code").first.inner_text().lstrip().startswith("class ")
+    assert not seen.problems
+
+
+def test_navigation_reaches_every_layer_page(server: str, visit) -> None:
+    """Follow the site's navigation links only, from the home page."""
+    home = visit("")
+    links = home.page.eval_on_selector_all(
+        "nav.md-nav a.md-nav__link[href]", "as => as.map(a => a.href)"
+    )
+    reached = {urlparse(link).path for link in links}
+    for layer in CATALOG:
+        assert f"/layers/{layer.name}/" in reached, f"the navigation has no link to {layer.name}"
+    home.page.locator("nav.md-nav--primary a.md-nav__link[href$='layers/sigmoid/']").first.click()
+    home.page.wait_for_url("**/layers/sigmoid/")
+    assert home.page.locator("article h1").inner_text().rstrip("¶ \n") == "sigmoid"
+
+
+def test_search_for_sigmoid_finds_the_sigmoid_page(visit) -> None:
+    seen = visit("")
+    page = seen.page
+    search = page.locator("input.md-search__input")  # in the header at desktop width
+    search.click()
+    search.press_sequentially("sigmoid", delay=20)  # the search listens to keystrokes
+    results = page.locator(".md-search-result__item a")
+    results.first.wait_for(timeout=15000)
+    hrefs = results.evaluate_all("as => as.map(a => a.href)")
+    assert any(urlparse(href).path.endswith("/layers/sigmoid/") for href in hrefs), hrefs
+    assert not seen.problems
+
+
+@pytest.mark.parametrize(("name", "path"), [("home", ""), ("sigmoid", "layers/sigmoid/")])
+def test_screenshot(name: str, path: str, visit) -> None:
+    seen = visit(path)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    target = SCREENSHOTS / f"{name}.png"
+    seen.page.screenshot(path=str(target), full_page=True)
+    assert target.stat().st_size > 20_000
+    assert not seen.problems
