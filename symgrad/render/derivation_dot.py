@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from html import escape
 
-from symgrad.render.dot import BACKWARD_COLOUR, FONT, FORWARD_COLOUR, _node_id, _quote
+from symgrad.render.dot import BACKWARD_COLOUR, FONT, FORWARD_COLOUR, node_id, quote
 from symgrad.render.mathtext import pretty
 from symgrad.render.terminal import derivative_label, partial
 from symgrad.reports import Derivation, GraphNode
@@ -58,12 +58,12 @@ def derivation(report: Derivation) -> str:
     title = f"{report.layer}: {pretty(report.output)} = {pretty(report.forward)}"
     legend = "above each edge: the value (and its shape); below, in red: the gradient sent back"
     lines = [
-        f"digraph {_quote(report.layer)} {{",
+        f"digraph {quote(report.layer)} {{",
         "  rankdir=LR;",
         "  nodesep=0.5; ranksep=0.6;",
-        f"  label={_quote(title + chr(10) + legend)}; labelloc=t; fontname={_quote(FONT)};",
-        f"  node [fontname={_quote(FONT)}];",
-        f"  edge [fontname={_quote(FONT)}, arrowsize=0.7];",
+        f"  label={quote(title + chr(10) + legend)}; labelloc=t; fontname={quote(FONT)};",
+        f"  node [fontname={quote(FONT)}];",
+        f"  edge [fontname={quote(FONT)}, arrowsize=0.7];",
     ]
     produced = {node.output for node in report.nodes}
     sources = list(report.inputs)
@@ -75,17 +75,17 @@ def derivation(report: Derivation) -> str:
     ]
     # Graphviz stacks a left-to-right graph's nodes bottom-up: reversed, the first is on top.
     for name in reversed(sources):
-        lines.append(f"  {_node_id('in', name)} [shape=plaintext, label={_quote(pretty(name))}];")
+        lines.append(f"  {node_id('in', name)} [shape=plaintext, label={quote(pretty(name))}];")
     for node in report.nodes:
         # A word (softmax, cross-entropy) in a circle makes a huge circle: the note boxes it.
         shape = "circle" if len(node.op) <= 3 else "box, style=rounded"
-        lines.append(f"  {_node_id('op', node.output)} [shape={shape}, label={_quote(node.op)}];")
-    output = _node_id("out", report.output)
-    lines.append(f"  {output} [shape=plaintext, label={_quote(pretty(report.output))}];")
+        lines.append(f"  {node_id('op', node.output)} [shape={shape}, label={quote(node.op)}];")
+    output = node_id("out", report.output)
+    lines.append(f"  {output} [shape=plaintext, label={quote(pretty(report.output))}];")
     edges = [
         (
-            _node_id("op" if name in produced else "in", name),
-            _node_id("op", node.output),
+            node_id("op" if name in produced else "in", name),
+            node_id("op", node.output),
             _above(report, name),
             _backward(report, node, name),
         )
@@ -94,10 +94,10 @@ def derivation(report: Derivation) -> str:
     ]
     final = _gradient_name(report, report.output) if report.matrix else "1"
     edges.append(
-        (_node_id("op", report.nodes[-1].output), output, _above(report, report.output), final)
+        (node_id("op", report.nodes[-1].output), output, _above(report, report.output), final)
     )
     for index, (source, target, above, below) in enumerate(edges, start=1):
-        middle = _quote(f"edge:{index}")
+        middle = quote(f"edge:{index}")
         lines += [
             f"  {middle} [shape=plaintext, margin=0, width=0, height=0,"
             f" label={_values(above, below)}];",

@@ -19,7 +19,7 @@ BACKWARD_COLOUR = "#c0392b"
 FONT = "Helvetica"
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
     """A DOT double-quoted string (names and labels may hold any character)."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -42,7 +42,7 @@ def _edge(index: int, source: str, target: str, forward: float, backward: float)
     holding the two numbers, entered on its left and left on its right, does put the
     forward value above the line and the backward value below, as the note draws them.
     """
-    middle = _quote(f"edge:{index}")
+    middle = quote(f"edge:{index}")
     return [
         f"  {middle} [shape=plaintext, margin=0, width=0, height=0,"
         f" label={_values(forward, backward)}];",
@@ -51,8 +51,8 @@ def _edge(index: int, source: str, target: str, forward: float, backward: float)
     ]
 
 
-def _node_id(kind: str, name: str) -> str:
-    return _quote(f"{kind}:{name}")
+def node_id(kind: str, name: str) -> str:
+    return quote(f"{kind}:{name}")
 
 
 def backprop(report: Backprop) -> str:
@@ -64,37 +64,37 @@ def backprop(report: Backprop) -> str:
         f" from ∂L/∂{pretty(report.output)} = {number(report.dout)}"
     )
     lines = [
-        f"digraph {_quote(report.target)} {{",
+        f"digraph {quote(report.target)} {{",
         "  rankdir=LR;",
         "  nodesep=0.5; ranksep=0.9;",
-        f"  label={_quote(title + chr(10) + legend)}; labelloc=t; fontname={_quote(FONT)};",
-        f"  node [fontname={_quote(FONT)}];",
-        f"  edge [fontname={_quote(FONT)}, arrowsize=0.7];",
+        f"  label={quote(title + chr(10) + legend)}; labelloc=t; fontname={quote(FONT)};",
+        f"  node [fontname={quote(FONT)}];",
+        f"  edge [fontname={quote(FONT)}, arrowsize=0.7];",
     ]
     produced = {node.output for node in report.nodes}
-    inputs = [_node_id("in", name) for name in report.values]
+    inputs = [node_id("in", name) for name in report.values]
     # Graphviz stacks a left-to-right graph's nodes bottom-up: declaring the inputs in
     # reverse puts the first one on top, where the note draws it.
     for name in reversed(report.values):
-        lines.append(f"  {_node_id('in', name)} [shape=plaintext, label={_quote(pretty(name))}];")
+        lines.append(f"  {node_id('in', name)} [shape=plaintext, label={quote(pretty(name))}];")
     lines.append(f"  {{ rank=source; {' '.join(inputs)} }}")
     for node in report.nodes:
         lines.append(
-            f"  {_node_id('op', node.output)} [shape=circle, label={_quote(node.op)},"
-            f" tooltip={_quote(f'{pretty(node.output)} = {pretty(node.expression)}')}];"
+            f"  {node_id('op', node.output)} [shape=circle, label={quote(node.op)},"
+            f" tooltip={quote(f'{pretty(node.output)} = {pretty(node.expression)}')}];"
         )
-    output = _node_id("out", report.output)
-    lines.append(f"  {output} [shape=plaintext, label={_quote(pretty(report.output))}];")
+    output = node_id("out", report.output)
+    lines.append(f"  {output} [shape=plaintext, label={quote(pretty(report.output))}];")
     lines.append(f"  {{ rank=sink; {output} }}")
     edges = [
-        (_node_id("op" if name in produced else "in", name), node, forward, node.downstream[name])
+        (node_id("op" if name in produced else "in", name), node, forward, node.downstream[name])
         for node in report.nodes
         for name, forward in node.inputs.items()
     ]
     for index, (source, node, forward, backward) in enumerate(edges, start=1):
-        lines += _edge(index, source, _node_id("op", node.output), forward, backward)
+        lines += _edge(index, source, node_id("op", node.output), forward, backward)
     lines += _edge(
-        len(edges) + 1, _node_id("op", report.nodes[-1].output), output, report.value, report.dout
+        len(edges) + 1, node_id("op", report.nodes[-1].output), output, report.value, report.dout
     )
     lines.append("}")
     return "\n".join(lines) + "\n"

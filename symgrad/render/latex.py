@@ -6,7 +6,7 @@ from symgrad.render.mathtext import latex
 from symgrad.reports import Derivation
 
 
-def _symbol(name: str) -> str:
+def symbol(name: str) -> str:
     base, _, sub = name.partition("_")
     digits = base.lstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
     if digits and not sub:
@@ -19,16 +19,16 @@ def _op(label: str) -> str:
     return label.replace("×", r"$\times$").replace("−", "-")
 
 
-def _partial(of: str, wrt: str) -> str:
-    return rf"\frac{{\partial {_symbol(of)}}}{{\partial {_symbol(wrt)}}}"
+def partial(of: str, wrt: str) -> str:
+    return rf"\frac{{\partial {symbol(of)}}}{{\partial {symbol(wrt)}}}"
 
 
-def _label(output: str, key: str, matrix: bool) -> str:
+def derivative_label(output: str, key: str, matrix: bool) -> str:
     if key.startswith("∂"):
         of, _, rest = key[1:].partition("/∂")
         wrt, _, condition = rest.partition(" ")
-        return _partial(of, wrt) + (rf"\ \text{{{condition}}}" if condition else "")
-    return rf"\mathrm{{d}}{_symbol(key)}" if matrix else _partial(output, key)
+        return partial(of, wrt) + (rf"\ \text{{{condition}}}" if condition else "")
+    return rf"\mathrm{{d}}{symbol(key)}" if matrix else partial(output, key)
 
 
 def derivation(report: Derivation) -> str:
@@ -36,19 +36,19 @@ def derivation(report: Derivation) -> str:
     lines = [
         f"% symgrad derive {report.layer}",
         r"\begin{align*}",
-        rf"{_symbol(report.output)} &= {latex(report.forward)} \\",
+        rf"{symbol(report.output)} &= {latex(report.forward)} \\",
     ]
     for node in report.nodes:
         rules = r",\quad ".join(
-            f"{_label(node.output, k, report.matrix)} = {latex(v)}"
+            f"{derivative_label(node.output, k, report.matrix)} = {latex(v)}"
             for k, v in node.local_derivatives.items()
         )
         lines.append(
-            rf"{_symbol(node.output)} &= {latex(node.expression)}"
+            rf"{symbol(node.output)} &= {latex(node.expression)}"
             rf" && \text{{({_op(node.op)})}}\quad {rules} \\"
         )
     finals = [
-        (rf"\mathrm{{d}}{_symbol(name)}" if report.matrix else _partial(report.output, name))
+        (rf"\mathrm{{d}}{symbol(name)}" if report.matrix else partial(report.output, name))
         + f" &= {latex(value)}"
         for name, value in report.derivatives.items()
     ]

@@ -15,9 +15,9 @@ from html import escape
 
 import numpy as np
 
-from symgrad.render.latex import _label, _partial, _symbol
+from symgrad.render.latex import derivative_label, partial, symbol
 from symgrad.render.mathtext import latex
-from symgrad.render.terminal import _number, _shape
+from symgrad.render.terminal import shape_text, short_number
 from symgrad.reports import PAIRS, ChainRule, Comparison, Derivation, GradientCheck
 
 ELEMENT_TABLE_LIMIT = 12  # gradients this small also get an element-by-element table
@@ -48,7 +48,7 @@ def display(tex: str) -> str:
 
 def _gradient(report: Derivation, name: str) -> str:
     """What the derivative with respect to ``name`` is called: dW, or ∂y/∂x."""
-    return rf"\mathrm{{d}}{_symbol(name)}" if report.matrix else _partial(report.output, name)
+    return rf"\mathrm{{d}}{symbol(name)}" if report.matrix else partial(report.output, name)
 
 
 def _table(head: list[str], rows: list[list[str]], css: str) -> str:
@@ -69,10 +69,10 @@ def _table(head: list[str], rows: list[list[str]], css: str) -> str:
 
 def forward(report: Derivation) -> str:
     """The forward formula as a block, with every array's shape for a matrix layer."""
-    parts = [display(f"{_symbol(report.output)} = {latex(report.forward)}")]
+    parts = [display(f"{symbol(report.output)} = {latex(report.forward)}")]
     if report.shapes:
         shapes = ", ".join(
-            f"{math(_symbol(name))}: {escape(shape)}" for name, shape in report.shapes.items()
+            f"{math(symbol(name))}: {escape(shape)}" for name, shape in report.shapes.items()
         )
         parts.append(f'<p class="shapes">Shapes: {shapes}.</p>')
     return "\n\n".join(parts)
@@ -87,13 +87,13 @@ def nodes(report: Derivation) -> str:
     rows = []
     for k, node in enumerate(report.nodes, start=1):
         rules = "<br>".join(
-            math(f"{_label(node.output, key, report.matrix)} = {latex(value)}")
+            math(f"{derivative_label(node.output, key, report.matrix)} = {latex(value)}")
             for key, value in node.local_derivatives.items()
         )
         row = [
             str(k),
             f"<code>{escape(node.op)}</code>",
-            math(f"{_symbol(node.output)} = {latex(node.expression)}"),
+            math(f"{symbol(node.output)} = {latex(node.expression)}"),
         ]
         if report.matrix:
             row.append("<br>".join(f"{escape(n)}: {escape(s)}" for n, s in node.shapes.items()))
@@ -109,7 +109,7 @@ def _chain(chain: ChainRule, report: Derivation) -> str:
     if report.matrix:  # each node's backward rule in turn, then the result
         receivers = (*chain.paths[0][1:], chain.wrt)
         steps = [
-            rf"\mathrm{{d}}{_symbol(name)} = {latex(rule)}"
+            rf"\mathrm{{d}}{symbol(name)} = {latex(rule)}"
             for name, rule in zip(receivers, chain.factors[0], strict=True)
         ]
         return display(
@@ -118,7 +118,7 @@ def _chain(chain: ChainRule, report: Derivation) -> str:
     labels, values = [], []
     for path, factors in zip(chain.paths, chain.factors, strict=True):
         hops = (*path, chain.wrt)
-        labels.append(r" \cdot ".join(_partial(a, b) for a, b in itertools.pairwise(hops)))
+        labels.append(r" \cdot ".join(partial(a, b) for a, b in itertools.pairwise(hops)))
         values.append(r" \cdot ".join(rf"\left({latex(f)}\right)" for f in factors))
     steps = [" + ".join(labels), " + ".join(values), latex(chain.product)]
     return display(f"{head} = " + " = ".join(steps))
@@ -137,7 +137,7 @@ def derivatives(report: Derivation) -> str:
     parts = []
     if in_output and not report.matrix:
         parts.append(
-            f"<p>In terms of the output {math(_symbol(report.output))}, which is why the"
+            f"<p>In terms of the output {math(symbol(report.output))}, which is why the"
             " layer keeps its output for the backward pass:</p>"
         )
     parts += [
@@ -147,12 +147,12 @@ def derivatives(report: Derivation) -> str:
     for name, value in report.extra_derivatives.items():
         wrt, _, condition = name.partition(", ")
         parts.append(
-            f"<p>{math(f'{_partial(report.output, wrt)} = {latex(value)}')}"
+            f"<p>{math(f'{partial(report.output, wrt)} = {latex(value)}')}"
             f" ({escape(condition)})</p>"
         )
     ones = r"\mathbb{1}"
     if any(ones in latex(value) for value in report.derivatives.values()):
-        upstream = rf"\mathrm{{d}}{_symbol(report.output)}"
+        upstream = rf"\mathrm{{d}}{symbol(report.output)}"
         summed = math(rf"{upstream}^{{T}} {ones}")
         parts.append(
             f"<p>{math(ones)} is a column of ones: {summed} sums {math(upstream)} over the"
@@ -166,8 +166,8 @@ def _within(check: GradientCheck, pair: str) -> str:
     """``error ≤ tolerance`` for one pair (``>`` and marked when it is not)."""
     error, tolerance = check.errors[pair], check.tolerance[pair]
     if error <= tolerance:
-        return f"{_number(error)} ≤ {_number(tolerance)}"
-    return f'<span class="disagree">{_number(error)} &gt; {_number(tolerance)}</span>'
+        return f"{short_number(error)} ≤ {short_number(tolerance)}"
+    return f'<span class="disagree">{short_number(error)} &gt; {short_number(tolerance)}</span>'
 
 
 def _check_row(check: GradientCheck) -> list[str]:
@@ -175,7 +175,7 @@ def _check_row(check: GradientCheck) -> list[str]:
     return [
         f"<code>{escape(check.name)}</code>",
         *(_within(check, pair) for pair in PAIRS),
-        _number(check.relative_error),
+        short_number(check.relative_error),
         f'<span class="{"agree" if check.ok else "disagree"}">{verdict}</span>',
     ]
 
@@ -187,7 +187,7 @@ def _elements(check: GradientCheck) -> str:
             f"{check.backward[index]:.10f}",
             f"{check.symbolic[index]:.10f}",
             f"{check.numeric[index]:.10f}",
-            _number(abs(check.backward[index] - check.numeric[index])),
+            short_number(abs(check.backward[index] - check.numeric[index])),
         ]
         for index in np.ndindex(check.backward.shape)
     ]
@@ -199,7 +199,7 @@ def _elements(check: GradientCheck) -> str:
 
 def comparison(report: Comparison) -> str:
     """The three-way check: a summary row per gradient, element tables for small ones."""
-    arrays = ", ".join(f"{name} ({_shape(shape)})" for name, shape in report.shapes.items())
+    arrays = ", ".join(f"{name} ({shape_text(shape)})" for name, shape in report.shapes.items())
     head = ["gradient", "max|b − s|", "max|b − n|", "max|s − n|", "rel. err.", "verdict"]
     parts = [
         f"<p>Arrays: {escape(arrays)}; {escape(report.dtype)}, seed {report.seed},"

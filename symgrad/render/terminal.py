@@ -135,19 +135,19 @@ def derivation(report: Derivation) -> RenderableType:
     return Group(*parts)
 
 
-def _shape(shape: Iterable[int]) -> str:
+def shape_text(shape: Iterable[int]) -> str:
     shape = tuple(shape)
     return "×".join(map(str, shape)) if len(shape) > 1 else f"{shape[0]}," if shape else "scalar"
 
 
-def _number(value: float) -> str:
+def short_number(value: float) -> str:
     return f"{value:.1e}"
 
 
 def comparison(report: Comparison) -> RenderableType:
     """Summary table, one row per gradient; the error model behind each tolerance; kinks
     and precision when there are any; then element tables for small tensors."""
-    arrays = [f"{name} ({_shape(shape)})" for name, shape in report.shapes.items()]
+    arrays = [f"{name} ({shape_text(shape)})" for name, shape in report.shapes.items()]
     where = "" if report.at is None else f", inputs filled with {report.at:g}"
     header = Text.assemble(
         (report.layer, "bold"),
@@ -170,11 +170,11 @@ def comparison(report: Comparison) -> RenderableType:
     for check in report.gradients:
         table.add_row(
             Text(check.name, style="bold"),
-            _shape(check.shape),
-            *(_number(check.errors[pair]) for pair in PAIRS),
-            _number(check.relative_error),
-            _number(check.tolerance["backward_vs_symbolic"]),
-            _number(check.tolerance["backward_vs_numeric"]),
+            shape_text(check.shape),
+            *(short_number(check.errors[pair]) for pair in PAIRS),
+            short_number(check.relative_error),
+            short_number(check.tolerance["backward_vs_symbolic"]),
+            short_number(check.tolerance["backward_vs_numeric"]),
             _verdict(check),
         )
     legend = (
@@ -229,13 +229,13 @@ def _model_line(check: GradientCheck) -> Text:
         if model.step_max <= 1.01 * model.step_min
         else f"h = {model.step_min:.2g}…{model.step_max:.2g}"
     )
-    truncation = "" if model.method == "complex-step" else f"2×{_number(model.truncation)} + "
+    truncation = "" if model.method == "complex-step" else f"2×{short_number(model.truncation)} + "
     line = (
-        f"  {check.name}: {truncation}{_number(model.rounding)} + {_number(model.exact)} "
-        f"= {_number(check.tolerance['backward_vs_numeric'])}   ({steps}"
+        f"  {check.name}: {truncation}{short_number(model.rounding)} + {short_number(model.exact)} "
+        f"= {short_number(check.tolerance['backward_vs_numeric'])}   ({steps}"
     )
     if model.float64_tolerance:
-        line += f"; the same check in float64: {_number(model.float64_tolerance)}"
+        line += f"; the same check in float64: {short_number(model.float64_tolerance)}"
     return Text(line + ")", style="dim")
 
 
@@ -315,7 +315,7 @@ def _element_table(check: GradientCheck) -> Table:
             row += [Text(f"{n: .10f}", style="dim"), Text("kink", style="yellow")]
             row += [f"{kinks.left[index] + 0.0: .10f}", f"{kinks.right[index] + 0.0: .10f}"]
         else:
-            row += [f"{n: .10f}", _number(abs(b - n))]
+            row += [f"{n: .10f}", short_number(abs(b - n))]
             if kinks is not None:
                 row += ["", ""]
         table.add_row(*row)

@@ -109,14 +109,14 @@ def layer_index() -> str:
     """The layers section's landing page: every layer in catalog order, linked."""
     from symgrad import api
     from symgrad.layers import CATALOG
-    from symgrad.render.latex import _symbol
+    from symgrad.render.latex import symbol
     from symgrad.render.markdown import math
     from symgrad.render.mathtext import latex
 
     rows = []
     for layer in CATALOG:
         report = api.derive(layer.name)
-        forward = math(f"{_symbol(report.output)} = {latex(report.forward)}")
+        forward = math(f"{symbol(report.output)} = {latex(report.forward)}")
         rows.append(f"| [{layer.name}]({layer.name}.md) | {forward} |")
     return "\n".join(
         [
