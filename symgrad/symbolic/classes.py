@@ -14,6 +14,7 @@ import numpy as np
 import sympy as sp
 
 from symgrad.reports import ChainRule, Derivation, GraphNode
+from symgrad.symbolic.cache import remember
 from symgrad.symbolic.precision import Arithmetic
 from symgrad.symbolic.rewrite import normal_form, proved_equal, tidy
 
@@ -158,9 +159,10 @@ class ClassLossForm:
             n, rest = sp.symbols("N R", positive=True)
             batch = (sample + rest) / n
             arithmetic = Arithmetic(digits)
-            derivative = sp.lambdify(
-                (xs, ts, n), [sp.diff(batch, x) for x in xs], arithmetic.modules, cse=True
+            derivatives = remember(
+                ("class gradients", sp.srepr(batch)), lambda: [sp.diff(batch, x) for x in xs]
             )
+            derivative = arithmetic.compile((xs, ts, n), derivatives)
 
             def gradients(arrays: dict[str, np.ndarray], dout: np.ndarray) -> dict[str, np.ndarray]:
                 with arithmetic.context():

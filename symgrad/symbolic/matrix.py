@@ -15,6 +15,8 @@ import numpy as np
 import sympy as sp
 
 from symgrad.reports import ChainRule, Derivation, GraphNode
+from symgrad.symbolic.cache import remember
+from symgrad.symbolic.evaluate import numpy_function
 from symgrad.symbolic.precision import Arithmetic
 
 DIMENSIONS = ("N", "IN", "OUT")
@@ -140,7 +142,7 @@ class MatrixForm:
     def gradient_function(self, shapes: dict[str, tuple[int, ...]], digits: int | None = None):
         """Evaluation of SymPy's matrix gradients for these array shapes.
 
-        In float64, or with ``digits`` at that many digits: the lambdified NumPy code
+        In float64, or with ``digits`` at that many digits: the same NumPy evaluation
         (products, transposes, sums) then runs on object arrays of mpmath ``mpf``.
         """
         key = (tuple(sorted(shapes.items())), digits)
@@ -155,13 +157,12 @@ class MatrixForm:
                     sizes[cols] = actual[1]
             inputs, forward = self.build(*(sizes[sp.Symbol(d)] for d in DIMENSIONS))
             dy = upstream(forward, self.output)
-            functions = {
-                str(x): sp.lambdify((*inputs, dy), backward_rule(forward, dy, x), "numpy")
-                for x in inputs
-            }
+            rules = remember(
+                ("matrix gradients", sp.srepr(forward)),
+                lambda: {str(x): backward_rule(forward, dy, x) for x in inputs},
+            )
+            functions = {name: numpy_function((*inputs, dy), rule) for name, rule in rules.items()}
             names = [str(x) for x in inputs]
-            # NumPy's module even at high precision: mpmath's printer turns the matrix of
-            # ones in dYᵀ·𝟙 into the scalar 1; NumPy's dot works on object arrays.
             arithmetic = Arithmetic(digits)
 
             def gradients(arrays: dict[str, np.ndarray], dout: np.ndarray) -> dict[str, np.ndarray]:

@@ -30,6 +30,16 @@ class Arithmetic:
         """lambdify's module for elementary functions (exp, log, …)."""
         return "numpy" if self.digits is None else "mpmath"
 
+    def compile(self, args: Any, expr: Any) -> Callable[..., Any]:
+        """``expr`` as a function of ``args``: a NumPy tree walk in float64, else mpmath."""
+        if self.digits is None:
+            from symgrad.symbolic.evaluate import numpy_function
+
+            return numpy_function(args, expr)
+        import sympy as sp
+
+        return sp.lambdify(args, expr, self.modules)
+
     def array(self, values: Any) -> np.ndarray:
         """float64 values, or an object array of exact mpf copies of them."""
         values = np.asarray(values, dtype=np.float64)

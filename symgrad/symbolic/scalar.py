@@ -118,7 +118,7 @@ class ScalarForm:
             arithmetic = Arithmetic(digits)
             functions = {
                 str(x): arithmetic.elementwise(
-                    sp.lambdify(self.inputs, self.raw_derivative(x), arithmetic.modules),
+                    arithmetic.compile(self.inputs, self.raw_derivative(x)),
                     len(self.inputs),
                 )
                 for x in self.inputs
