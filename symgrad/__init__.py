@@ -19,6 +19,8 @@ __version__ = "0.1.0"
 _API = {
     "derive": "symgrad.api",
     "compare": "symgrad.api",
+    "check_layer": "symgrad.checking",
+    "check_network": "symgrad.checking",
     "CATALOG": "symgrad.layers",
     "get_layer": "symgrad.layers",
     "SymgradError": "symgrad.errors",
@@ -33,4 +35,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'symgrad' has no attribute {name!r}")
 
 
-__all__ = ["CATALOG", "SymgradError", "compare", "derive", "get_layer"]
+__all__ = [
+    "CATALOG",
+    "SymgradError",
+    "check_layer",
+    "check_network",
+    "compare",
+    "derive",
+    "get_layer",
+]

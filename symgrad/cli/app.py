@@ -23,7 +23,7 @@ app = typer.Typer(
 )
 
 # Registering the commands (each module adds itself to ``app``).
-from symgrad.cli import catalog, compare, derive, graph, steps  # noqa: E402, F401
+from symgrad.cli import catalog, check, compare, derive, graph, net, steps  # noqa: E402, F401
 
 
 def fail(message: str) -> None:

@@ -44,6 +44,12 @@ class OneSided:
         return np.maximum(np.maximum(low - values, values - high), 0.0)
 
 
+def no_kinks(x: np.ndarray) -> OneSided:
+    """One-sided derivatives that flag no kink, for a function taken to be smooth."""
+    zeros = np.zeros(np.shape(x))
+    return OneSided(left=zeros, right=zeros, kink=np.zeros(np.shape(x), dtype=bool), step=zeros)
+
+
 def one_sided(
     f: Function, x: np.ndarray, dout: np.ndarray | float, elementwise: bool = False
 ) -> OneSided:

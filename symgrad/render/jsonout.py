@@ -64,17 +64,18 @@ def comparison(report: Comparison) -> dict[str, Any]:
         "method": report.method,
         "at": report.at,
         "notes": list(report.notes),
-        "gradients": [_gradient(check) for check in report.gradients],
+        "gradients": [gradient(check) for check in report.gradients],
     }
 
 
-def _gradient(check: GradientCheck) -> dict[str, Any]:
+def gradient(check: GradientCheck) -> dict[str, Any]:
+    """One gradient's check (a row of ``compare --json``), also used by ``check --json``."""
     result: dict[str, Any] = {
         "name": check.name,
         "shape": list(check.shape),
         "ok": check.ok,
-        "tolerance": {pair: check.tolerance[pair] for pair in PAIRS},
-        "errors": {pair: check.errors[pair] for pair in PAIRS},
+        "tolerance": {pair: check.tolerance[pair] for pair in PAIRS if pair in check.errors},
+        "errors": {pair: check.errors[pair] for pair in PAIRS if pair in check.errors},
         "relative_error": check.relative_error,
     }
     if check.model is not None:
@@ -92,7 +93,7 @@ def _gradient(check: GradientCheck) -> dict[str, Any]:
                     "left": float(kinks.left[index]),
                     "right": float(kinks.right[index]),
                     "backward": float(check.backward[index]),
-                    "symbolic": float(check.symbolic[index]),
+                    "symbolic": None if check.symbolic is None else float(check.symbolic[index]),
                 }
                 for index in zip(*np.nonzero(kinks.mask), strict=True)
             ],

@@ -144,6 +144,20 @@ def short_number(value: float) -> str:
     return f"{value:.1e}"
 
 
+COLUMNS = (
+    "gradient",
+    "shape",
+    "max|b−s|",
+    "max|b−n|",
+    "max|s−n|",
+    "rel.err",
+    "tol b−s",
+    "tol ·−n",
+    "verdict",
+)
+SYMBOLIC_COLUMNS = ("max|b−s|", "max|s−n|", "tol b−s")
+
+
 def comparison(report: Comparison) -> RenderableType:
     """Summary table, one row per gradient; the error model behind each tolerance; kinks
     and precision when there are any; then element tables for small tensors."""
@@ -155,30 +169,28 @@ def comparison(report: Comparison) -> RenderableType:
         (f"{report.dtype}, seed {report.seed}, random dout{where}", "dim"),
     )
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for title in (
-        "gradient",
-        "shape",
-        "max|b−s|",
-        "max|b−n|",
-        "max|s−n|",
-        "rel.err",
-        "tol b−s",
-        "tol ·−n",
-        "verdict",
-    ):
+    # A user's layer without a SymPy forward (symgrad.checking) has no symbolic columns.
+    symbolic = all(check.symbolic is not None for check in report.gradients)
+    titles = COLUMNS if symbolic else tuple(t for t in COLUMNS if t not in SYMBOLIC_COLUMNS)
+    for title in titles:
         table.add_column(title, justify="left" if title in ("gradient", "verdict") else "right")
     for check in report.gradients:
-        table.add_row(
+        cells = (
             Text(check.name, style="bold"),
             shape_text(check.shape),
-            *(short_number(check.errors[pair]) for pair in PAIRS),
+            *(short_number(check.errors.get(pair, 0.0)) for pair in PAIRS),
             short_number(check.relative_error),
-            short_number(check.tolerance["backward_vs_symbolic"]),
+            short_number(check.tolerance.get("backward_vs_symbolic", 0.0)),
             short_number(check.tolerance["backward_vs_numeric"]),
             _verdict(check),
         )
+        row = dict(zip(COLUMNS, cells, strict=True))
+        table.add_row(*(row[title] for title in titles))
+    sources = "b = backward (NumPy), " + (
+        "s = symbolic (SymPy)" if symbolic else "no symbolic forward given"
+    )
     legend = (
-        f"b = backward (NumPy), s = symbolic (SymPy)\nn = numeric: {report.step}\n"
+        f"{sources}\nn = numeric: {report.step}\n"
         "rel.err = worst difference / largest |value|; tol b−s = 64ε·max(largest |value|, "
         "|dout·f|/max(1,|x|))"
     )
@@ -287,7 +299,9 @@ def _conclusion(report: Comparison) -> Text:
     kinks = sum(c.kinks.count for c in report.gradients if c.kinks is not None)
     text = (
         f"{'All' if count > 1 else 'The'} {count} gradient{'s' if count > 1 else ''} "
-        f"agree{'' if count > 1 else 's'}: backward = symbolic = numeric"
+        f"agree{'' if count > 1 else 's'}: backward = "
+        + ("symbolic = " if all(c.symbolic is not None for c in report.gradients) else "")
+        + "numeric"
     )
     if kinks:
         text += f" where differentiable, and a valid subgradient at the {kinks} kink(s)"
@@ -303,13 +317,17 @@ def _element_table(check: GradientCheck) -> Table:
     )
     kinks = check.kinks
     titles = ["index", "backward", "symbolic", "numeric", "|back − num|"]
+    if check.symbolic is None:
+        titles.remove("symbolic")
     if kinks is not None:
         titles += ["left", "right"]
     for title in titles:
         table.add_column(title, justify="right")
     for index in np.ndindex(check.backward.shape):
-        b, s, n = check.backward[index], check.symbolic[index], check.numeric[index]
-        row = [str(index) if index else "()", f"{b + 0.0: .10f}", f"{s + 0.0: .10f}"]
+        b, n = check.backward[index], check.numeric[index]
+        row = [str(index) if index else "()", f"{b + 0.0: .10f}"]
+        if check.symbolic is not None:
+            row.append(f"{check.symbolic[index] + 0.0: .10f}")
         if kinks is not None and kinks.mask[index]:
             # + 0.0 turns −0.0 into 0.0: a sign on zero means nothing to a reader here.
             row += [Text(f"{n: .10f}", style="dim"), Text("kink", style="yellow")]

@@ -1,0 +1,373 @@
+"""How fast is a full gradient check? symgrad against the book's element-by-element loop.
+
+The book checks backprop by perturbing one element at a time and running the whole
+network forward twice per element (``numerical_gradient`` with h = 1e-4, written out
+below as the book has it). symgrad's full check chains each layer's own numeric
+derivative (a perturbation costs one layer's forward) and perturbs together the
+elements whose outputs do not overlap; ``--fast`` checks one random projection per
+tensor. All timings are in-process, in this one run, on the same functions:
+
+- the book's two-layer network, 784 → 50 → 10, batch 3, float64 (39,760 parameters),
+  built from the catalog's layers and from the book's own classes (written below,
+  which symgrad knows nothing about);
+- single layers: sigmoid on 100×100, and affine with X 64×256, W 256×128;
+- ``torch.autograd.gradcheck`` (full and fast_mode) on the same functions, when torch
+  is installed (it is never a dependency of symgrad).
+
+Each symgrad timing is the best of ``--repeat`` runs (best and worst shown: this
+machine is shared, so the spread is part of the result); the element loops run once
+unless ``--loop-repeat`` says otherwise. Ratios are loop time / symgrad time.
+Run: ``.venv/bin/python benchmarks/gradcheck_speed.py [--repeat N] [--loop-repeat N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from rich import box
+from rich.table import Table
+
+from symgrad.checking import check_layer, check_network
+from symgrad.checking.network import build
+from symgrad.layers.affine import Affine as CatalogAffine
+from symgrad.layers.sigmoid import Sigmoid as CatalogSigmoid
+from symgrad.render.console import console
+
+SPEC = "affine:50,relu,affine:10,softmax-with-loss"
+TARGETS = {"network, catalog layers": 20, "network, the book's classes": 4}
+
+
+# ---------------------------------------------------------------- the book's code (ch. 5)
+
+
+def softmax(x):
+    if x.ndim == 2:
+        x = x.T
+        x = x - np.max(x, axis=0)
+        y = np.exp(x) / np.sum(np.exp(x), axis=0)
+        return y.T
+    x = x - np.max(x)
+    return np.exp(x) / np.sum(np.exp(x))
+
+
+def cross_entropy_error(y, t):
+    if y.ndim == 1:
+        t = t.reshape(1, t.size)
+        y = y.reshape(1, y.size)
+    if t.size == y.size:
+        t = t.argmax(axis=1)
+    batch_size = y.shape[0]
+    return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size
+
+
+class BookRelu:
+    def __init__(self):
+        self.mask = None
+
+    def forward(self, x):
+        self.mask = x <= 0
+        out = x.copy()
+        out[self.mask] = 0
+        return out
+
+    def backward(self, dout):
+        dout[self.mask] = 0
+        dx = dout
+        return dx
+
+
+class BookAffine:
+    def __init__(self, W, b):
+        self.W = W
+        self.b = b
+        self.x = None
+        self.dW = None
+        self.db = None
+
+    def forward(self, x):
+        self.x = x
+        out = np.dot(x, self.W) + self.b
+        return out
+
+    def backward(self, dout):
+        dx = np.dot(dout, self.W.T)
+        self.dW = np.dot(self.x.T, dout)
+        self.db = np.sum(dout, axis=0)
+        return dx
+
+
+class BookSoftmaxWithLoss:
+    def __init__(self):
+        self.loss = None
+        self.y = None
+        self.t = None
+
+    def forward(self, x, t):
+        self.t = t
+        self.y = softmax(x)
+        self.loss = cross_entropy_error(self.y, self.t)
+        return self.loss
+
+    def backward(self, dout=1):
+        batch_size = self.t.shape[0]
+        dx = (self.y - self.t) / batch_size
+        return dx
+
+
+def numerical_gradient(f: Callable[[], float], x: np.ndarray) -> np.ndarray:
+    """The book's loop: two evaluations of the whole function per element, h = 1e-4."""
+    h = 1e-4
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
+    while not it.finished:
+        idx = it.multi_index
+        tmp_val = x[idx]
+        x[idx] = float(tmp_val) + h
+        fxh1 = f()
+        x[idx] = tmp_val - h
+        fxh2 = f()
+        grad[idx] = (fxh1 - fxh2) / (2 * h)
+        x[idx] = tmp_val
+        it.iternext()
+    return grad
+
+
+# ---------------------------------------------------------------- timing
+
+
+def timed(run: Callable[[], object], repeat: int) -> tuple[list[float], object]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - start)
+    return times, result
+
+
+def spread(times: list[float]) -> str:
+    """The best time, and the worst of the repeats after a slash: this machine is shared."""
+    if len(times) == 1:
+        return f"{times[0]:.3f} s"
+    return f"{min(times):.3f} / {max(times):.3f} s"
+
+
+def network_loop(layers: list, x: np.ndarray, t: np.ndarray) -> tuple[float, float]:
+    """The book's gradient_check: numeric gradients of every parameter by the loop, and the
+    largest |backprop − numeric| (the book prints its mean per parameter)."""
+
+    def loss() -> float:
+        h = x
+        for layer in layers[:-1]:
+            h = layer.forward(h)
+        return layers[-1].forward(h, t)
+
+    loss()
+    dout = layers[-1].backward(1)
+    for layer in reversed(layers[:-1]):
+        dout = layer.backward(dout)
+    backprop = [
+        (layer, name, getattr(layer, f"d{name}").copy())
+        for layer in layers[::2][:2]
+        for name in ("W", "b")
+    ]
+    start = time.perf_counter()
+    numeric = [numerical_gradient(loss, getattr(layer, name)) for layer, name, _ in backprop]
+    seconds = time.perf_counter() - start
+    gap = max(float(np.max(np.abs(n - g))) for n, (_, _, g) in zip(numeric, backprop, strict=True))
+    return seconds, gap
+
+
+def layer_loop(layer, arrays: dict[str, np.ndarray], dout: np.ndarray) -> float:
+    """The same loop on one layer: ⟨dout, forward⟩ per perturbed element of every array."""
+
+    def value() -> float:
+        return float(np.sum(dout * layer.forward(arrays["x"])))
+
+    start = time.perf_counter()
+    for name, array in arrays.items():
+        if name == "x":
+            numerical_gradient(value, array)
+        else:
+            numerical_gradient(value, getattr(layer, name))
+    return time.perf_counter() - start
+
+
+def torch_network(x: np.ndarray, t: np.ndarray, fast: bool) -> float | None:
+    """torch.autograd.gradcheck on the same network, if torch is installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    layers, _ = build(SPEC, x.shape[1], np.random.default_rng(0), np.dtype(np.float64))
+    params = [
+        torch.tensor(getattr(layers[k], n), requires_grad=True) for k in (0, 2) for n in ("W", "b")
+    ]
+    xt, tt = torch.tensor(x), torch.tensor(t)
+
+    def loss(w1, b1, w2, b2):
+        hidden = torch.relu(xt @ w1 + b1)
+        scores = hidden @ w2 + b2
+        return -(tt * torch.log_softmax(scores, dim=1)).sum() / xt.shape[0]
+
+    start = time.perf_counter()
+    torch.autograd.gradcheck(loss, params, fast_mode=fast)
+    return time.perf_counter() - start
+
+
+def peak_memory(run: Callable[[], object]) -> int:
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    run()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak
+
+
+@dataclass
+class Case:
+    """One row: the loop's and symgrad's times, and what each found."""
+
+    label: str
+    loops: list[float]
+    full: list[float]
+    fast: list[float]
+    accuracy: str  # max |backprop − numeric| of the loop and of symgrad, or peak memory
+    verdict: str
+
+
+def network_case(label: str, make: Callable[[], list], x, t, repeat: int, loop_repeat: int):
+    loops = [network_loop(make(), x, t) for _ in range(loop_repeat)]
+    full_times, full = timed(lambda: check_network(make(), x, t, progress=False), repeat)
+    fast_times, fast = timed(lambda: check_network(make(), x, t, fast=True, progress=False), repeat)
+    ours = max(p.max_abs for p in full.parameters)
+    verdict = "ok" if full.ok else f"flags {', '.join(full.broken) or 'a parameter'}"
+    return Case(
+        label,
+        [seconds for seconds, _ in loops],
+        full_times,
+        fast_times,
+        f"{loops[0][1]:.1e} / {ours:.1e}",
+        verdict + ("" if fast.ok == full.ok else " (fast mode differs)"),
+    )
+
+
+def layer_case(label: str, make, arrays, out_shape, generator, repeat: int, loop_repeat: int):
+    dout = generator.standard_normal(out_shape)
+    loops = [
+        layer_loop(make(), {n: a.copy() for n, a in arrays.items()}, dout)
+        for _ in range(loop_repeat)
+    ]
+
+    def check(fast: bool):
+        return check_layer(make(), arrays["x"], symbolic=False, fast=fast, progress=False)
+
+    full_times, full = timed(lambda: check(False), repeat)
+    fast_times, fast = timed(lambda: check(True), repeat)
+    size = sum(a.nbytes for a in arrays.values()) + 8 * int(np.prod(out_shape))
+    peak = peak_memory(lambda: check(False))
+    verdict = "ok" if full.ok and fast.ok else "problems found"
+    return Case(label, loops, full_times, fast_times, f"peak {peak / size:.1f}× arrays", verdict)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each symgrad check")
+    parser.add_argument("--loop-repeat", type=int, default=1, help="runs of each element loop")
+    args = parser.parse_args()
+    out = console()
+    generator = np.random.default_rng(0)
+    x = generator.standard_normal((3, 784))
+    t = np.eye(10)[generator.integers(0, 10, 3)]
+
+    def catalog_network() -> list:
+        return build(SPEC, 784, np.random.default_rng(0), np.dtype(np.float64))[0]
+
+    def book_network() -> list:
+        catalog = catalog_network()
+        return [
+            BookAffine(catalog[0].W, catalog[0].b),
+            BookRelu(),
+            BookAffine(catalog[2].W, catalog[2].b),
+            BookSoftmaxWithLoss(),
+        ]
+
+    repeats = (args.repeat, args.loop_repeat)
+    cases = [
+        network_case("network, catalog layers", catalog_network, x, t, *repeats),
+        network_case("network, the book's classes", book_network, x, t, *repeats),
+    ]
+    sig_x = generator.standard_normal((100, 100))
+    aff_x = generator.standard_normal((64, 256))
+    aff_w, aff_b = generator.standard_normal((256, 128)), generator.standard_normal(128)
+    cases.append(
+        layer_case("sigmoid 100×100", CatalogSigmoid, {"x": sig_x}, (100, 100), generator, *repeats)
+    )
+    cases.append(
+        layer_case(
+            "affine X 64×256, W 256×128",
+            lambda: CatalogAffine(aff_w.copy(), aff_b.copy()),
+            {"x": aff_x, "W": aff_w, "b": aff_b},
+            (64, 128),
+            generator,
+            *repeats,
+        )
+    )
+    table = Table(
+        title="Full numeric gradient check: the book's element loop vs symgrad (in-process; "
+        f"best / worst of {args.repeat} runs for symgrad, of {args.loop_repeat} for the loop)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for column in (
+        "case",
+        "element loop",
+        "symgrad full",
+        "ratio",
+        "target",
+        "symgrad --fast",
+        "ratio",
+        "max|bp−num| loop / symgrad",
+        "symgrad says",
+    ):
+        table.add_column(column, justify="left" if column in ("case", "symgrad says") else "right")
+    for case in cases:
+        loop = min(case.loops)
+        ratio = loop / min(case.full)
+        target = TARGETS.get(case.label)
+        style = "green" if target is None or ratio >= target else "bold red"
+        table.add_row(
+            case.label,
+            spread(case.loops),
+            spread(case.full),
+            f"[{style}]{ratio:.0f}×[/]",
+            f"≥{target}×" if target else "< 1 s",
+            spread(case.fast),
+            f"{loop / min(case.fast):.0f}×",
+            case.accuracy,
+            case.verdict,
+        )
+    out.print(table)
+    out.print(
+        "The book's classes use its cross_entropy_error, whose log(y + 1e-7) the backward's "
+        "(y − t)/N leaves out: symgrad flags that relative ~1e-7 mismatch in SoftmaxWithLoss."
+    )
+    torch_full, torch_fast = torch_network(x, t, False), torch_network(x, t, True)
+    if torch_full is None:
+        out.print("torch is not installed: torch.autograd.gradcheck was not measured.")
+    else:
+        ours = min(cases[0].full)
+        out.print(
+            f"torch.autograd.gradcheck on the same network: full {torch_full:.2f} s "
+            f"({torch_full / ours:.0f}× symgrad full), fast_mode {torch_fast:.3f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,402 @@
+"""Findings in words: what a layer does wrong, and the sentence that names the fix.
+
+Each function here turns an observation (an array that changed, a gradient of the wrong
+shape, a gradient that disagrees with numeric differences) into a
+:class:`~symgrad.checking.report.Finding`. The hints look for the patterns behind the
+common mistakes: a constant factor (1/N applied twice, a stray 2), a transpose, a flipped
+sign, a backward that ignores ``dout``, an error confined to where an input is positive.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from symgrad.checking.gradients import Verified, bound, differences, worst_index
+from symgrad.checking.report import Finding, WrongGradient
+
+KINDS = (
+    "forward-raised",
+    "forward-returned-none",
+    "forward-not-array",
+    "forward-not-finite",
+    "forward-changed-input",
+    "backward-raised",
+    "backward-returned-none",
+    "gradient-count",
+    "gradient-shape",
+    "gradient-missing",
+    "dout-modified",
+    "input-modified",
+    "parameter-modified",
+    "not-deterministic",
+    "dout-ignored",
+    "dout-misused",
+    "wrong-gradient",
+    "no-gradient-stored",
+)
+
+
+SLIGHT = 1e-4  # a relative disagreement this small is a slightly different function
+SLIGHTLY_DIFFERENT = (
+    "forward and backward compute slightly different functions (a smoothing constant in "
+    "the forward that the backward leaves out, like the + 1e-7 inside the log of the "
+    "book's cross_entropy_error, or a constant copied with too few digits)"
+)
+
+
+def _shape(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _number(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def change(before: np.ndarray, after: np.ndarray) -> str:
+    """How an array was changed in place, in words: ``set 2 of 6 elements to 0``."""
+    before, after = np.asarray(before), np.asarray(after)
+    if before.shape != after.shape:
+        return f"reshaped it from {_shape(before.shape)} to {_shape(after.shape)}"
+    moved = ~((before == after) | (np.isnan(before) & np.isnan(after)))
+    count = int(moved.sum())
+    of = f"{count} of {before.size} element{'s' * (before.size > 1)}"
+    values = np.unique(after[moved])
+    if values.size == 1:
+        return f"set {of} to {_number(float(values[0]))}"
+    return f"changed {of}"
+
+
+# ---------------------------------------------------------------- forward
+
+
+def forward_raised(layer: str, error: BaseException) -> Finding:
+    return Finding(
+        "forward-raised",
+        f"{layer}.forward raised {type(error).__name__}: {error}. Fix the forward (or the "
+        "shapes passed with --input/--init) so that it runs on these inputs.",
+    )
+
+
+def forward_returned_none(layer: str) -> Finding:
+    return Finding(
+        "forward-returned-none",
+        f"{layer}.forward returned None: it computes its output but never returns it. "
+        "Add `return out` at the end of forward.",
+    )
+
+
+def forward_not_array(layer: str, out: object) -> Finding:
+    what = type(out).__name__
+    if isinstance(out, tuple | list):
+        what = f"a {what} of {len(out)}"
+        fix = "return the output array alone and keep anything else as an attribute"
+    else:
+        fix = "return a NumPy array of floats (or a float, for a loss)"
+    return Finding(
+        "forward-not-array",
+        f"{layer}.forward returned {what}, not an array of floats: {fix}.",
+    )
+
+
+def forward_not_float(layer: str, dtype: np.dtype) -> Finding:
+    return Finding(
+        "forward-not-array",
+        f"{layer}.forward returned an array of {dtype} values: a derivative of integers or "
+        "booleans is meaningless. Compute the output in floating point.",
+    )
+
+
+def forward_not_finite(layer: str, out: np.ndarray) -> Finding:
+    bad = int(np.size(out) - np.isfinite(out).sum())
+    return Finding(
+        "forward-not-finite",
+        f"{layer}.forward returned {bad} non-finite value(s) (inf or NaN) on these inputs: "
+        "an overflow in exp, a log or division at 0? Make the forward stable (e.g. subtract "
+        "the row maximum before exp) or check it on inputs in its domain.",
+    )
+
+
+def changed_argument(layer: str, method: str, what: str, before, after, kind: str) -> Finding:
+    """``forward``/``backward`` wrote into an array the caller owns."""
+    if kind == "dout-modified":
+        fix = (
+            "Whoever passed dout (the layer above, or a test reusing it) finds its values "
+            "overwritten. Work on a copy: dx = dout.copy(), then change dx."
+        )
+    elif kind == "parameter-modified":
+        fix = (
+            "A gradient check (and the caller) expects parameters to stay put; update them "
+            "outside backward, in the optimizer step."
+        )
+    else:
+        fix = "The caller's array changes under it. Compute into a new array instead."
+    return Finding(
+        kind,
+        f"{layer}.{method} wrote into {what} in place ({change(before, after)}). {fix}",
+        subject=what,
+    )
+
+
+# ---------------------------------------------------------------- backward
+
+
+def backward_raised(layer: str, error: BaseException, dout_shape: tuple[int, ...]) -> Finding:
+    return Finding(
+        "backward-raised",
+        f"{layer}.backward raised {type(error).__name__}: {error} (called with a dout of shape "
+        f"{_shape(dout_shape)}, the output's shape). Fix backward so that it accepts the "
+        "gradient of the output it returned.",
+    )
+
+
+def backward_returned_none(layer: str, names: Sequence[str]) -> Finding:
+    grads = ", ".join(f"d{n}" for n in names)
+    return Finding(
+        "backward-returned-none",
+        f"{layer}.backward returned None: return the gradient of each input, {grads}"
+        + (" (a tuple)." if len(names) > 1 else "."),
+    )
+
+
+def gradient_count(layer: str, got: int, names: Sequence[str]) -> Finding:
+    grads = ", ".join(f"d{n}" for n in names)
+    expected = len(names)
+    return Finding(
+        "gradient-count",
+        f"{layer}.backward returned {got} gradient{'s' * (got != 1)}, but forward takes "
+        f"{expected} differentiated input{'s' * (expected != 1)} ({', '.join(names)}): "
+        f"return exactly {grads}" + (", as a tuple in forward's order." if expected > 1 else "."),
+    )
+
+
+def gradient_shape(
+    layer: str, gradient: str, array: str, got: tuple[int, ...], want: tuple[int, ...]
+) -> Finding:
+    hint = ""
+    if got == want[::-1]:
+        hint = " It has the transposed shape: check the order of the product (or return .T)."
+    elif len(got) == len(want) + 1 and got[1:] == want:
+        hint = " It has an extra leading axis: sum over the batch, np.sum(…, axis=0)."
+    elif len(got) == len(want) and got[1:] == want[1:] and want[0] == 1:
+        hint = " Sum over the batch axis with keepdims=True."
+    elif np.prod(got) == np.prod(want):
+        hint = " It has the right number of elements: a reshape or transpose went astray."
+    return Finding(
+        "gradient-shape",
+        f"{layer}: {gradient} has shape {_shape(got)} but {array} has shape {_shape(want)}; a "
+        f"gradient always has the shape of what it is the gradient of.{hint}",
+        subject=gradient,
+    )
+
+
+def gradient_missing(layer: str, param: str) -> Finding:
+    return Finding(
+        "gradient-missing",
+        f"{layer}.backward did not store d{param} (it is missing or None after backward): set "
+        f"self.d{param} = the gradient of {param} in backward.",
+        subject=f"d{param}",
+    )
+
+
+def no_gradient_stored(layer: str, name: str) -> Finding:
+    return Finding(
+        "no-gradient-stored",
+        f"{layer} holds an array {name} that forward uses as it is, but backward stores no "
+        f"d{name}: if {name} is a parameter, store its gradient as self.d{name} (pass "
+        "params=… to name the parameters explicitly); if it is a constant, ignore this.",
+        severity="warning",
+        subject=name,
+    )
+
+
+def not_deterministic(layer: str, gradient: str, difference: float, stored: bool) -> Finding:
+    how = (
+        f"assign self.{gradient} = … rather than accumulating with +="
+        if stored
+        else "change nothing that forward saved"
+    )
+    return Finding(
+        "not-deterministic",
+        f"{layer}.backward is not deterministic: two calls after the same forward gave "
+        f"{gradient}s that differ by up to {difference:.3g}. Backward must not keep state "
+        f"between calls: {how}, and draw no random numbers in backward.",
+        subject=gradient,
+    )
+
+
+def dout_ignored(layer: str, gradients: Sequence[str]) -> Finding:
+    names = ", ".join(gradients)
+    return Finding(
+        "dout-ignored",
+        f"{layer}.backward ignores dout: with dout = 0 it still returns nonzero {names}. "
+        "Each gradient is dout times the local derivative; multiply by dout (for a loss "
+        "layer too: it is 1 only when the loss is the last thing computed).",
+    )
+
+
+def dout_misused(layer: str, gradients: Sequence[str]) -> Finding:
+    names = ", ".join(gradients)
+    return Finding(
+        "dout-misused",
+        f"{layer}.backward is not linear in dout: doubling dout does not double {names}. "
+        "A backward multiplies dout by local derivatives and sums; it never squares dout, "
+        "adds a constant to it, or uses it in a condition.",
+    )
+
+
+# ---------------------------------------------------------------- wrong values
+
+
+def _factors(dims: dict[int, str]) -> list[tuple[float, str, str]]:
+    """Constant factors worth naming: (value, as written, what it is)."""
+    named = [(2.0, "2", ""), (0.5, "1/2", "")]
+    for size, meaning in dims.items():
+        if size > 2:
+            named += [(float(size), str(size), meaning), (1 / size, f"1/{size}", meaning)]
+    return named
+
+
+def factor_hint(backward: np.ndarray, numeric: np.ndarray, allowed: float, dims) -> str | None:
+    """The backward is c × the right gradient everywhere, for some c ≠ 1."""
+    norm = float(np.sum(numeric * numeric))
+    if norm == 0 or not np.all(np.isfinite(backward)):
+        return None
+    c = float(np.sum(backward * numeric)) / norm
+    residual = float(np.max(np.abs(backward - c * numeric), initial=0.0))
+    if residual > 2 * allowed * max(1.0, abs(c)):
+        return None
+    if abs(c + 1) < 1e-6:
+        return (
+            "the sign is flipped: backward is −1 × the right gradient everywhere (a "
+            "difference taken the wrong way round, e.g. t − y instead of y − t)"
+        )
+    if abs(c - 1) < SLIGHT:
+        return (
+            f"backward is {c:.9g} × the right gradient everywhere, off by a relative "
+            f"{abs(c - 1):.1g}: {SLIGHTLY_DIFFERENT}"
+        )
+    for value, written, meaning in _factors(dims):
+        if abs(c / value - 1) < 1e-6:
+            size = written.removeprefix("1/")
+            what = f" ({size} is {meaning})" if meaning else ""
+            if value > 1:
+                fix = f"a factor {size} too many, or a division by {size} missing"
+            else:
+                fix = f"divided by {size} once too often, or a factor {size} missing"
+            return f"backward is {written} × the right gradient everywhere{what}: {fix}"
+    if c == 0:
+        return None
+    return f"backward is {c:.6g} × the right gradient everywhere: a constant factor is off"
+
+
+def transpose_hint(backward: np.ndarray, numeric: np.ndarray, allowed: float) -> str | None:
+    """Square gradient whose transpose is right."""
+    if backward.ndim != 2 or backward.shape[0] != backward.shape[1] or backward.shape[0] < 2:
+        return None
+    if float(np.max(np.abs(backward.T - numeric), initial=0.0)) <= allowed:
+        return (
+            "backward is the transpose of the right gradient: the factors of a product are "
+            "in the wrong order (e.g. dout·xᵀ where xᵀ·dout is meant), or a .T is missing"
+        )
+    return None
+
+
+def where_hint(wrong: np.ndarray, inputs: dict[str, np.ndarray]) -> str | None:
+    """The wrong elements are exactly where some input is positive, or not."""
+    if wrong.all() or not wrong.any():
+        return None
+    for name, x in inputs.items():
+        if np.shape(x) != wrong.shape:
+            continue
+        x = np.real(np.asarray(x))
+        for mask, text in ((x > 0, f"{name} > 0"), (x <= 0, f"{name} ≤ 0")):
+            if np.array_equal(mask, wrong):
+                return f"it is wrong exactly where {text} and right elsewhere"
+    return None
+
+
+def ulps(a: float, b: float, dtype: np.dtype) -> float:
+    """|a − b| in units in the last place of b, in the layer's dtype."""
+    if b == 0:  # every number is infinitely many ulps of 0 away: no measure there
+        return float("nan")
+    return abs(a - b) / float(np.spacing(np.abs(np.asarray(b, dtype=dtype))))
+
+
+def wrong_gradient(
+    layer: str,
+    array: str,
+    verified: Verified,
+    dtype: np.dtype,
+    dims: dict[int, str],
+    inputs: dict[str, np.ndarray],
+    right_for_ones: bool = False,
+) -> tuple[WrongGradient, Finding]:
+    """The evidence and the sentence for a gradient that disagrees with numeric values."""
+    check, numeric, sides = verified.check, verified.numeric, verified.sides
+    tolerance = check.tolerance["backward_vs_numeric"]
+    index = worst_index(check, sides)
+    gap = differences(check, sides)
+    wrong = ~(gap <= tolerance)  # NaN counts as wrong
+    b, n = float(check.backward[index]), float(check.numeric[index])
+    largest = float(np.max(np.abs(check.numeric), initial=0.0))
+    absolute = float(gap[index])
+    symbolic = None if check.symbolic is None else float(check.symbolic[index])
+    hints = []
+    if right_for_ones:
+        hints.append(
+            "it equals the gradient for dout = 1 (all ones): backward is right only where "
+            "dout is 1; multiply by dout"
+        )
+    for hint in (
+        factor_hint(check.backward, check.numeric, tolerance, dims),
+        transpose_hint(check.backward, check.numeric, tolerance),
+        where_hint(wrong, inputs),
+    ):
+        if hint:
+            hints.append(hint)
+    relative = absolute / largest if largest else float("inf")
+    if not hints and relative < SLIGHT:
+        hints.append(f"the disagreement is slight (relative {relative:.1g}): {SLIGHTLY_DIFFERENT}")
+    evidence = WrongGradient(
+        name=check.name,
+        array=array,
+        index=index,
+        backward=b,
+        numeric=n,
+        numeric_error=float(bound(numeric)[index]),
+        symbolic=symbolic,
+        absolute=absolute,
+        relative=relative,
+        ulps=ulps(b, n, dtype),
+        wrong=int(wrong.sum()),
+        size=int(wrong.size),
+        hints=tuple(hints),
+    )
+    return evidence, Finding("wrong-gradient", describe_wrong(layer, evidence), subject=check.name)
+
+
+def describe_wrong(layer: str, w: WrongGradient) -> str:
+    """The wrong-gradient sentence: where, by how much, and the hints."""
+    at = f"{w.array}[{', '.join(map(str, w.index))}]" if w.index else w.array
+    # Enough digits that the two values visibly differ.
+    scale = max(abs(w.backward), abs(w.numeric), 1e-300)
+    digits = min(17, max(6, 2 + math.ceil(-math.log10(max(w.absolute / scale, 1e-17)))))
+
+    def shown(value: float) -> str:
+        return f"{value:.{digits}g}"
+
+    symbolic = "" if w.symbolic is None else f", symbolic {shown(w.symbolic)}"
+    text = (
+        f"{layer}: {w.name} is wrong at {w.wrong} of {w.size} element{'s' * (w.size > 1)}; "
+        f"worst at {at}: backward {shown(w.backward)}, numeric {shown(w.numeric)} "
+        f"± {w.numeric_error:.1g}{symbolic} (off by {w.absolute:.3g}, relative {w.relative:.2g}"
+        + (f", {w.ulps:.3g} ulp)." if math.isfinite(w.ulps) else ").")
+    )
+    if w.hints:
+        text += " Hint: " + "; ".join(w.hints) + "."
+    else:
+        text += f" Re-derive d{w.array} from forward, one operation at a time (symgrad derive)."
+    return text

@@ -1,0 +1,343 @@
+"""One gradient against numeric differences: grouped, confirmed, or projected.
+
+:func:`verify` is the full element-wise check, fast because elements with disjoint
+footprints are perturbed together (symgrad.numeric.structure). A grouped value rests on
+a structure that may have been guessed, so before a disagreement is reported its worst
+elements are re-derived the plain way, one element per forward; if those disagree with
+the grouped values, the guess was wrong and the whole array is re-derived one element at
+a time. A wrong guess can therefore cost time, never a false alarm.
+
+:func:`project` is ``--fast``: one random projection, ⟨v, backward(u)⟩ against the
+directional derivative d/dt ⟨u, f(x + t·v)⟩ at t = 0, a handful of forwards whatever the
+size; a disagreement is followed by the full check of that array alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from symgrad.checking.objects import Subject, catalog_entry
+from symgrad.checking.progress import Progress
+from symgrad.checking.report import Perturbation, Projection
+from symgrad.comparison.engine import check_gradient
+from symgrad.comparison.tolerance import TRUNCATION_MARGIN, exact_tolerance
+from symgrad.numeric.differences import NumericGradient, numerical_gradient
+from symgrad.numeric.kinks import OneSided, no_kinks, one_sided
+from symgrad.numeric.methods import Method, get_method
+from symgrad.numeric.steps import automatic_step, representable, scale
+from symgrad.numeric.structure import (
+    Grouping,
+    catalog_couplings,
+    grouped_gradient,
+    probe_couplings,
+)
+from symgrad.reports import PAIRS, GradientCheck
+
+Function = Callable[[np.ndarray], object]
+
+
+class Counted:
+    """f, counting its calls: the forwards a check spent."""
+
+    def __init__(self, f: Function) -> None:
+        self.f = f
+        self.calls = 0
+
+    def __call__(self, x: np.ndarray) -> object:
+        self.calls += 1
+        return self.f(x)
+
+
+RECHECK = 8  # worst elements re-derived one at a time before a disagreement is reported
+OPINION_ROUNDS = 4  # rounds of RECHECK elements a second opinion may take
+
+
+def bound(numeric: NumericGradient) -> np.ndarray:
+    """The numeric value's error bound per element, with the margin the tolerances use."""
+    return TRUNCATION_MARGIN * numeric.truncation + numeric.rounding
+
+
+def plan(
+    subject: Subject,
+    name: str,
+    f: Function,
+    x: np.ndarray,
+    out_shape: tuple[int, ...],
+    rng: np.random.Generator,
+    tracker: Progress | None = None,
+    weights: dict[str, np.ndarray] | None = None,
+) -> tuple[Grouping, str]:
+    """How to perturb array ``name`` of a layer: the catalog's couplings where the layer
+    runs a catalog forward, else couplings probed from the forward itself; and which."""
+    entry = catalog_entry(subject.layer)
+    couplings, source = None, "catalog"
+    if entry is not None:
+        catalog_name = name
+        if name not in subject.values:  # an input: the catalog's name at its position
+            position = subject.differentiated_names.index(name)
+            catalog_name = entry.inputs[position] if position < len(entry.inputs) else name
+        couplings = catalog_couplings(entry.shape_kind, catalog_name, x.shape, out_shape)
+    if couplings is None:
+        source = "probed"
+        with np.errstate(all="ignore"):
+            couplings = probe_couplings(f, x, np.asarray(f(x)), rng)
+        subject.install()  # a probe of a parameter left it displaced
+    grouping = Grouping(x.shape, out_shape, couplings, tracker, dict(weights or {}))
+    if tracker is not None:
+        tracker.expect(grouping.groups)
+    return grouping, source
+
+
+def compared(
+    name: str,
+    backward: np.ndarray,
+    symbolic: np.ndarray | None,
+    numeric: NumericGradient,
+    sides: OneSided,
+    x: np.ndarray,
+    fixed_step: bool = False,
+) -> GradientCheck:
+    """The core's :func:`~symgrad.comparison.engine.check_gradient`; without a symbolic
+    column the backward stands in for it and the pairs with symbolic are dropped (they
+    would read b − s = 0 and s − n = b − n)."""
+    check = check_gradient(
+        name, backward, backward if symbolic is None else symbolic, numeric, sides, x, fixed_step
+    )
+    if symbolic is not None:
+        return check
+    kept = [pair for pair in PAIRS if "symbolic" not in pair]
+    return dataclasses.replace(
+        check,
+        symbolic=None,
+        errors={pair: check.errors[pair] for pair in kept},
+        tolerance={pair: check.tolerance[pair] for pair in kept},
+    )
+
+
+def differences(check: GradientCheck, sides: OneSided) -> np.ndarray:
+    """|backward − numeric| per element; at a kink, how far backward lies outside the
+    one-sided interval (0 for a valid subgradient)."""
+    plain = np.abs(check.backward - check.numeric)
+    if not sides.kink.any():
+        return plain
+    return np.where(sides.kink, sides.outside(check.backward), plain)
+
+
+def worst_index(check: GradientCheck, sides: OneSided) -> tuple[int, ...]:
+    """The element with the largest difference (NaN counts as largest)."""
+    gap = np.nan_to_num(differences(check, sides), nan=np.inf)
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(gap)), gap.shape))
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A gradient's check, the numeric values and one-sided derivatives behind it, and how
+    they were obtained."""
+
+    check: GradientCheck
+    numeric: NumericGradient
+    sides: OneSided
+    perturbation: Perturbation
+    reach: np.ndarray | None = None  # |J|ᵀ·1 per element, when the grouping weighed "ones"
+
+
+def reach(
+    grouping: Grouping, numeric: NumericGradient, x: np.ndarray, name: str
+) -> np.ndarray | None:
+    """|J|ᵀ·w per element for the grouping's weights ``name``: the spread of its first
+    combined quantity (the difference at the step kept, about h·J) over that step."""
+    spread = grouping.spread.get(name)
+    if not spread:
+        return None
+    step = numeric.step
+    if numeric.method.kind == "richardson":  # entry 0 is the tableau's first, largest step
+        step = representable(x, automatic_step(numeric.method, x))
+    return spread[0] / step
+
+
+def with_terms(numeric: NumericGradient, terms: np.ndarray | None) -> NumericGradient:
+    """The backward's own rounding scale raised to the size of the terms it sums.
+
+    A backward computes Σₒ dout[o]·J[o, e]; its rounding is of the order of
+    ε·Σₒ |dout[o]|·|J[o, e]|, which under cancellation far exceeds ε·|result| (db summing
+    upstream gradients of both signs). The core's exact tolerance, 64ε·max(largest
+    |value|, output_scale), then holds the backward to that scale too.
+    """
+    if terms is None:
+        return numeric
+    return dataclasses.replace(numeric, output_scale=np.maximum(numeric.output_scale, terms))
+
+
+def _subset(f: Function, x: np.ndarray, index: tuple[np.ndarray, ...]) -> Function:
+    """f as a function of the elements at ``index`` only (the others held at x)."""
+
+    def restricted(values: np.ndarray) -> object:
+        point = x.astype(np.result_type(x, values), copy=True)
+        point[index] = values
+        return f(point)
+
+    return restricted
+
+
+def verify(
+    name: str,
+    array: str,
+    backward: np.ndarray,
+    f: Function,
+    x: np.ndarray,
+    dout: np.ndarray | float,
+    grouping: Grouping,
+    method: Method,
+    step: float | None = None,
+    symbolic: np.ndarray | None = None,
+    source: str = "catalog",
+) -> Verified:
+    """The full element-wise check of ``backward`` against ∂⟨dout, f(x)⟩/∂x.
+
+    1. Numeric values by grouped perturbation, compared with the core's tolerances.
+    2. On a disagreement: one-sided differences (grouped), in case it is a kink.
+    3. Still a disagreement: the worst :data:`RECHECK` elements are re-derived one
+       element per forward. Where those agree with the grouped values the structure is
+       confirmed; where not, every element is re-derived that way and the check
+       repeated on those values.
+    4. Still a disagreement (automatic steps): a second opinion, Richardson's estimate at
+       the worst elements (:func:`_second_opinion`), before anything is reported.
+
+    Args:
+        name: the gradient's name (``dW``); array: what it is the gradient of (``W``).
+        backward: the backward's gradient, x's shape.
+        f: the layer's forward as a function of x alone.
+        grouping: how to perturb x (its tracker, if any, sees every group).
+        symbolic: SymPy's gradient on the same numbers, when known.
+        source: where the grouping came from, for the report.
+    """
+    fixed = step is not None
+    f = Counted(f)
+    grouping.weights = {**grouping.weights, "terms": np.abs(np.asarray(dout, dtype=np.float64))}
+    numeric = grouped_gradient(f, x, dout, method, step, grouping)
+    spread = reach(grouping, numeric, x, "ones")
+    numeric = with_terms(numeric, reach(grouping, numeric, x, "terms"))
+    sides = no_kinks(x)
+    check = compared(name, backward, symbolic, numeric, sides, x, fixed)
+    rechecked, fallback = 0, False
+    finite = np.all(np.isfinite(check.backward)) and np.all(np.isfinite(numeric.values))
+    if not check.ok and finite:
+        sides = one_sided(f, x, dout, grouping)
+        check = compared(name, backward, symbolic, numeric, sides, x, fixed)
+    if not check.ok and finite and grouping.couplings:  # without couplings: already one by one
+        gap = differences(check, sides)
+        order = np.argsort(-gap, axis=None, kind="stable")[:RECHECK]
+        index = np.unravel_index(order, x.shape)
+        restricted = _subset(f, x, index)
+        # The confirmation takes real differences even after a complex step: a forward
+        # that is not analytic would give a wrong complex step twice over.
+        confirm = get_method("central") if method.kind == "complex-step" else method
+        single = numerical_gradient(restricted, x[index], dout, confirm, step, False)
+        single_sides = one_sided(restricted, x[index], dout, False)
+        rechecked = len(order)
+        grouped = numeric.values[index]
+        allowed = 2 * (bound(single) + bound(numeric)[index])
+        allowed += exact_tolerance(np.float64, float(np.max(np.abs(grouped), initial=0.0)))
+        agree = np.all(np.abs(single.values - grouped) <= allowed) and np.array_equal(
+            single_sides.kink, sides.kink[index]
+        )
+        if not agree:
+            fallback = True
+            plain = Grouping(x.shape, grouping.out_shape, (), grouping.tracker, grouping.weights)
+            if grouping.tracker is not None and hasattr(grouping.tracker, "expect"):
+                grouping.tracker.expect(2 * x.size)
+            numeric = numerical_gradient(f, x, dout, confirm, step, plain)
+            spread = reach(plain, numeric, x, "ones")
+            numeric = with_terms(numeric, reach(plain, numeric, x, "terms"))
+            sides = one_sided(f, x, dout, plain)
+            check = compared(name, backward, symbolic, numeric, sides, x, fixed)
+    second = 0
+    if not check.ok and finite and not fixed:
+        numeric, check, second = _second_opinion(
+            name, backward, symbolic, f, x, dout, numeric, sides, check
+        )
+    perturbation = Perturbation(
+        name=array,
+        structure=grouping.describe(array),
+        source=source,
+        forwards=f.calls,
+        rechecked=rechecked,
+        fallback=fallback,
+        second_opinion=second,
+    )
+    return Verified(check, numeric, sides, perturbation, spread)
+
+
+def _merged(numeric: NumericGradient, index, other: NumericGradient) -> NumericGradient:
+    """``numeric`` with the elements at ``index`` (and their error model) from ``other``."""
+    fields = {}
+    for field in ("values", "step", "truncation", "rounding"):
+        merged = np.array(getattr(numeric, field), dtype=np.float64, copy=True)
+        merged[index] = getattr(other, field)
+        fields[field] = merged
+    return dataclasses.replace(numeric, **fields)
+
+
+def _second_opinion(name, backward, symbolic, f, x, dout, numeric, sides, check):
+    """Richardson's estimate, with its own error estimate, at the worst elements.
+
+    A stencil's error model can be too optimistic at an element: its truncation estimate
+    D(2h) − D(h) vanishes by accident where a higher derivative of f changes sign, and
+    the point x − h is rounded (only x + h is made exact). Before a disagreement is
+    reported, its worst elements are re-derived by Richardson extrapolation, whose large
+    first step makes both effects negligible. The check is then repeated on those
+    values: it passes if the disagreement was the stencil's, and is confirmed if the
+    worst element is one Richardson re-derived.
+    """
+    richardson = get_method("richardson")
+    done = np.zeros(np.shape(x), dtype=bool)
+    for _ in range(OPINION_ROUNDS):
+        gap = differences(check, sides)
+        suspects = ~(gap <= check.tolerance["backward_vs_numeric"]) & ~done & ~sides.kink
+        if not suspects.any():
+            break
+        flat = np.flatnonzero(suspects)
+        order = flat[np.argsort(-gap.ravel()[flat], kind="stable")][:RECHECK]
+        index = np.unravel_index(order, np.shape(x))
+        opinion = numerical_gradient(_subset(f, x, index), x[index], dout, richardson, None, False)
+        numeric = _merged(numeric, index, opinion)
+        done[index] = True
+        check = compared(name, backward, symbolic, numeric, sides, x)
+        if check.ok or done[worst_index(check, sides)]:
+            break
+    return numeric, check, int(done.sum())
+
+
+def project(
+    name: str,
+    backward: np.ndarray,
+    f: Function,
+    x: np.ndarray,
+    dout: np.ndarray | float,
+    method: Method,
+    rng: np.random.Generator,
+) -> Projection:
+    """One random projection: ⟨v, backward⟩ against d/dt ⟨dout, f(x + t·v)⟩ at t = 0.
+
+    v is Gaussian in units of max(1, |x|) per element, so that the directional step
+    displaces each element about as much as its own automatic step would. The tolerance
+    is the directional derivative's own error model plus the roundings of ⟨v, backward⟩.
+    """
+    direction = rng.standard_normal(np.shape(x)) * scale(x)
+    x = np.asarray(x)
+
+    def along(t: np.ndarray) -> object:
+        return f((x + t[0] * direction).astype(np.result_type(x, t)))
+
+    numeric = numerical_gradient(along, np.zeros(1, dtype=x.dtype), dout, method, None, False)
+    values = np.asarray(backward, dtype=np.float64)
+    claimed = float(np.sum(direction * values))
+    magnitude = float(np.sum(np.abs(direction * values)))
+    tolerance = float(bound(numeric)[0]) + exact_tolerance(x.dtype, magnitude)
+    return Projection(
+        name=name, claimed=claimed, numeric=float(numeric.values[0]), tolerance=tolerance
+    )

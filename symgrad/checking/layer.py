@@ -1,0 +1,572 @@
+"""``check_layer``: check any object with the note's interface, as it is.
+
+Beyond the numbers it checks what a hand-written backward gets wrong in practice: the
+forward's return value, the number and shapes of the gradients, arrays written in place,
+state kept between calls, and whether ``dout`` is used at all. Then every differentiated
+input and parameter is compared with numeric differences, element by element, perturbing
+many elements per forward where the Jacobian's structure allows
+(symgrad.numeric.structure).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from symgrad.checking import findings as say
+from symgrad.checking.gradients import Verified, bound, plan, project, verify
+from symgrad.checking.objects import Subject
+from symgrad.checking.progress import Progress
+from symgrad.checking.report import Finding, LayerCheck, Perturbation, Projection, WrongGradient
+from symgrad.comparison.tolerance import exact_tolerance, looseness
+from symgrad.errors import SymgradError
+from symgrad.numeric.methods import Method, get_method
+from symgrad.numeric.steps import describe_step
+from symgrad.numeric.structure import Grouping, grouped_gradient
+from symgrad.reports import Comparison, GradientCheck
+
+DTYPES = ("float64", "float32")
+
+
+def _same(a: Any, b: Any) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and bool(np.all((a == b) | (np.isnan(a) & np.isnan(b))))
+
+
+def _copy(value: Any) -> Any:
+    return np.array(value, copy=True) if isinstance(value, np.ndarray) else value
+
+
+def choose_dtype(dtype: str | np.dtype | None, inputs: Sequence[Any], constants) -> np.dtype:
+    """The dtype asked for, else the differentiated inputs' (float64 for integers)."""
+    if dtype is not None:
+        if str(np.dtype(dtype)) not in DTYPES:
+            raise SymgradError(f"unknown dtype '{dtype}'; choose float64 or float32")
+        return np.dtype(dtype)
+    floats = [
+        np.asarray(x).dtype
+        for k, x in enumerate(inputs)
+        if k not in constants and np.issubdtype(np.asarray(x).dtype, np.floating)
+    ]
+    chosen = np.result_type(*floats) if floats else np.dtype(np.float64)
+    return chosen if str(chosen) in DTYPES else np.dtype(np.float64)
+
+
+def axis_meanings(arrays: dict[str, np.ndarray]) -> dict[int, str]:
+    """Each axis size → what it is, for hints such as 1/N: the first array's first axis is
+    the batch when it has two or more."""
+    meanings: dict[int, str] = {}
+    for position, (name, array) in enumerate(arrays.items()):
+        for axis, size in enumerate(np.shape(array)):
+            if position == 0 and axis == 0 and np.ndim(array) >= 2:
+                meanings.setdefault(size, "the batch size N")
+            meanings.setdefault(size, f"the size of {name}'s axis {axis}")
+    return meanings
+
+
+class _Run:
+    """One check in progress: the subject, what was found, and the numbers gathered."""
+
+    def __init__(self, subject: Subject, method: Method, rng, step, tracker: Progress) -> None:
+        self.subject = subject
+        self.method = method
+        self.rng = rng
+        self.step = step
+        self.tracker = tracker
+        self.findings: list[Finding] = []
+        self.layer = subject.layer
+        self.name = subject.name
+
+    # ------------------------------------------------------------ behaviour
+
+    def first_forward(self) -> tuple[Any, list, set[str]]:
+        """forward on copies; finds writes into the inputs and the attributes it rebinds."""
+        subject = self.subject
+        installed = {p: getattr(self.layer, p) for p in subject.candidates}
+        subject.copy_inputs = True
+        out, passed = subject.call_forward()
+        for k, (given, kept) in enumerate(zip(passed, subject.inputs, strict=True)):
+            if not _same(given, kept):
+                what = f"its input {subject.names[k]}"
+                self.findings.append(
+                    say.changed_argument(
+                        self.name, "forward", what, kept, given, "forward-changed-input"
+                    )
+                )
+                subject.copy_inputs = True
+                break
+        else:
+            subject.copy_inputs = False
+        rebound = {p for p, value in installed.items() if getattr(self.layer, p) is not value}
+        return out, passed, rebound
+
+    def output_ok(self, out: Any) -> np.ndarray | None:
+        """The output as an array, or None with a finding for why it cannot be used."""
+        if out is None:
+            self.findings.append(say.forward_returned_none(self.name))
+            return None
+        if isinstance(out, tuple | list | dict | str):
+            self.findings.append(say.forward_not_array(self.name, out))
+            return None
+        try:
+            array = np.asarray(out)
+        except Exception:
+            array = None
+        if array is None or array.dtype == object:
+            self.findings.append(say.forward_not_array(self.name, out))
+            return None
+        if not np.issubdtype(array.dtype, np.inexact):
+            self.findings.append(say.forward_not_float(self.name, array.dtype))
+            return None
+        if not np.all(np.isfinite(array)):
+            self.findings.append(say.forward_not_finite(self.name, array))
+            return None
+        return array
+
+    def call_backward(self, dout: Any) -> tuple[Any, Any]:
+        """backward on a copy of dout; returns its return value and the copy it got."""
+        given = _copy(dout)
+        return self.layer.backward(given), given
+
+    def backward_only(self) -> None:
+        """Forward returned nothing usable: still see what backward does to its dout, with
+        a dout shaped like the first differentiated input (right for the note's ReLU and
+        any layer whose output has its input's shape)."""
+        subject = self.subject
+        if not subject.differentiated:
+            return
+        like = subject.inputs[subject.differentiated[0]]
+        for sign in (1.0, -1.0):
+            dout = self.rng.standard_normal(like.shape).astype(subject.dtype)
+            try:
+                subject.call_forward({k: sign * subject.inputs[k] for k in subject.differentiated})
+                _, given = self.call_backward(dout)
+            except Exception:
+                return
+            if not _same(given, dout):
+                self.findings.append(
+                    say.changed_argument(
+                        self.name, "backward", "its dout argument", dout, given, "dout-modified"
+                    )
+                )
+                return
+
+    def main_backward(self, out: np.ndarray, dout: Any, passed: list) -> Any | None:
+        """The backward whose gradients are checked, and what it wrote into."""
+        subject = self.subject
+        installed = {p: np.array(getattr(self.layer, p), copy=True) for p in subject.candidates}
+        try:
+            returned, given = self.call_backward(dout)
+        except Exception as error:
+            self.findings.append(say.backward_raised(self.name, error, np.shape(out)))
+            return None
+        if not _same(given, dout):
+            self.findings.append(
+                say.changed_argument(
+                    self.name, "backward", "its dout argument", dout, given, "dout-modified"
+                )
+            )
+        for k, (held, original) in enumerate(zip(passed, subject.inputs, strict=True)):
+            if not _same(held, original) and not any(
+                f.kind == "forward-changed-input" for f in self.findings
+            ):
+                what = f"the input {subject.names[k]} it kept from forward"
+                self.findings.append(
+                    say.changed_argument(
+                        self.name, "backward", what, original, held, "input-modified"
+                    )
+                )
+        for p, before in installed.items():
+            now = getattr(self.layer, p)
+            if isinstance(now, np.ndarray) and now.shape == before.shape and not _same(now, before):
+                self.findings.append(
+                    say.changed_argument(
+                        self.name,
+                        "backward",
+                        f"the parameter {p}",
+                        before,
+                        now,
+                        "parameter-modified",
+                    )
+                )
+        return returned
+
+    def collect(self, returned: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The gradients by array name; findings for a missing or miscounted return."""
+        subject = self.subject
+        names = subject.differentiated_names
+        if returned is None and names:
+            self.findings.append(say.backward_returned_none(self.name, names))
+            inputs: dict[str, Any] = {}
+        else:
+            inputs, count = subject.gradients(returned)
+            if count is not None:
+                self.findings.append(say.gradient_count(self.name, count, names))
+        params = {}
+        for p, value in subject.parameter_gradients().items():
+            if value is None:
+                self.findings.append(say.gradient_missing(self.name, p))
+            else:
+                params[p] = value
+        return inputs, params
+
+    def shaped(self, gradients: dict[str, Any]) -> dict[str, np.ndarray]:
+        """The gradients of the right shape (as arrays); a finding for each other one."""
+        arrays = self.arrays()
+        good = {}
+        for name, value in gradients.items():
+            value = np.asarray(value)
+            want = np.shape(arrays[name])
+            if value.shape != want:
+                self.findings.append(
+                    say.gradient_shape(self.name, f"d{name}", name, value.shape, want)
+                )
+            elif not np.issubdtype(value.dtype, np.number) or value.dtype == bool:
+                self.findings.append(say.forward_not_float(self.name, value.dtype))
+            else:
+                good[name] = value
+        return good
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        subject = self.subject
+        arrays = {subject.names[k]: subject.inputs[k] for k in subject.differentiated}
+        arrays.update(subject.values)
+        return arrays
+
+    def deterministic(self, dout: Any, first: dict[str, np.ndarray]) -> bool:
+        """A second backward after the same forward gives the same gradients."""
+        try:
+            returned, _ = self.call_backward(dout)
+        except Exception:
+            return True  # a backward that frees its state may refuse a second call: fine
+        second = self.gathered(returned)
+        for name, value in first.items():
+            other = second.get(name)
+            if other is None or np.shape(other) != np.shape(value):
+                continue
+            gap = float(np.max(np.abs(np.asarray(other) - value), initial=0.0))
+            allowed = exact_tolerance(self.subject.dtype, float(np.max(np.abs(value), initial=0)))
+            if not gap <= allowed:
+                stored = name in self.subject.params
+                self.findings.append(say.not_deterministic(self.name, f"d{name}", gap, stored))
+                return False
+        return True
+
+    def gathered(self, returned: Any) -> dict[str, np.ndarray]:
+        inputs, _ = self.subject.gradients(returned)
+        inputs.update(
+            {p: v for p, v in self.subject.parameter_gradients().items() if v is not None}
+        )
+        return {n: np.array(v, dtype=np.float64, copy=True) for n, v in inputs.items()}
+
+    def probe_dout(self, dout: Any, first: dict[str, np.ndarray]) -> bool:
+        """Zero dout → zero gradients; doubled dout → doubled gradients. Returns whether
+        backward ignores dout."""
+        results = {}
+        for factor in (0.0, 2.0):
+            scaled = factor * dout
+            if isinstance(scaled, np.ndarray):
+                scaled = scaled.astype(self.subject.dtype)
+            try:
+                self.subject.call_forward()
+                returned, _ = self.call_backward(scaled)
+            except Exception:
+                return False
+            results[factor] = self.gathered(returned)
+        ignored, misused = [], []
+        for name, value in first.items():
+            largest = float(np.max(np.abs(value), initial=0.0))
+            allowed = exact_tolerance(self.subject.dtype, largest)
+            zero, double = results[0.0].get(name), results[2.0].get(name)
+            if (
+                zero is not None
+                and zero.shape == value.shape
+                and not np.max(np.abs(zero), initial=0.0) <= allowed
+            ):
+                ignored.append(f"d{name}")
+                continue
+            if (
+                double is not None
+                and double.shape == value.shape
+                and not np.max(np.abs(double - 2 * value), initial=0.0) <= 2 * allowed
+            ):
+                misused.append(f"d{name}")
+        if ignored:
+            self.findings.append(say.dout_ignored(self.name, ignored))
+        elif misused:
+            self.findings.append(say.dout_misused(self.name, misused))
+        return bool(ignored)
+
+    def negated_write(self, dout: Any) -> None:
+        """Run forward and backward once more at the negated inputs: a backward that
+        writes into dout only where the input is ≤ 0 (the note's ReLU) shows it there
+        even when every drawn input happened to be positive."""
+        if any(f.kind == "dout-modified" for f in self.findings) or not isinstance(
+            dout, np.ndarray
+        ):
+            return
+        subject = self.subject
+        try:
+            with np.errstate(all="ignore"):
+                subject.call_forward({k: -subject.inputs[k] for k in subject.differentiated})
+                _, given = self.call_backward(dout)
+        except Exception:
+            return
+        if not _same(given, dout):
+            self.findings.append(
+                say.changed_argument(
+                    self.name, "backward", "its dout argument", dout, given, "dout-modified"
+                )
+            )
+
+    # ------------------------------------------------------------ numbers
+
+    def function(self, name: str):
+        subject = self.subject
+        if name in subject.values:
+            return subject.parameter_function(name)
+        return subject.input_function(subject.names.index(name))
+
+    def value(self, name: str) -> np.ndarray:
+        return self.arrays()[name]
+
+    def plan(self, name: str, f, x: np.ndarray, out: np.ndarray) -> tuple[Grouping, str]:
+        return plan(self.subject, name, f, x, out.shape, self.rng, self.tracker)
+
+    def numeric(
+        self,
+        name: str,
+        backward: np.ndarray,
+        out: np.ndarray,
+        dout: Any,
+        symbolic: np.ndarray | None,
+        fast: bool,
+    ) -> tuple[Verified | None, Projection | None]:
+        """The full check of one array's gradient (or, fast, a projection first)."""
+        x = self.value(name)
+        f = self.function(name)
+        self.tracker.describe(f"checking d{name}")
+        projection = None
+        self.subject.install()  # the parameters as checked, whatever backward did to them
+        try:
+            if fast:
+                projection = project(f"d{name}", backward, f, x, dout, self.method, self.rng)
+                self.subject.install()
+                if projection.ok:
+                    return None, projection
+                projection = replace(projection, drilled=True)
+            grouping, source = self.plan(name, f, x, out)
+            with np.errstate(all="ignore"):
+                verified = verify(
+                    f"d{name}",
+                    name,
+                    backward,
+                    f,
+                    x,
+                    dout,
+                    grouping,
+                    self.method,
+                    self.step,
+                    symbolic,
+                    source,
+                )
+        finally:
+            self.subject.install()
+        return verified, projection
+
+    def right_for_ones(self, name: str, backward: np.ndarray, out: np.ndarray) -> bool:
+        """Does backward equal the numeric gradient for dout = 1 (all ones)?"""
+        x = self.value(name)
+        f = self.function(name)
+        ones = np.ones(out.shape) if out.ndim else 1.0
+        try:
+            grouping, _ = self.plan(name, f, x, out)
+            with np.errstate(all="ignore"):
+                numeric = grouped_gradient(f, x, ones, self.method, self.step, grouping)
+        finally:
+            self.subject.install()
+        allowed = float(np.max(bound(numeric), initial=0.0)) + exact_tolerance(
+            self.subject.dtype, float(np.max(np.abs(numeric.values), initial=0.0))
+        )
+        return bool(np.max(np.abs(backward - numeric.values), initial=0.0) <= allowed)
+
+
+def check_layer(
+    layer: Any,
+    *inputs: Any,
+    constants: Sequence[int] = (),
+    seed: int = 0,
+    dtype: str | np.dtype | None = None,
+    method: str | Method | None = None,
+    symbolic: Any = None,
+    params: Sequence[str] | None = None,
+    fast: bool = False,
+    step: float | None = None,
+    progress: bool | None = None,
+) -> LayerCheck:
+    """Check a layer object's backward against its forward, as it is.
+
+    The layer needs only the note's interface: ``forward(*inputs)`` returns the output,
+    ``backward(dout)`` returns one gradient per differentiated input (a tuple when there
+    are several) and stores parameter gradients as ``d<name>`` (``dW`` for ``W``).
+
+    With a random upstream gradient u (``dout``; 1 for a scalar output) every gradient
+    the backward returns is compared, element by element, with the numeric derivative
+
+        ∂⟨u, forward(x)⟩/∂x[e] ≈ Σ wₖ·(⟨u, f(x + aₖh·e)⟩ − ⟨u, f(x + bₖh·e)⟩)/h
+
+    (central differences by default), held to the method's own error estimate
+    (truncation measured at 2h, modelled rounding), never to a user-tuned atol/rtol.
+
+    Args:
+        layer: the object (it is called, and its attributes are swapped for copies while
+            the check runs; its own arrays are left as they were).
+        *inputs: forward's arguments, in order.
+        constants: positions of inputs that are not differentiated (labels).
+        seed: seeds dout, the structure probes and fast mode's directions.
+        dtype: ``float64`` or ``float32``; by default the inputs' own.
+        method: a numeric method (``central``, ``five-point``, ``richardson``, …).
+        symbolic: a SymPy forward for a third column (see :mod:`symgrad.checking.symbolic`);
+            by default the class's ``symbolic`` attribute or, for a catalog class, the
+            catalog's; False for none.
+        params: the parameter attributes; by default the array attributes ``X`` for which
+            backward stores a ``dX``.
+        fast: check each gradient by one random projection first, and element by element
+            only where that disagrees.
+        step: a fixed step instead of the automatic one.
+        progress: draw a progress bar if the check runs past a second (default: when
+            stderr is a terminal).
+
+    Returns:
+        A :class:`~symgrad.checking.report.LayerCheck`: ``.ok``, ``.problems`` (sentences
+        naming the fix), and the core's comparison table.
+    """
+    start = time.perf_counter()
+    method = get_method(method or "central")
+    chosen = choose_dtype(dtype, inputs, set(constants))
+    rng = np.random.default_rng(seed)
+    subject = Subject(layer, inputs, constants, chosen, params)
+    with subject.borrowed(), Progress(f"checking {subject.name}", progress) as tracker:
+        run = _Run(subject, method, rng, step, tracker)
+        report = _check(run, seed, symbolic, fast)
+    return replace(report, seconds=time.perf_counter() - start)
+
+
+def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool) -> LayerCheck:
+    subject = run.subject
+
+    def done(comparison=None, wrong=(), perturbations=(), projections=()) -> LayerCheck:
+        return LayerCheck(
+            layer=subject.name,
+            comparison=comparison,
+            findings=tuple(run.findings),
+            wrong=tuple(wrong),
+            perturbations=tuple(perturbations),
+            projections=tuple(projections),
+            fast=fast,
+        )
+
+    try:
+        with np.errstate(all="ignore"):
+            raw, passed, rebound = run.first_forward()
+    except Exception as error:
+        run.findings.append(say.forward_raised(subject.name, error))
+        return done()
+    out = run.output_ok(raw)
+    if out is None:
+        if raw is None:
+            run.backward_only()
+        return done()
+    dout: Any = 1.0 if out.ndim == 0 else run.rng.standard_normal(out.shape).astype(subject.dtype)
+    returned = run.main_backward(out, dout, passed)
+    if returned is None and any(f.kind == "backward-raised" for f in run.findings):
+        return done()
+    for name in subject.settle_parameters(rebound):
+        run.findings.append(say.no_gradient_stored(subject.name, name))
+    inputs, params = run.collect(returned)
+    claimed = run.shaped({**inputs, **params})
+    first = {n: np.array(v, dtype=np.float64, copy=True) for n, v in claimed.items()}
+    ignores_dout = False
+    # A backward that wrote into what forward saved (or into a parameter) changes its next
+    # result by that alone: the repeat and dout probes would only echo that finding.
+    kept = {"input-modified", "parameter-modified", "forward-changed-input"}
+    if not any(f.kind in kept for f in run.findings) and run.deterministic(dout, first):
+        ignores_dout = run.probe_dout(dout, first)
+    run.negated_write(dout)
+    with np.errstate(all="ignore"):
+        subject.call_forward()  # the state backward saw, for the symbolic values below
+    symbolic, why = _symbolic(symbolic_spec, subject, out, dout)
+    checks: list[GradientCheck] = []
+    wrong: list[WrongGradient] = []
+    perturbations: list[Perturbation] = []
+    projections: list[Projection] = []
+    inputs_by_name = run.arrays()
+    for name, backward in claimed.items():
+        backward = np.asarray(backward)
+        verified, projection = run.numeric(
+            name, backward, out, dout, None if symbolic is None else symbolic.get(f"d{name}"), fast
+        )
+        if projection is not None:
+            projections.append(projection)
+        if verified is None:
+            continue
+        checks.append(verified.check)
+        perturbations.append(verified.perturbation)
+        if not verified.check.ok:
+            ones = ignores_dout and out.ndim > 0 and run.right_for_ones(name, backward, out)
+            evidence, finding = say.wrong_gradient(
+                subject.name,
+                name,
+                verified,
+                subject.dtype,
+                axis_meanings({**inputs_by_name, "out": out}),
+                inputs_by_name,
+                right_for_ones=ones,
+            )
+            wrong.append(evidence)
+            run.findings.append(finding)
+    notes = [why] if why else []
+    if subject.dtype != np.float64:
+        factors = [
+            c.tolerance["backward_vs_numeric"] / c.model.float64_tolerance
+            for c in checks
+            if c.model and c.model.float64_tolerance
+        ]
+        if factors:
+            notes.append(looseness(subject.dtype, run.method, min(factors), max(factors)))
+    comparison = None
+    if checks:
+        shapes = {name: np.shape(value) for name, value in inputs_by_name.items()}
+        comparison = Comparison(
+            layer=subject.name,
+            shapes={**shapes, "out": out.shape},
+            dtype=subject.dtype.name,
+            seed=seed,
+            step=describe_step(run.method, subject.dtype, run.step),
+            gradients=tuple(checks),
+            method=run.method.name,
+            notes=tuple(notes),
+        )
+    return done(comparison, wrong, perturbations, projections)
+
+
+def _symbolic(spec: Any, subject: Subject, out: np.ndarray, dout: Any):
+    """SymPy's gradients, or (None, why not); never fails the check."""
+    from symgrad.checking import symbolic
+
+    try:
+        return symbolic.gradients(spec, subject, out, dout)
+    except SymgradError:
+        raise
+    except Exception as error:  # a SymPy forward that does not fit: say so, check the rest
+        return (
+            None,
+            f"no symbolic column: the SymPy forward failed ({type(error).__name__}: {error})",
+        )
+
+
+__all__ = ["check_layer"]

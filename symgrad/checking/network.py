@@ -1,0 +1,666 @@
+"""``check_network``: every parameter end to end, and every layer on its own.
+
+The book checks a network by perturbing each parameter in turn and running the whole
+network forward twice per element. symgrad gets the same fully numeric gradient from a
+chain of *local* numeric derivatives instead. With the network run forward once, the
+loss's gradient travels down layer by layer, and at each layer k
+
+    u_{k−1} = ∂⟨u_k, f_k(a)⟩/∂a,  and  ∂L/∂θ_k = ∂⟨u_k, f_k(θ)⟩/∂θ   (numerically),
+
+where u_k is the numeric gradient arriving from above (1 at the loss). This is the chain
+rule with every Jacobian–vector product taken by finite differences of that layer's own
+forward: no backward code is used, and a perturbation costs one layer's forward instead
+of the whole network's. With elements perturbed in groups where a layer's Jacobian
+allows (symgrad.numeric.structure), W1 of the book's 784-50-10 network takes 784
+forwards per displacement instead of 39,200.
+
+Two comparisons come out of one pass:
+
+- end to end: backprop's gradient of every parameter against the numeric chain, held to
+  the numeric error of that layer plus the error the numeric upstream u_k carries,
+  propagated as |J|ᵀ·error (measured alongside: symgrad.numeric.structure.Grouping);
+- locally: each layer's own backward, called with the same numeric upstream u_k, against
+  its numeric derivative, so that a broken layer is named even though every parameter
+  below it is then wrong end to end.
+
+At a kink (ReLU within a step of 0) the numeric value is no derivative; where the
+backward is a valid subgradient there, its value is what travels on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from typing import Any
+
+import numpy as np
+
+from symgrad.checking import findings as say
+from symgrad.checking.gradients import bound, plan, project, verify
+from symgrad.checking.layer import axis_meanings, choose_dtype
+from symgrad.checking.objects import Subject, catalog_entry, class_name
+from symgrad.checking.progress import Progress
+from symgrad.checking.report import (
+    Finding,
+    LocalCheck,
+    NetworkCheck,
+    ParameterCheck,
+    WrongGradient,
+)
+from symgrad.comparison.tolerance import pair_tolerances
+from symgrad.errors import SymgradError
+from symgrad.layers import get_layer
+from symgrad.layers.spec import Layer
+from symgrad.numeric.methods import Method, get_method
+from symgrad.numeric.steps import describe_step
+from symgrad.reports import GradientCheck
+
+WEIGHT_SCALE = 0.01  # the book's weight_init_std: W = 0.01·randn, b = 0
+CENTRAL = get_method("central")
+
+
+# ---------------------------------------------------------------- building from a spec
+
+
+def parse_spec(spec: str) -> list[tuple[Layer, int | None]]:
+    """``"affine:50,relu,affine:10,softmax-with-loss"`` → catalog layers and their sizes.
+
+    Raises:
+        SymgradError: for an unknown layer, a missing or stray size, a layer that takes
+            two inputs, or a network that does not end in (exactly one) loss.
+    """
+    items = [item.strip() for item in spec.split(",")]
+    if not spec.strip() or any(not item for item in items):
+        raise SymgradError(
+            f"malformed network '{spec}': expected layers separated by commas, e.g. "
+            "affine:50,relu,affine:10,softmax-with-loss"
+        )
+    layers: list[tuple[Layer, int | None]] = []
+    for position, item in enumerate(items, start=1):
+        name, _, size_text = item.partition(":")
+        layer = get_layer(name.strip())
+        size = None
+        if layer.shape_kind == "affine":
+            if not size_text.strip().isdigit() or int(size_text) <= 0:
+                raise SymgradError(f"'{item}': affine needs its output size, e.g. affine:50")
+            size = int(size_text)
+        elif size_text:
+            raise SymgradError(f"'{item}': {layer.name} takes no size (only affine:OUT does)")
+        if len(layer.inputs) != 1:
+            raise SymgradError(
+                f"'{item}': {layer.name} takes {len(layer.inputs)} inputs; a network here "
+                "is a chain of one-input layers"
+            )
+        is_loss = layer.shape_kind == "classes"
+        if is_loss != (position == len(items)):
+            raise SymgradError(
+                f"'{spec}': the last layer, and only the last, must be a loss (softmax-with-loss)"
+            )
+        layers.append((layer, size))
+    return layers
+
+
+def loss_width(spec: str, width: int) -> int:
+    """How many classes the loss at the end of ``spec`` sees, for inputs of ``width``."""
+    for layer, size in parse_spec(spec):
+        if layer.shape_kind == "affine":
+            width = size
+    return width
+
+
+def build(
+    spec: str, width: int, rng: np.random.Generator, dtype: np.dtype
+) -> tuple[list[Any], int]:
+    """The catalog's classes with the book's initialisation (weights 0.01·randn, zero
+    biases); returns the layer objects and the number of classes the loss sees."""
+    objects = []
+    for layer, size in parse_spec(spec):
+        if layer.shape_kind == "affine":
+            weights = (WEIGHT_SCALE * rng.standard_normal((width, size))).astype(dtype)
+            objects.append(layer.numpy_class(weights, np.zeros(size, dtype=dtype)))
+            width = size
+        else:
+            objects.append(layer.numpy_class())
+    return objects, width
+
+
+def layer_names(layers: Sequence[Any]) -> list[str]:
+    """Affine1, Relu1, Affine2, SoftmaxWithLoss: the book's names (the loss unnumbered)."""
+    counts: dict[str, int] = {}
+    names = []
+    for position, layer in enumerate(layers):
+        name = class_name(layer)
+        if position == len(layers) - 1:
+            names.append(name)
+            continue
+        counts[name] = counts.get(name, 0) + 1
+        names.append(f"{name}{counts[name]}")
+    return names
+
+
+# ---------------------------------------------------------------- the check
+
+
+class _Net:
+    """A network under check: its layers as :class:`Subject`s and the values of one pass."""
+
+    def __init__(self, layers: Sequence[Any], x: np.ndarray, t: Any, dtype: np.dtype) -> None:
+        if len(layers) < 1:
+            raise SymgradError("a network needs at least a loss layer")
+        self.layers = list(layers)
+        self.names = layer_names(self.layers)
+        self.x = np.array(x, dtype=dtype, copy=True)
+        self.t = t
+        self.dtype = dtype
+        self.findings: list[Finding] = []
+        self.subjects: list[Subject] = []
+        self.upstream_bp: list[Any] = []  # dout each layer's backward got in backprop
+        self.backprop: dict[tuple[int, str], np.ndarray] = {}  # (layer, param) → gradient
+        self.loss = float("nan")
+
+    def is_loss(self, k: int) -> bool:
+        return k == len(self.layers) - 1
+
+    def out_shape(self, k: int) -> tuple[int, ...]:
+        """Layer k's output shape: the next layer's input's (the loss's is a scalar)."""
+        return () if self.is_loss(k) else np.shape(self.subjects[k + 1].inputs[0])
+
+    def forward(self, stack: ExitStack) -> bool:
+        """One forward pass on copies, each layer under check as a Subject; False with a
+        finding when a layer's forward is unusable."""
+        h = self.x
+        for k, layer in enumerate(self.layers):
+            inputs, constants = ([h, self.t], (1,)) if self.is_loss(k) else ([h], ())
+            entry = catalog_entry(layer)
+            params = entry.params if entry is not None else None
+            subject = Subject(layer, inputs, constants, self.dtype, params)
+            stack.enter_context(subject.borrowed())
+            installed = {p: getattr(layer, p) for p in subject.candidates}
+            subject.copy_inputs = True
+            try:
+                with np.errstate(all="ignore"):
+                    out, passed = subject.call_forward()
+            except Exception as error:
+                self.findings.append(say.forward_raised(self.names[k], error))
+                return False
+            # Only a forward that writes into its input needs a fresh copy every time.
+            subject.copy_inputs = not all(
+                np.array_equal(a, b) for a, b in zip(passed, subject.inputs, strict=True)
+            )
+            subject.rebound = {p for p, v in installed.items() if getattr(layer, p) is not v}
+            self.subjects.append(subject)
+            if out is None:
+                self.findings.append(say.forward_returned_none(self.names[k]))
+                return False
+            array = np.asarray(out)
+            if array.dtype == object or not np.issubdtype(array.dtype, np.inexact):
+                self.findings.append(say.forward_not_array(self.names[k], out))
+                return False
+            if not np.all(np.isfinite(array)):
+                self.findings.append(say.forward_not_finite(self.names[k], array))
+                return False
+            if self.is_loss(k):
+                if array.ndim != 0:
+                    self.findings.append(
+                        Finding(
+                            "forward-not-array",
+                            f"{self.names[k]}, the last layer, must return a scalar loss; it "
+                            f"returned an array of shape {array.shape}.",
+                        )
+                    )
+                    return False
+                self.loss = float(array)
+            h = array.astype(self.dtype)
+        return True
+
+    def backward(self) -> bool:
+        """Backprop: the loss's backward with dout = 1, then every layer's in turn."""
+        dout: Any = 1.0
+        self.upstream_bp = [None] * len(self.layers)
+        for k in reversed(range(len(self.layers))):
+            subject = self.subjects[k]
+            self.upstream_bp[k] = dout
+            given = np.array(dout, copy=True) if isinstance(dout, np.ndarray) else dout
+            try:
+                returned = subject.layer.backward(given)
+            except Exception as error:
+                self.findings.append(say.backward_raised(self.names[k], error, np.shape(dout)))
+                return False
+            if isinstance(dout, np.ndarray) and not np.array_equal(given, dout):
+                self.findings.append(
+                    dataclasses.replace(
+                        say.changed_argument(
+                            self.names[k], "backward", "its dout", dout, given, "dout-modified"
+                        ),
+                        severity="warning",
+                    )
+                )
+            for name in subject.settle_parameters(subject.rebound):
+                self.findings.append(say.no_gradient_stored(self.names[k], name))
+            for p, value in subject.parameter_gradients().items():
+                if value is None:
+                    self.findings.append(say.gradient_missing(self.names[k], p))
+                    return False
+                value = np.asarray(value)
+                if value.shape != subject.values[p].shape:
+                    self.findings.append(
+                        say.gradient_shape(
+                            self.names[k], f"d{p}", p, value.shape, subject.values[p].shape
+                        )
+                    )
+                    return False
+                self.backprop[(k, p)] = np.array(value, dtype=np.float64, copy=True)
+            if k == 0:
+                break
+            gradients, count = subject.gradients(returned)
+            dx = gradients.get(subject.names[0])
+            if returned is None or count is not None or dx is None:
+                if returned is None:
+                    self.findings.append(say.backward_returned_none(self.names[k], ["x"]))
+                else:
+                    self.findings.append(
+                        say.gradient_count(self.names[k], count or 0, subject.names[:1])
+                    )
+                return False
+            dx = np.asarray(dx)
+            if dx.shape != subject.inputs[0].shape:
+                self.findings.append(
+                    say.gradient_shape(
+                        self.names[k],
+                        f"d{subject.names[0]}",
+                        subject.names[0],
+                        dx.shape,
+                        subject.inputs[0].shape,
+                    )
+                )
+                return False
+            dout = dx.astype(self.dtype)
+        return True
+
+    def parameter_names(self) -> dict[tuple[int, str], str]:
+        """(layer, attribute) → W1, b1, W2, …: numbered by the layers that have parameters."""
+        names, index = {}, 0
+        for k, subject in enumerate(self.subjects):
+            if subject.params:
+                index += 1
+                for p in subject.params:
+                    names[(k, p)] = f"{p}{index}"
+        return names
+
+
+def method_for(subject: Subject, method: Method | None) -> Method:
+    """The method asked for; by default the complex step where the catalog vouches that a
+    layer's forward is analytic and complex-safe (one forward per group, exact to
+    rounding), central differences elsewhere."""
+    if method is not None:
+        return method
+    entry = catalog_entry(subject.layer)
+    return get_method("complex-step" if entry is not None and entry.complex_safe else "central")
+
+
+def describe_methods(net: _Net, method: Method | None, dtype: np.dtype, step) -> str:
+    """Which method differentiated which layers, with its step, in words."""
+    used: dict[str, list[str]] = {}
+    for name, subject in zip(net.names, net.subjects, strict=True):
+        used.setdefault(method_for(subject, method).name, []).append(name)
+    if len(used) == 1:
+        return describe_step(next(iter(used)), dtype, step)
+    return "; ".join(
+        f"{describe_step(m, dtype, step)} for {', '.join(layers)}" for m, layers in used.items()
+    )
+
+
+def _local_backward(subject: Subject, upstream: Any) -> dict[str, np.ndarray]:
+    """The layer's backward at its checked state, given ``upstream``: {array: gradient}."""
+    with np.errstate(all="ignore"):
+        subject.output()
+        given = np.array(upstream, copy=True) if isinstance(upstream, np.ndarray) else upstream
+        returned = subject.layer.backward(given)
+    gradients, _ = subject.gradients(returned)
+    gradients.update(subject.parameter_gradients())
+    return {n: np.array(v, dtype=np.float64, copy=True) for n, v in gradients.items()}
+
+
+def check_network(
+    spec_or_layers: str | Sequence[Any],
+    x: Any,
+    t: Any,
+    seed: int = 0,
+    dtype: str | np.dtype | None = None,
+    method: str | Method | None = None,
+    fast: bool = False,
+    step: float | None = None,
+    progress: bool | None = None,
+) -> NetworkCheck:
+    """Check a network's backprop, every parameter end to end and every layer locally.
+
+    Args:
+        spec_or_layers: ``"affine:50,relu,affine:10,softmax-with-loss"`` (catalog layers,
+            the book's initialisation from ``seed``: weights 0.01·randn, zero biases), or
+            a list of layer objects with the note's interface, the last one the loss
+            (``forward(x, t)`` returning a scalar).
+        x: the input batch; t: the labels (one-hot, or what the loss layer takes).
+        seed: seeds the initialisation (for a spec) and the structure probes.
+        dtype: ``float64`` (default) or ``float32``.
+        method: the numeric method for every local derivative (central by default).
+        fast: one random projection per parameter and per layer instead of every
+            element; whatever disagrees is then checked element by element.
+        step: a fixed step instead of the automatic one.
+        progress: draw a progress bar past a second (default: when stderr is a terminal).
+
+    Returns:
+        A :class:`~symgrad.checking.report.NetworkCheck`: per parameter the max and mean
+        |backprop − numeric| (the book's gradient_check numbers) and a verdict; per
+        layer its local verdict; ``broken`` names the layers whose backward is wrong.
+    """
+    start = time.perf_counter()
+    method = None if method is None else get_method(method)
+    chosen = choose_dtype(dtype, [x], set())
+    rng = np.random.default_rng(seed)
+    if isinstance(spec_or_layers, str):
+        spec = spec_or_layers
+        layers, _ = build(spec, np.shape(x)[-1], rng, chosen)
+    else:
+        layers = list(spec_or_layers)
+        spec = " → ".join(class_name(layer) for layer in layers)
+    net = _Net(layers, x, t, chosen)
+    shapes = {"x": np.shape(x), "t": np.shape(t)}
+    with ExitStack() as stack, Progress("checking the network", progress) as tracker:
+        ready = net.forward(stack) and net.backward()
+        if not ready:
+            return NetworkCheck(
+                spec=spec,
+                layers=tuple(net.names),
+                shapes=shapes,
+                dtype=chosen.name,
+                seed=seed,
+                loss=net.loss,
+                step=describe_step(method or "central", chosen, step),
+                parameters=(),
+                local=(),
+                findings=tuple(net.findings),
+                seconds=time.perf_counter() - start,
+            )
+        if fast:
+            parameters, local, wrong, forwards = _fast(net, method, step, rng, tracker)
+        else:
+            parameters, local, wrong, forwards = _chain(net, method, step, rng, tracker)
+    names = net.parameter_names()
+    findings = list(net.findings)
+    findings += _verdicts(net, parameters, local, wrong, names)
+    notes = []
+    kinks = sum(g.kinks.count for c in local for g in c.gradients if g.kinks is not None)
+    if kinks:
+        notes.append(
+            f"{kinks} element(s) sit within a step of a kink; there the backward's subgradient "
+            "travels on down the numeric chain"
+        )
+    return NetworkCheck(
+        spec=spec,
+        layers=tuple(net.names),
+        shapes=shapes,
+        dtype=chosen.name,
+        seed=seed,
+        loss=net.loss,
+        step=describe_methods(net, method, chosen, step),
+        parameters=tuple(parameters),
+        local=tuple(local),
+        findings=tuple(findings),
+        wrong=tuple(wrong),
+        forwards=forwards,
+        seconds=time.perf_counter() - start,
+        fast=fast,
+        notes=tuple(notes),
+    )
+
+
+def _chain(net: _Net, method: Method | None, step, rng, tracker, wanted=None):
+    """The numeric chain from the loss down; ``wanted``: only these (layer, array) pairs
+    (and whatever upstream gradients they need), for fast mode's drilling down."""
+    names = net.parameter_names()
+    lowest = 0 if wanted is None else min(k for k, _ in wanted)
+    upstream: Any = 1.0
+    error = 0.0  # normwise error bound of the numeric upstream
+    parameters: list[ParameterCheck] = []
+    local: list[LocalCheck] = []
+    wrong: list[WrongGradient] = []
+    forwards = 0
+    for k in reversed(range(lowest, len(net.layers))):
+        subject = net.subjects[k]
+        out_shape = net.out_shape(k)
+        backward = _local_backward(subject, upstream)
+        arrays = list(subject.params) + ([subject.names[0]] if k > lowest else [])
+        if wanted is not None:
+            arrays = [a for a in arrays if (k, a) in wanted or a == subject.names[0]]
+        checks: list[GradientCheck] = []
+        following = upstream
+        for array in arrays:
+            is_input = array == subject.names[0] and array not in subject.values
+            x = subject.inputs[0] if is_input else subject.values[array]
+            f = subject.input_function(0) if is_input else subject.parameter_function(array)
+            weights = {"ones": np.ones(out_shape)} if error > 0 else {}
+            tracker.describe(f"checking {net.names[k]}: d{array}")
+            grouping, _ = plan(subject, array, f, x, out_shape, rng, tracker, weights)
+            try:
+                with np.errstate(all="ignore"):
+                    verified = verify(
+                        f"d{array}",
+                        array,
+                        backward[array],
+                        f,
+                        x,
+                        upstream,
+                        grouping,
+                        method_for(subject, method),
+                        step,
+                    )
+            finally:
+                subject.install()
+            forwards += verified.perturbation.forwards
+            checks.append(verified.check)
+            propagated = 0.0
+            if verified.reach is not None:
+                propagated = error * float(np.max(verified.reach, initial=0.0))
+            if not verified.check.ok:
+                evidence, _ = say.wrong_gradient(
+                    net.names[k],
+                    array,
+                    verified,
+                    net.dtype,
+                    axis_meanings({array: x}),
+                    {array: x},
+                )
+                wrong.append(dataclasses.replace(evidence, name=f"{net.names[k]}: d{array}"))
+            if is_input:
+                numeric = verified.numeric.values
+                kink = verified.sides.kink
+                # At a kink the backward's subgradient is the convention that travels on.
+                following = np.where(kink, backward[array], numeric).astype(net.dtype)
+                following_error = float(np.max(bound(verified.numeric)[~kink], initial=0.0))
+                following_error += propagated
+            else:
+                parameters.append(
+                    _parameter(net, names[(k, array)], k, array, verified, propagated)
+                )
+        skipped = (f"d{subject.names[0]}",) if k == 0 else ()
+        if not net.is_loss(k) or k > lowest or wanted is None:
+            local.append(LocalCheck(net.names[k], k + 1, tuple(checks), skipped=skipped))
+        if k > lowest:
+            upstream, error = following, following_error
+    parameters.sort(key=lambda p: list(names.values()).index(p.name))
+    local.sort(key=lambda c: c.position)
+    return parameters, local, wrong, forwards
+
+
+def _parameter(net: _Net, name: str, k: int, array: str, verified, propagated: float):
+    """Backprop's gradient of one parameter against the numeric chain's."""
+    numeric = verified.numeric
+    bp = net.backprop[(k, array)]
+    gap = np.abs(bp - numeric.values)
+    largest = float(max(np.max(np.abs(bp), initial=0.0), np.max(np.abs(numeric.values), initial=0)))
+    tolerance = pair_tolerances(numeric, largest)["backward_vs_numeric"] + 2 * propagated
+    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(gap)), gap.shape))
+    return ParameterCheck(
+        name=name,
+        layer=net.names[k],
+        shape=bp.shape,
+        max_abs=float(np.max(gap, initial=0.0)),
+        mean_abs=float(np.mean(gap)) if gap.size else 0.0,
+        largest=float(np.max(np.abs(numeric.values), initial=0.0)),
+        tolerance=tolerance,
+        index=index,
+    )
+
+
+def _fast(net: _Net, method: Method | None, step, rng, tracker):
+    """One projection per parameter (through the whole network) and per layer array
+    (locally, with backprop's upstream); what disagrees is then checked in full."""
+    names = net.parameter_names()
+    parameters: list[ParameterCheck] = []
+    local: list[LocalCheck] = []
+    drill: set[tuple[int, str]] = set()
+    forwards = 0
+    for (k, array), name in names.items():
+        subject = net.subjects[k]
+
+        def loss(value, k=k, array=array, subject=subject):
+            setattr(subject.layer, array, value)
+            h = net.x
+            for s in net.subjects:
+                h = s.output({0: h})
+            return h
+
+        try:
+            with np.errstate(all="ignore"):
+                projection = project(
+                    name,
+                    net.backprop[(k, array)],
+                    loss,
+                    subject.values[array],
+                    1.0,
+                    method or CENTRAL,  # through the whole network: ReLU's kink included
+                    rng,
+                )
+        finally:
+            subject.install()
+        forwards += 4 * len(net.layers)
+        if not projection.ok:
+            drill.add((k, array))
+            projection = dataclasses.replace(projection, drilled=True)
+        parameters.append(
+            ParameterCheck(
+                name=name,
+                layer=net.names[k],
+                shape=subject.values[array].shape,
+                max_abs=float("nan"),
+                mean_abs=float("nan"),
+                largest=0.0,
+                tolerance=projection.tolerance,
+                index=(),
+                projection=projection,
+            )
+        )
+    for k, subject in enumerate(net.subjects):
+        backward = _local_backward(subject, net.upstream_bp[k])
+        projections = []
+        checks: list[GradientCheck] = []
+        arrays = list(subject.params) + ([subject.names[0]] if k > 0 else [])
+        for array in arrays:
+            is_input = array == subject.names[0] and array not in subject.values
+            x = subject.inputs[0] if is_input else subject.values[array]
+            f = subject.input_function(0) if is_input else subject.parameter_function(array)
+            try:
+                with np.errstate(all="ignore"):
+                    projection = project(
+                        f"d{array}",
+                        backward[array],
+                        f,
+                        x,
+                        net.upstream_bp[k],
+                        method_for(subject, method),
+                        rng,
+                    )
+                    forwards += 4
+                    if not projection.ok:
+                        projection = dataclasses.replace(projection, drilled=True)
+                        grouping, _ = plan(subject, array, f, x, net.out_shape(k), rng, tracker)
+                        verified = verify(
+                            f"d{array}",
+                            array,
+                            backward[array],
+                            f,
+                            x,
+                            net.upstream_bp[k],
+                            grouping,
+                            method_for(subject, method),
+                            step,
+                        )
+                        forwards += verified.perturbation.forwards
+                        checks.append(verified.check)
+            finally:
+                subject.install()
+            projections.append(projection)
+        skipped = (f"d{subject.names[0]}",) if k == 0 else ()
+        local.append(LocalCheck(net.names[k], k + 1, tuple(checks), tuple(projections), skipped))
+    wrong: list[WrongGradient] = []
+    if drill:
+        full, _, found, spent = _chain(net, method, step, rng, tracker, wanted=drill)
+        forwards += spent
+        wrong += found
+        by_name = {p.name: p for p in full}
+        parameters = [
+            dataclasses.replace(by_name[p.name], projection=p.projection)
+            if p.name in by_name
+            else p
+            for p in parameters
+        ]
+    return parameters, local, wrong, forwards
+
+
+def _verdicts(net: _Net, parameters, local, wrong, names) -> list[Finding]:
+    """The findings that name what is broken: each layer whose own backward disagrees,
+    and which parameters that spoils end to end."""
+    findings = []
+    bad_parameters = [p for p in parameters if not p.ok]
+    for check in local:
+        if check.ok:
+            continue
+        k = check.position - 1
+        below = [p.name for p in parameters if net.names.index(p.layer) <= k and not p.ok]
+        evidence = [w for w in wrong if w.name.startswith(f"{check.layer}: ")]
+        detail = ""
+        if evidence:
+            w = evidence[0]
+            at = f"[{', '.join(map(str, w.index))}]" if w.index else ""
+            detail = (
+                f" Its {w.name.split(': ')[1]} disagrees with its forward's numeric derivative "
+                f"at {w.wrong} of {w.size} elements (worst at {w.array}{at}: backward "
+                f"{w.backward:.6g}, numeric {w.numeric:.6g} ± {w.numeric_error:.1g})"
+                + (f"; hint: {w.hints[0]}" if w.hints else "")
+                + "."
+            )
+        spoiled = f" Wrong end to end because of it: {', '.join(below)}." if below else ""
+        findings.append(
+            Finding(
+                "broken-layer",
+                f"{check.layer} (layer {check.position}) is broken: its backward does not "
+                f"match its forward.{detail}{spoiled} Fix {check.layer}.backward.",
+                subject=check.layer,
+            )
+        )
+    if bad_parameters and all(c.ok for c in local):
+        listed = ", ".join(p.name for p in bad_parameters)
+        findings.append(
+            Finding(
+                "wrong-gradient",
+                f"{listed} disagree{'s' * (len(bad_parameters) == 1)} end to end although every "
+                "layer agrees locally: the network's backward pass does not chain the layers' "
+                "backwards the way its forward chains their forwards (an order or a dout lost?).",
+            )
+        )
+    return findings
+
+
+__all__ = ["build", "check_network", "layer_names", "loss_width", "parse_spec"]

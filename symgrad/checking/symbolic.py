@@ -1,0 +1,158 @@
+"""The symbolic column for a user's layer: SymPy's gradient of a forward the user gives.
+
+``symbolic=`` (or a ``symbolic`` attribute on the layer's class) may be:
+
+- a SymPy expression in symbols named after forward's arguments and the parameters,
+  applied element by element with NumPy broadcasting: ``1/(1 + sp.exp(-x))``;
+- a function of those arrays, given as NumPy object arrays of SymPy symbols (inputs by
+  position, parameters by keyword), returning the output: ``lambda x, W, b: x.dot(W) + b``;
+  SymPy differentiates it element by element, so it suits small shapes only;
+- a catalog layer's name (``"sigmoid"``) or :class:`~symgrad.layers.spec.Layer`, whose
+  forward the class implements.
+
+A catalog class (or a subclass keeping its forward) gets its catalog form without asking.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+
+from symgrad.checking.objects import Subject, catalog_entry
+from symgrad.errors import SymgradError
+from symgrad.layers import get_layer
+from symgrad.layers.spec import Layer
+
+ELEMENT_LIMIT = 400  # symbols (and outputs) a function form may have: SymPy differentiates each
+
+
+def resolve(spec: Any, layer: Any) -> Any:
+    """What stands for the layer's SymPy forward: the argument, else the class attribute,
+    else the catalog's; None when there is none (or ``spec`` is False)."""
+    if spec is False:
+        return None
+    if spec is None:
+        spec = getattr(type(layer), "symbolic", None)
+        if spec is None:
+            return catalog_entry(layer)
+    if isinstance(spec, str):
+        return get_layer(spec)
+    if callable(spec) and not isinstance(spec, Layer) and not _is_sympy(spec):
+        try:
+            takes = len(inspect.signature(spec).parameters)
+        except (TypeError, ValueError):
+            takes = 1
+        if takes == 0:
+            return resolve(spec(), layer)
+    return spec
+
+
+def _is_sympy(value: Any) -> bool:
+    return type(value).__module__.startswith("sympy")
+
+
+def gradients(
+    spec: Any, subject: Subject, out: np.ndarray, dout: np.ndarray | float
+) -> tuple[dict[str, np.ndarray] | None, str | None]:
+    """SymPy's ``{"d<name>": dout · ∂out/∂name}`` for every differentiated input and
+    parameter, evaluated in float64 on the check's numbers; or None and the reason."""
+    form = resolve(spec, subject.layer)
+    if form is None:
+        return None, None
+    values = {n: np.asarray(x, dtype=np.float64) for n, x in _arrays(subject).items()}
+    wanted = (*subject.differentiated_names, *subject.params)
+    dout = np.asarray(dout, dtype=np.float64)
+    if isinstance(form, Layer):
+        return _catalog(form, subject, values, dout, wanted)
+    if _is_sympy(form):
+        return _expression(form, values, dout, wanted, np.shape(out)), None
+    if callable(form):
+        return _function(form, subject, values, dout, wanted)
+    raise SymgradError(
+        f"symbolic= must be a SymPy expression, a function of symbol arrays or a catalog "
+        f"layer name, not {type(form).__name__}"
+    )
+
+
+def _arrays(subject: Subject) -> dict[str, np.ndarray]:
+    arrays = dict(zip(subject.names, subject.inputs, strict=True))
+    arrays.update(subject.values)
+    return arrays
+
+
+def _catalog(layer: Layer, subject: Subject, values, dout, wanted):
+    from symgrad.comparison.engine import symbolic_gradients
+
+    names = (*layer.inputs, *layer.labels)
+    if len(names) != len(subject.names) or set(layer.params) != set(subject.params):
+        return None, (
+            f"the symbolic column is {layer.name}'s, whose arrays ({', '.join(names)}; "
+            f"parameters {', '.join(layer.params) or 'none'}) do not match this layer's"
+        )
+    renamed = {c: values[s] for c, s in zip(names, subject.names, strict=True)}
+    renamed.update({p: values[p] for p in layer.params})
+    result = symbolic_gradients(layer, renamed, dout)
+    back = dict(zip(names, subject.names, strict=True)) | {p: p for p in layer.params}
+    return {f"d{back[c[1:]]}": np.asarray(g, dtype=np.float64) for c, g in result.items()}, None
+
+
+def unbroadcast(value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A gradient computed on the broadcast shape, summed back to its array's shape."""
+    value = np.asarray(value)
+    while value.ndim > len(shape):
+        value = value.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and value.shape[axis] != 1:
+            value = value.sum(axis=axis, keepdims=True)
+    return value.reshape(shape)
+
+
+def _expression(expr, values, dout, wanted, out_shape):
+    import sympy as sp
+
+    known = {str(s) for s in expr.free_symbols}
+    unknown = known - set(values)
+    if unknown:
+        raise SymgradError(
+            f"the symbolic forward uses {', '.join(sorted(unknown))}, which are not among "
+            f"the layer's arrays ({', '.join(values)})"
+        )
+    symbols = [sp.Symbol(n, real=True) for n in values]
+    expr = expr.xreplace({s: sp.Symbol(str(s), real=True) for s in expr.free_symbols})
+    args = list(values.values())
+    result = {}
+    for name in wanted:
+        derivative = sp.lambdify(symbols, sp.diff(expr, sp.Symbol(name, real=True)), "numpy")
+        local = np.broadcast_to(derivative(*args), out_shape)
+        result[f"d{name}"] = unbroadcast(dout * local, values[name].shape)
+    return result
+
+
+def _function(function, subject: Subject, values, dout, wanted):
+    import sympy as sp
+
+    size = sum(values[n].size for n in wanted)
+    if size > ELEMENT_LIMIT or dout.size > ELEMENT_LIMIT:
+        return None, (
+            f"no symbolic column: the symbolic function is differentiated element by element, "
+            f"at most {ELEMENT_LIMIT} elements; these arrays have {size}"
+        )
+    symbols: dict[str, np.ndarray] = {}
+    for name in wanted:
+        flat = [sp.Symbol(f"{name}_{k}", real=True) for k in range(values[name].size)]
+        symbols[name] = np.array(flat, dtype=object).reshape(values[name].shape)
+    inputs = [symbols.get(n, values[n]) for n in subject.names]
+    params = {p: symbols.get(p, values[p]) for p in subject.params}
+    out = np.asarray(function(*inputs, **params), dtype=object)
+    total = sp.Add(*(float(d) * o for d, o in zip(np.ravel(dout), out.ravel(), strict=True)))
+    ordered = [s for n in wanted for s in symbols[n].ravel()]
+    derivatives = sp.lambdify(ordered, [sp.diff(total, s) for s in ordered], "numpy")
+    flat = np.asarray(derivatives(*(v for n in wanted for v in values[n].ravel())), dtype=float)
+    result, start = {}, 0
+    for name in wanted:
+        count = values[name].size
+        result[f"d{name}"] = flat[start : start + count].reshape(values[name].shape)
+        start += count
+    return result, None

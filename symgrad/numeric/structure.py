@@ -1,0 +1,434 @@
+"""The Jacobian's structure, and perturbing many elements at once where it allows.
+
+A full numeric gradient perturbs every element of an array A and runs the forward each
+time. Most layers touch few outputs per element: an element of Affine's W (IN×OUT)
+changes only its own column of Y (N×OUT), an element of an elementwise layer only its
+own output. Such structure is a set of **couplings** (p, q): input axis p and output
+axis q have the same size, and changing A[e] changes only outputs O[o] with
+o[q] = e[p], for every coupling at once.
+
+Elements that differ only along coupled axes then have disjoint footprints in O, so
+they can be perturbed together, one forward per group instead of one per element, and
+each output difference attributed back to the one element whose footprint it lies in:
+
+    ⟨dout, ΔO⟩ restricted to e's footprint = Σ over o with o[q] = e[p] of dout[o]·ΔO[o]
+
+which is exactly the contraction a one-element perturbation would give, over the very
+same output numbers. Affine's W needs IN groups instead of IN·OUT forwards, its X (N×IN)
+IN groups instead of N·IN, and an elementwise layer one.
+
+The couplings come from what symgrad knows about a catalog layer, or are guessed for an
+unknown one by probing (:func:`probe_couplings`); a wrong guess can only ever produce a
+numeric value that disagrees with the backward, and symgrad re-derives every value it
+reports as wrong with one-element perturbations (symgrad.checking.gradients).
+
+:class:`Grouping` plugs into :func:`symgrad.numeric.differences.perturbed` in place of
+its ``elementwise`` flag, so every method (stencils, Richardson, complex step) and the
+kink check run grouped without a line of their own changing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from symgrad.numeric.differences import NumericGradient, numerical_gradient
+from symgrad.numeric.methods import Method
+
+Couplings = tuple[tuple[int, int], ...]
+# A pack: its index into x (plain, or index arrays), and None or its elements' coupled
+# indices into the footprint sums.
+Pack = tuple[tuple[Any, ...], tuple[np.ndarray, ...] | None]
+Function = Callable[[np.ndarray], Any]
+Combine = Callable[[list[np.ndarray]], list[tuple[np.ndarray, np.ndarray]]]
+
+PROBES = 6  # random single elements perturbed to test a guessed structure
+# Outputs of this many packs are combined at once (NumPy's per-call overhead, paid once per
+# batch instead of once per pack), within a few megabytes of stacked outputs.
+CHUNK_PACKS = 64
+CHUNK_BYTES = 2**18
+
+
+class Tracker(Protocol):
+    """What a progress display needs: told after each group of forwards."""
+
+    def advance(self, amount: int = 1) -> None: ...
+
+
+def _widened(value: Any) -> np.ndarray:
+    """An output in float64, or complex128 if it is complex (never silently made real).
+
+    The same conversion as :func:`symgrad.numeric.differences.perturbed` applies, so a
+    grouped evaluation hands ``combine`` exactly the numbers an element-wise one would.
+    """
+    value = np.asarray(value)
+    return value.astype(np.complex128 if value.dtype.kind == "c" else np.float64)
+
+
+@dataclass
+class Grouping:
+    """How to perturb an array of ``shape`` whose function has outputs of ``out_shape``.
+
+    Attributes:
+        shape: the perturbed array's shape.
+        out_shape: the function's output shape (``()`` for a scalar such as a loss).
+        couplings: (input axis p, output axis q) pairs, each axis at most once: A[e]
+            changes only outputs o with o[q] = e[p].
+        tracker: told after every group (a progress bar), or None.
+        weights: named non-negative output-shaped arrays w. For each, every call also
+            records, per combined quantity c and element e, Σ over e's footprint of w·|c|
+            in :attr:`spread`: with c ≈ h·J (a stencil's difference before its division
+            by h) that is h·(|J|ᵀ·w)[e]. With w = |dout| it is the size of the terms the
+            backward sums (its rounding scale); with w = an error in dout, how far that
+            error can move the gradient (symgrad.checking).
+        spread: name → one array per combined quantity, filled by :meth:`perturbed`.
+        forwards: how many times the function was evaluated through this grouping.
+    """
+
+    shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    couplings: Couplings = ()
+    tracker: Tracker | None = None
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+    spread: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    forwards: int = 0
+    _memo: tuple | None = field(default=None, repr=False)
+    _remembering: bool = field(default=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.shape = tuple(int(n) for n in self.shape)
+        self.out_shape = tuple(int(n) for n in self.out_shape)
+        pairs = tuple(sorted((int(p), int(q)) for p, q in self.couplings))
+        inputs, outputs = [p for p, _ in pairs], [q for _, q in pairs]
+        if len(set(inputs)) != len(inputs) or len(set(outputs)) != len(outputs):
+            raise ValueError(f"each axis may be coupled once: {pairs}")
+        for p, q in pairs:
+            if self.shape[p] != self.out_shape[q]:
+                raise ValueError(f"axis {p} ({self.shape[p]}) ≠ output axis {q}")
+        self.couplings = pairs
+        # Summing a footprint: every output axis that is not coupled is summed away; the
+        # coupled ones remain, ordered by q, and are put into the input's axis order.
+        coupled_q = sorted(outputs)
+        self._summed = tuple(q for q in range(len(self.out_shape)) if q not in outputs)
+        self._order = tuple(coupled_q.index(q) for _, q in pairs)
+
+    @property
+    def coupled(self) -> tuple[int, ...]:
+        """The input axes that are coupled to an output axis."""
+        return tuple(p for p, _ in self.couplings)
+
+    @property
+    def groups(self) -> int:
+        """Forwards per displacement for the whole array: the product of the sizes of the
+        input axes that are not coupled."""
+        return math.prod(n for p, n in enumerate(self.shape) if p not in self.coupled)
+
+    def describe(self, name: str = "x", output: str = "out") -> str:
+        """In words: ``W: 784 groups (axis 1 ↔ out axis 1)``."""
+        count = "1 group" if self.groups == 1 else f"{self.groups:,} groups"
+        if not self.couplings:
+            return f"{name}: {count}, one element each (every element reaches every output)"
+        pairs = ", ".join(f"axis {p} ↔ {output} axis {q}" for p, q in self.couplings)
+        return f"{name}: {count} ({pairs})"
+
+    @contextmanager
+    def remembering(self) -> Iterator[Grouping]:
+        """Within this block a call whose displacements repeat the previous call's for some
+        elements re-evaluates only the others.
+
+        :func:`symgrad.numeric.differences.numerical_gradient` re-runs its stencil once
+        with smaller steps where truncation outweighs rounding; most elements keep their
+        step, and their outputs (hence their results) would be the same numbers again.
+        A call is a repeat only with the same f, x, dout and combining code, so only use
+        this around one call of one method.
+        """
+        self._remembering, self._memo = True, None
+        try:
+            yield self
+        finally:
+            self._remembering, self._memo = False, None
+
+    def packs(self, todo: np.ndarray | None = None) -> list[Pack]:
+        """Sets of elements with pairwise disjoint footprints, as few as possible.
+
+        Two elements' footprints are disjoint when their coupled indices differ in some
+        coupled axis, so a pack holds at most one element per coupled index tuple. For
+        the whole array (``todo`` None) that is one pack per combination of the other
+        axes' indices, each a plain index (integers and slices: views, no copies); for a
+        scattered few elements (a re-run) far fewer packs, as index arrays. Each pack is
+        (its index into x, and None or the elements' coupled indices into its footprint
+        sums when those are not simply all of them).
+        """
+        coupled = self.coupled
+        if todo is None:
+            free = [p for p in range(len(self.shape)) if p not in coupled]
+            packs: list[Pack] = []
+            for index in np.ndindex(*(self.shape[p] for p in free)):
+                selection: list[int | slice] = [slice(None)] * len(self.shape)
+                for axis, i in zip(free, index, strict=True):
+                    selection[axis] = i
+                packs.append((tuple(selection), None))
+            return packs
+        coords = np.nonzero(todo)
+        if coords[0].size == 0:
+            return []
+        slot = np.zeros(coords[0].size, dtype=np.intp)
+        if coupled:
+            sizes = tuple(self.shape[p] for p in coupled)
+            slot = np.ravel_multi_index(tuple(coords[p] for p in coupled), sizes)
+        # An element's rank among the elements of its slot (row-major order) is its pack.
+        order = np.argsort(slot, kind="stable")
+        ranked = slot[order]
+        starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+        counts = np.diff(np.r_[starts, ranked.size])
+        rank = np.empty_like(order)
+        rank[order] = np.arange(ranked.size) - np.repeat(starts, counts)
+        by_rank = np.argsort(rank, kind="stable")
+        bounds = np.cumsum(np.bincount(rank))
+        packs = []
+        for members in np.split(by_rank, bounds[:-1]):
+            index = tuple(axis[members] for axis in coords)
+            packs.append((index, tuple(index[p] for p in coupled)))
+        return packs
+
+    def _attributed(self, contributions: np.ndarray) -> np.ndarray:
+        """(packs, *out_shape) → (packs, *coupled sizes in input order): each element's
+        share, the sum over its footprint."""
+        summed = contributions.sum(axis=tuple(1 + q for q in self._summed))
+        return np.transpose(summed, (0, *(1 + k for k in self._order)))
+
+    def _outside(self, base, stacked, combine, size) -> list[tuple[float, np.ndarray]]:
+        """Per combined magnitude m: its dout-weighted total over all outputs at x, and the
+        part of that inside each footprint.
+
+        One element perturbed alone leaves every output outside its footprint at f(x),
+        where ``combine`` gives the unperturbed magnitude (0 for a stencil's touched
+        outputs, |f| for the complex step's). Adding that outside part to the footprint's
+        own makes an element's magnitude the one a one-element perturbation measures,
+        whatever else its pack moved.
+        """
+        kind = next((s.dtype for s in stacked if s is not None), base.dtype)
+        unmoved = base.astype(kind)
+        outside = []
+        for _, m in combine([unmoved] * len(stacked)):
+            contributions = np.broadcast_to(size * m, self.out_shape)
+            outside.append((float(contributions.sum()), self._attributed(contributions[None])[0]))
+        return outside
+
+    def perturbed(
+        self,
+        f: Function,
+        x: np.ndarray,
+        dout: np.ndarray | float,
+        displacements: Sequence[np.ndarray | None],
+        combine: Combine,
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:func:`symgrad.numeric.differences.perturbed`, a pack of elements at a time.
+
+        Per element i of x: Σ dout·c and Σ |dout|·m over i's footprint, for each (c, m)
+        that ``combine`` forms from the outputs at x displaced by dₖ on i's whole pack.
+        The displacements arrive already in x's precision.
+
+        ``combine`` is applied to the outputs of many packs at once, stacked along a new
+        first axis: it has to work element by element, as it already must for an
+        elementwise f, where every output element belongs to a different perturbation.
+        """
+        if x.ndim == 0:  # one element: as an array of one, so that it can be indexed
+            flat = Grouping((1,), self.out_shape, (), self.tracker, self.weights)
+            shaped = [None if d is None else d.reshape(1) for d in displacements]
+            results = flat.perturbed(
+                lambda v: f(v.reshape(())), x.reshape(1), dout, shaped, combine
+            )
+            self.forwards += flat.forwards
+            self.spread = {k: [a.reshape(()) for a in v] for k, v in flat.spread.items()}
+            return [(v.reshape(()), m.reshape(())) for v, m in results]
+        key = (f, x, dout, getattr(combine, "__code__", combine), len(displacements))
+        dout = np.asarray(dout, dtype=np.float64)
+        size = np.abs(dout)
+        dtype = np.result_type(x.dtype, *(d.dtype for d in displacements if d is not None))
+        todo = None  # everything
+        memo = self._memo if self._remembering else None
+        if (
+            memo is not None
+            and len(memo[0]) == len(key)
+            and all(a is b for a, b in zip(memo[0], key, strict=True))
+        ):
+            todo = np.zeros(x.shape, dtype=bool)
+            for new, old in zip(displacements, memo[1], strict=True):
+                if new is not None:
+                    todo |= new != old
+            results = [(values.copy(), sizes.copy()) for values, sizes in memo[2]]
+            spread = {k: [a.copy() for a in v] for k, v in memo[3].items()}
+        else:
+            results, spread = [], {}
+        packs = self.packs(todo)
+        # One working copy, displaced and restored pack by pack: copying a large
+        # parameter for every forward would cost more than the forward itself.
+        point = x.astype(dtype, copy=True)
+        base = None
+        outside = None
+        # A chunk's stacked outputs stay within CHUNK_BYTES (16 bytes: a complex128 each).
+        out_size = max(1, math.prod(self.out_shape))
+        chunk = max(1, min(CHUNK_PACKS, CHUNK_BYTES // (16 * out_size * len(displacements))))
+        for first in range(0, len(packs), chunk):
+            batch = packs[first : first + chunk]
+            stacked: list[np.ndarray | None] = [None] * len(displacements)
+            for row, (members, _) in enumerate(batch):
+                original = point[members].copy()
+                for k, d in enumerate(displacements):
+                    if d is None:
+                        continue
+                    point[members] = original + d[members]
+                    out = np.asarray(f(point))
+                    if stacked[k] is None:
+                        kind = np.complex128 if out.dtype.kind == "c" else np.float64
+                        stacked[k] = np.empty((len(batch), *self.out_shape), dtype=kind)
+                    stacked[k][row] = out  # widened to float64 (complex128) on the way in
+                    self.forwards += 1
+                point[members] = original
+            if any(d is None for d in displacements) and base is None:
+                base = _widened(f(x))
+                self.forwards += 1
+            outputs = [
+                base if d is None else out for d, out in zip(displacements, stacked, strict=True)
+            ]
+            combined = combine(outputs)
+            if not results:
+                results = [(np.empty(x.shape), np.empty(x.shape)) for _ in combined]
+                spread = {k: [np.empty(x.shape) for _ in combined] for k in self.weights}
+            if outside is None:
+                if base is None:
+                    base = _widened(f(x))
+                    self.forwards += 1
+                outside = self._outside(base, stacked, combine, size)
+            for k, ((values, sizes), (c, m)) in enumerate(zip(results, combined, strict=True)):
+                targets = [(values, dout * c, None), (sizes, size * m, outside[k])]
+                for name, weights in self.weights.items():
+                    targets.append((spread[name][k], weights * np.abs(c), None))
+                for target, contributions, rest in targets:
+                    shares = self._attributed(contributions)
+                    for row, (members, slots) in enumerate(batch):
+                        share = shares[row] if slots is None else shares[row][slots]
+                        if rest is not None:  # what lies outside the footprint, unperturbed
+                            total, own = rest
+                            share = share + (total - (own if slots is None else own[slots]))
+                        target[members] = share
+            if self.tracker is not None:
+                self.tracker.advance(len(batch))
+        if self._remembering:
+            # The displacements are this call's own arrays, never changed afterwards.
+            self._memo = (key, list(displacements), results, spread)
+        self.spread = spread
+        return results
+
+
+def elementwise_couplings(shape: Sequence[int], out_shape: Sequence[int]) -> Couplings:
+    """An elementwise function under NumPy broadcasting: axes aligned from the right are
+    coupled where their sizes agree (an axis of size 1 broadcast against n is summed)."""
+    offset = len(out_shape) - len(shape)
+    return tuple(
+        (p, p + offset)
+        for p in range(len(shape))
+        if p + offset >= 0 and shape[p] == out_shape[p + offset]
+    )
+
+
+def probe_couplings(
+    f: Function,
+    x: np.ndarray,
+    base: np.ndarray,
+    rng: np.random.Generator,
+    probes: int = PROBES,
+) -> Couplings:
+    """Guess the couplings of an unknown f by perturbing a few single elements.
+
+    Every pair of same-sized axes (input p, output q) is a candidate; a probe of element e
+    refutes it when some output with o[q] ≠ e[p] changes. Probes are large (1 + |x[e]|,
+    in both directions), so that a flat region (ReLU below 0) or a tiny derivative does
+    not hide a dependence. The surviving pairs are matched one-to-one, preferring axes
+    aligned from the right as broadcasting aligns them.
+
+    A guess is only a plan for grouping: a wrong one can produce numeric values that
+    disagree with the backward, never a false verdict, because those are re-derived with
+    one-element perturbations before anything is reported.
+    """
+    base = np.asarray(base)
+    candidates = {
+        (p, q)
+        for p in range(x.ndim)
+        for q in range(base.ndim)
+        if x.shape[p] == base.shape[q] and x.shape[p] > 1
+    }
+    if not candidates or x.size == 0:
+        return ()
+    for _ in range(min(probes, x.size)):
+        element = tuple(int(rng.integers(n)) for n in x.shape)
+        changed = np.zeros(base.shape, dtype=bool)
+        for sign in (1.0, -1.0):
+            point = x.copy()
+            point[element] += sign * (1 + abs(float(np.real(point[element]))))
+            with np.errstate(all="ignore"):
+                out = np.asarray(f(point))
+            if out.shape != base.shape:
+                return ()  # the output's shape depends on the values: no structure to use
+            changed |= ~((out == base) | (np.isnan(out) & np.isnan(base)))
+        where = np.nonzero(changed)
+        candidates = {(p, q) for p, q in candidates if not np.any(where[q] != element[p])}
+        if not candidates:
+            return ()
+    right_aligned = x.ndim - base.ndim
+    chosen: list[tuple[int, int]] = []
+    for p, q in sorted(candidates, key=lambda pq: (abs(pq[0] - pq[1] - right_aligned), pq)):
+        if all(p != a and q != b for a, b in chosen):
+            chosen.append((p, q))
+    return tuple(sorted(chosen))
+
+
+def catalog_couplings(
+    kind: str, name: str, shape: Sequence[int], out_shape: Sequence[int]
+) -> Couplings | None:
+    """What the catalog knows, by the layer's shape kind (symgrad.layers.spec): every axis
+    of an elementwise layer; for affine Y = X·W + b, X's rows are Y's rows and W's and b's
+    columns are Y's columns; a loss (a scalar) has none. None where the shapes are not the
+    ones the kind implies, so that the caller probes instead."""
+    if kind == "elementwise":
+        return elementwise_couplings(shape, out_shape)
+    if kind == "classes":
+        return ()
+    known = {"X": ((0, 0),), "W": ((1, 1),), "b": ((0, 1),)}.get(name)
+    if kind != "affine" or known is None or len(out_shape) != 2:
+        return None
+    if not all(p < len(shape) and shape[p] == out_shape[q] for p, q in known):
+        return None
+    return known
+
+
+def catalog_grouping(
+    kind: str, name: str, shape: Sequence[int], out_shape: Sequence[int]
+) -> Grouping | bool:
+    """A catalog layer's grouping for one of its arrays (element by element, False, where
+    the shapes are not the ones its kind implies)."""
+    couplings = catalog_couplings(kind, name, shape, out_shape)
+    return False if couplings is None else Grouping(tuple(shape), tuple(out_shape), couplings)
+
+
+def grouped_gradient(
+    f: Function,
+    x: np.ndarray,
+    dout: np.ndarray | float,
+    method: Method | str,
+    step: float | None,
+    grouping: Grouping | bool,
+) -> NumericGradient:
+    """:func:`~symgrad.numeric.differences.numerical_gradient` perturbing by ``grouping``
+    (or element by element / all at once for a bool); its re-run with shrunken steps then
+    re-evaluates only the elements whose step changed."""
+    if isinstance(grouping, bool):
+        return numerical_gradient(f, x, dout, method, step, grouping)
+    with grouping.remembering():
+        return numerical_gradient(f, x, dout, method, step, grouping)

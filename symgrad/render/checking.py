@@ -1,0 +1,279 @@
+"""Drawing the checks of a user's layers and networks (symgrad check, symgrad net).
+
+A layer's numbers are the core's comparison table (symgrad.render.terminal); around it
+go how each array was perturbed, fast mode's projections, and the findings in words.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+from typing import Any
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from symgrad.checking.report import LayerCheck, NetworkCheck, Projection
+from symgrad.render import terminal
+from symgrad.render.terminal import shape_text, short_number
+
+TEXT_WIDTH = 100  # str(report): what a pytest failure message is wrapped to
+
+
+def render(report: LayerCheck | NetworkCheck) -> RenderableType:
+    """The rich renderable for either kind of report."""
+    if isinstance(report, NetworkCheck):
+        return network(report)
+    return layer(report)
+
+
+def text(report: LayerCheck | NetworkCheck) -> str:
+    """The same as plain text (no colour), e.g. for an assertion message."""
+    buffer = io.StringIO()
+    Console(file=buffer, width=TEXT_WIDTH, color_system=None, highlight=False).print(render(report))
+    return buffer.getvalue().rstrip()
+
+
+def _findings(report: Any) -> list[RenderableType]:
+    parts: list[RenderableType] = []
+    errors = [f for f in report.findings if f.severity == "error"]
+    warnings = [f for f in report.findings if f.severity == "warning"]
+    if errors:
+        parts.append(Text(f"Problem{'s' * (len(errors) > 1)}:", style="bold red"))
+        parts += [Text.assemble(("  ✗ ", "bold red"), f.message) for f in errors]
+    if warnings:
+        parts += [Text.assemble(("  ⚠ ", "yellow"), f.message) for f in warnings]
+    return parts
+
+
+def _projections(projections: tuple[Projection, ...]) -> Table:
+    table = Table(
+        title="Fast mode: one random projection per gradient, ⟨v, backward(u)⟩ vs "
+        "d/dt ⟨u, f(x + t·v)⟩",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for title in ("gradient", "⟨v, backward⟩", "numeric", "|difference|", "tolerance", "verdict"):
+        table.add_column(title, justify="left" if title in ("gradient", "verdict") else "right")
+    for p in projections:
+        verdict = (
+            Text("✓ agree", style="green")
+            if p.ok
+            else Text("✗ disagree → checked element by element", style="bold red")
+        )
+        table.add_row(
+            Text(p.name, style="bold"),
+            f"{p.claimed:.10g}",
+            f"{p.numeric:.10g}",
+            short_number(abs(p.claimed - p.numeric)),
+            short_number(p.tolerance),
+            verdict,
+        )
+    return table
+
+
+def layer(report: LayerCheck) -> RenderableType:
+    """The core's comparison table, how each array was perturbed, and the findings."""
+    parts: list[RenderableType] = []
+    if report.comparison is not None:
+        parts.append(terminal.comparison(report.comparison))
+    else:
+        parts.append(Text.assemble((report.layer, "bold"), ": no numeric comparison was possible"))
+    if report.perturbations:
+        lines = []
+        for p in report.perturbations:
+            line = f"{p.structure}{' (probed)' if p.source == 'probed' else ''}, {p.forwards:,} "
+            line += "forwards"
+            if p.fallback:
+                line += "; the grouped values were contradicted, so every element was re-derived"
+            elif p.rechecked:
+                line += f"; worst {p.rechecked} re-derived one at a time and confirmed"
+            if p.second_opinion:
+                line += f"; {p.second_opinion} re-derived by Richardson extrapolation"
+            lines.append(line)
+        parts.append(
+            Text(
+                "perturbed (elements with disjoint outputs share a forward):\n  "
+                + "\n  ".join(lines)
+                + f"\nin {report.seconds:.2f} s",
+                style="dim",
+            )
+        )
+    if report.projections:
+        parts.append(_projections(report.projections))
+    parts += _findings(report)
+    if report.ok:
+        parts.append(Text(f"✓ {report.layer}: no problems found.", style="bold green"))
+    else:
+        count = max(len(report.problems), 1)
+        parts.append(
+            Text(f"✗ {report.layer}: {count} problem{'s' * (count > 1)}.", style="bold red")
+        )
+    return Group(*parts)
+
+
+def network(report: NetworkCheck) -> RenderableType:
+    """End to end per parameter (the book's gradient_check numbers), then layer by layer."""
+    arrays = ", ".join(f"{name} ({shape_text(shape)})" for name, shape in report.shapes.items())
+    header = Text.assemble(
+        ("network ", "bold"),
+        (report.spec, "bold cyan"),
+        f": {arrays} → loss {report.loss:.6g}   ",
+        (f"{report.dtype}, seed {report.seed}", "dim"),
+    )
+    legend = Text(
+        f"bp = backprop (every layer's backward, dout = 1 at the loss); num = numeric: the "
+        f"chain of each layer's numeric derivative, no backward used ({report.step})",
+        style="dim",
+    )
+    table = Table(
+        title="End to end, per parameter (the book's gradient_check prints the mean)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for title in (
+        "parameter",
+        "layer",
+        "shape",
+        "max|bp−num|",
+        "mean|bp−num|",
+        "rel.err",
+        "tolerance",
+        "verdict",
+    ):
+        table.add_column(
+            title, justify="left" if title in ("parameter", "layer", "verdict") else "right"
+        )
+    for p in report.parameters:
+        projected = p.projection is not None and not p.projection.drilled
+        if projected:
+            numbers = ["—", "—", "—", short_number(p.projection.tolerance)]
+            verdict = "✓ agree (projection)" if p.ok else "✗ DISAGREE"
+        else:
+            numbers = [
+                short_number(p.max_abs),
+                short_number(p.mean_abs),
+                short_number(p.relative),
+                short_number(p.tolerance),
+            ]
+            verdict = "✓ agree" if p.ok else "✗ DISAGREE"
+        table.add_row(
+            Text(p.name, style="bold"),
+            p.layer,
+            shape_text(p.shape),
+            *numbers,
+            Text(verdict, style="green" if p.ok else "bold red"),
+        )
+    local = Table(
+        title="Layer by layer: each backward against its own forward, same upstream gradient",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for title in ("#", "layer", "gradients", "max|b−n|", "tolerance", "verdict"):
+        local.add_column(
+            title, justify="left" if title in ("layer", "gradients", "verdict") else "right"
+        )
+    for c in report.local:
+        names = [g.name for g in c.gradients] + [p.name for p in c.projections if not p.drilled]
+        worst = max((g.errors["backward_vs_numeric"] for g in c.gradients), default=0.0)
+        tolerance = max((g.tolerance["backward_vs_numeric"] for g in c.gradients), default=0.0)
+        kinks = sum(g.kinks.count for g in c.gradients if g.kinks is not None)
+        verdict = "✓ agree" if c.ok else "✗ BROKEN"
+        if c.ok and kinks:
+            verdict += f", {kinks} kink{'s' * (kinks > 1)} (subgradient)"
+        if c.skipped:
+            names.append(f"({', '.join(c.skipped)} not needed)")
+        local.add_row(
+            str(c.position),
+            Text(c.layer, style="bold"),
+            ", ".join(names),
+            short_number(worst) if c.gradients else "—",
+            short_number(tolerance) if c.gradients else "—",
+            Text(verdict, style="green" if c.ok else "bold red"),
+        )
+    parts: list[RenderableType] = [header, legend, table, local]
+    parts += [Text(f"note: {note}", style="yellow") for note in report.notes]
+    parts += _findings(report)
+    count = len(report.parameters)
+    elements = sum(math.prod(p.shape) for p in report.parameters)
+    speed = f"{elements:,} parameters; {report.forwards:,} layer forwards in {report.seconds:.2f} s"
+    if report.ok:
+        parts.append(
+            Text(
+                f"✓ All {count} parameters agree end to end, and all {len(report.local)} layers "
+                f"locally ({speed}).",
+                style="bold green",
+            )
+        )
+    else:
+        broken = ", ".join(report.broken) or "none locally"
+        parts.append(Text(f"✗ Broken: {broken} ({speed}).", style="bold red"))
+    return Group(*parts)
+
+
+def layer_json(report: LayerCheck) -> dict[str, Any]:
+    """``check --json``: ok, problems, findings, the core's comparison, how each array was
+    perturbed, and fast mode's projections."""
+    from symgrad.render import jsonout
+
+    return {
+        "layer": report.layer,
+        "ok": report.ok,
+        "problems": list(report.problems),
+        "warnings": list(report.warnings),
+        "findings": [dataclasses.asdict(f) for f in report.findings],
+        "wrong": [dataclasses.asdict(w) for w in report.wrong],
+        "comparison": None if report.comparison is None else jsonout.comparison(report.comparison),
+        "perturbations": [dataclasses.asdict(p) for p in report.perturbations],
+        "projections": [{**dataclasses.asdict(p), "ok": p.ok} for p in report.projections],
+        "seconds": report.seconds,
+    }
+
+
+def network_json(report: NetworkCheck) -> dict[str, Any]:
+    """``net --json``: per parameter the book's numbers and a verdict, per layer its local
+    gradients, and the findings."""
+    from symgrad.render import jsonout
+
+    return {
+        "spec": report.spec,
+        "ok": report.ok,
+        "loss": report.loss,
+        "dtype": report.dtype,
+        "seed": report.seed,
+        "step": report.step,
+        "broken": list(report.broken),
+        "problems": list(report.problems),
+        "parameters": [
+            {
+                "name": p.name,
+                "layer": p.layer,
+                "shape": list(p.shape),
+                "ok": p.ok,
+                "max_abs": p.max_abs,
+                "mean_abs": p.mean_abs,
+                "relative": p.relative,
+                "tolerance": p.tolerance,
+            }
+            for p in report.parameters
+        ],
+        "layers": [
+            {
+                "layer": c.layer,
+                "position": c.position,
+                "ok": c.ok,
+                "gradients": [jsonout.gradient(g) for g in c.gradients],
+                "projections": [{**dataclasses.asdict(p), "ok": p.ok} for p in c.projections],
+            }
+            for c in report.local
+        ],
+        "findings": [dataclasses.asdict(f) for f in report.findings],
+        "forwards": report.forwards,
+        "seconds": report.seconds,
+    }
