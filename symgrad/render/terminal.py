@@ -12,7 +12,6 @@ from rich.table import Table
 from rich.text import Text
 
 from symgrad.render.console import console
-from symgrad.render.mathtext import pretty
 from symgrad.reports import (
     PAIRS,
     ChainRule,
@@ -26,6 +25,14 @@ from symgrad.reports import (
 __all__ = ["comparison", "console", "derivation", "step_sweep"]
 
 ELEMENT_TABLE_LIMIT = 24  # tensors this small get an element-by-element table
+
+
+def pretty(expr) -> str:
+    """:func:`symgrad.render.mathtext.pretty`, imported on first use: a comparison table
+    needs no SymPy, and importing it costs half a second."""
+    from symgrad.render.mathtext import pretty as unicode_math
+
+    return unicode_math(expr)
 
 
 def partial(of: str, wrt: str) -> str:
