@@ -11,6 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# In CI every run draws the same examples, so a red build is reproducible, never luck;
+# at a desk each run explores new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 # Tests (and the console scripts they start) derive afresh into a private cache, never
 # reading or filling the user's own ~/.cache/symgrad.

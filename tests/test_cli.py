@@ -62,15 +62,29 @@ def test_derive_json_reads_back_with_sympy(symgrad):
 
 def test_derive_json_for_a_matrix_layer_reads_back_with_its_symbols(symgrad):
     data = json.loads(symgrad("derive", "affine", "--json").stdout)
-    dims = {d: sp.Symbol(d) for d in ("N", "IN", "OUT")}
+    dims = {d: sp.Symbol(d, integer=True, positive=True) for d in ("N", "IN", "OUT")}
     matrices = {
-        name: sp.MatrixSymbol(name, *(dims[d] for d in shape))
+        name: sp.MatrixSymbol(
+            name, *(dims.get(d, sp.Integer(1) if d == "1" else None) for d in shape)
+        )
         for name, shape in data["symbols"].items()
-        if len(shape) == 2 and shape[1] != "1"
     }
-    matrices["b"] = sp.MatrixSymbol("b", dims["OUT"], 1)
-    dW = sp.sympify(data["derivatives"]["W"], locals=matrices)
-    assert dW == matrices["X"].T * matrices["dY"]
+    names = {**matrices, **dims}
+
+    def read(text):
+        return sp.sympify(text, locals=names)
+
+    X, W, dY = matrices["X"], matrices["W"], matrices["dY"]
+    assert read(data["derivatives"]["W"]) == X.T * dY
+    assert read(data["derivatives"]["X"]) == dY * W.T
+    db = read(data["derivatives"]["b"])
+    assert db.shape == (dims["OUT"], 1)  # dYᵀ·1: the batch sum, a column
+    assert read(data["forward"]).shape == (dims["N"], dims["OUT"])
+    for node in data["nodes"]:  # every string, not only the final derivatives
+        output = matrices[node["output"]]
+        assert read(node["expression"]).shape == output.shape
+        for name, rule in node["local_derivatives"].items():
+            assert read(rule).shape == matrices[name].shape
 
 
 def test_derive_latex(symgrad):

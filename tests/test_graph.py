@@ -443,7 +443,13 @@ def test_text_output_file_is_plain(symgrad, tmp_path):
 def test_json_reads_back():
     from symgrad.render import jsonout
 
-    data = json.loads(jsonout.dumps(jsonout.backprop(api.graph("sigmoid"))))
-    for node in data["nodes"]:
-        for local in node["local_derivatives"].values():
-            sp.sympify(local["expression"])  # the JSON's expressions are SymPy's own strings
+    report = api.graph("sigmoid")
+    data = json.loads(jsonout.dumps(jsonout.backprop(report)))
+    for node, drawn in zip(report.nodes, data["nodes"], strict=True):
+        for name, local in drawn["local_derivatives"].items():
+            # The JSON's strings are SymPy's own: they read back to the report's expressions.
+            expected = node.local_derivatives[name]
+            read = sp.sympify(
+                local["expression"], locals={s.name: s for s in expected.free_symbols}
+            )
+            assert sp.simplify(read - expected) == 0

@@ -24,6 +24,7 @@ from symgrad.checking.progress import Progress
 from symgrad.checking.report import Finding, LayerCheck, Perturbation, Projection, WrongGradient
 from symgrad.comparison.tolerance import exact_tolerance, looseness
 from symgrad.errors import SymgradError
+from symgrad.layers.spec import seeded_rng
 from symgrad.numeric.methods import Method, get_method
 from symgrad.numeric.steps import describe_step
 from symgrad.numeric.structure import Grouping, grouped_gradient
@@ -448,7 +449,7 @@ def check_layer(
     start = time.perf_counter()
     method = get_method(method or "central")
     chosen = choose_dtype(dtype, inputs, set(constants))
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     subject = Subject(layer, inputs, constants, chosen, params)
     with subject.borrowed(), Progress(f"checking {subject.name}", progress) as tracker:
         run = _Run(subject, method, rng, step, tracker)

@@ -18,6 +18,7 @@ import numpy as np
 
 from symgrad.comparison.shapes import parse_shape
 from symgrad.errors import SymgradError
+from symgrad.layers.spec import random_labels
 
 
 def split_target(target: str) -> tuple[Path, str]:
@@ -139,14 +140,11 @@ def build_layer(cls: type, inits: Sequence[str], rng: np.random.Generator, dtype
         raise SymgradError(f"{cls.__name__}() raised {type(error).__name__}: {error}") from None
 
 
-def one_hot(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """Random one-hot labels: rows of ``N,C``, or a single ``C``."""
+def labels_of(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Random one-hot ``--labels``: rows of ``N,C``, or a single ``C``."""
     if len(shape) > 2:
         raise SymgradError(f"--labels takes N,C (or C), got {','.join(map(str, shape))}")
-    classes = shape[-1]
-    rows = shape[0] if len(shape) == 2 else 1
-    labels = np.eye(classes)[rng.integers(0, classes, size=rows)]
-    return labels if len(shape) == 2 else labels[0]
+    return random_labels(shape, rng)
 
 
 def random_inputs(
@@ -155,6 +153,13 @@ def random_inputs(
     """Standard-normal inputs of the ``--input`` shapes, then one-hot ``--labels``; and
     the positions of the labels (not differentiated)."""
     arrays = [rng.standard_normal(parse_shape(s)).astype(dtype) for s in inputs]
+    for text in labels:  # one-hot labels score against an input of their own shape
+        if parse_shape(text) not in {a.shape for a in arrays}:
+            shapes = " or ".join(",".join(map(str, a.shape)) for a in arrays) or "none given"
+            raise SymgradError(
+                f"--labels {text} matches no --input shape ({shapes}): one-hot labels have "
+                "the shape of the scores they label"
+            )
     constants = tuple(range(len(arrays), len(arrays) + len(labels)))
-    arrays += [one_hot(parse_shape(s), rng) for s in labels]
+    arrays += [labels_of(parse_shape(s), rng) for s in labels]
     return arrays, constants

@@ -52,7 +52,7 @@ from symgrad.checking.report import (
 from symgrad.comparison.tolerance import pair_tolerances
 from symgrad.errors import SymgradError
 from symgrad.layers import get_layer
-from symgrad.layers.spec import Layer
+from symgrad.layers.spec import Layer, seeded_rng
 from symgrad.numeric.methods import Method, get_method
 from symgrad.numeric.steps import describe_step
 from symgrad.reports import GradientCheck
@@ -358,7 +358,7 @@ def check_network(
     start = time.perf_counter()
     method = None if method is None else get_method(method)
     chosen = choose_dtype(dtype, [x], set())
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     if isinstance(spec_or_layers, str):
         spec = spec_or_layers
         layers, _ = build(spec, np.shape(x)[-1], rng, chosen)

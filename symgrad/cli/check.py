@@ -72,7 +72,6 @@ def check(
     against numerical differences. Exit status: 0 when nothing is wrong, 1 when a
     problem is found, 2 for bad input.
     """
-    import numpy as np
 
     from symgrad.checking import check_layer
     from symgrad.checking.loading import build_layer, load_class, random_inputs
@@ -82,7 +81,9 @@ def check(
 
         raise SymgradError("give forward's inputs, e.g. --input 2,3 (repeat for each input)")
     cls = load_class(target)
-    rng = np.random.default_rng(seed)
+    from symgrad.layers.spec import seeded_rng
+
+    rng = seeded_rng(seed)
     layer = build_layer(cls, init or [], rng, dtype)
     arrays, constants = random_inputs(inputs or [], labels or [], rng, dtype)
     report = check_layer(

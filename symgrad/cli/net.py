@@ -59,6 +59,7 @@ def net(
     from symgrad.checking.network import loss_width
     from symgrad.comparison.shapes import parse_shape
     from symgrad.errors import SymgradError
+    from symgrad.layers.spec import random_labels
 
     shape = parse_shape(input_shape)
     if len(shape) != 2:
@@ -66,7 +67,7 @@ def net(
     classes = loss_width(spec, shape[-1])
     rng = np.random.default_rng([seed, 1])  # a stream of its own: the weights use seed's
     x = rng.standard_normal(shape).astype(dtype)
-    t = np.eye(classes)[rng.integers(0, classes, size=shape[0])]
+    t = random_labels((shape[0], classes), rng)
     report = check_network(spec, x, t, seed=seed, dtype=dtype, method=method, fast=fast, step=step)
     from symgrad.render import checking
 

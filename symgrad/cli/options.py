@@ -17,7 +17,9 @@ Shape = Annotated[
     ),
 ]
 Batch = Annotated[int, typer.Option("--batch", "-n", help="Rows of X for affine.")]
-Seed = Annotated[int, typer.Option("--seed", help="Seeds the inputs and the random upstream dout.")]
+Seed = Annotated[
+    int, typer.Option("--seed", min=0, help="Seeds the inputs and the random upstream dout.")
+]
 Dtype = Annotated[
     str,
     typer.Option(

@@ -16,7 +16,7 @@ from symgrad.comparison.tolerance import (
 )
 from symgrad.errors import SymgradError
 from symgrad.layers import get_layer
-from symgrad.layers.spec import Layer, sample
+from symgrad.layers.spec import Layer, random_labels, sample, seeded_rng
 from symgrad.numeric.differences import NumericGradient
 from symgrad.numeric.kinks import OneSided, no_kinks, one_sided
 from symgrad.numeric.methods import Method, get_method
@@ -39,8 +39,7 @@ def seeded_arrays(
     for name in (*layer.inputs, *layer.params):
         arrays[name] = sample(layer.domain, shapes[name], rng)
     for name in layer.labels:
-        rows, classes = shapes[name]
-        arrays[name] = np.eye(classes)[rng.integers(0, classes, size=rows)]
+        arrays[name] = random_labels(shapes[name], rng)
     return arrays
 
 
@@ -238,7 +237,7 @@ def compare(
     method = check_method(layer, method, step)
     dims = parse_shape(shape) if isinstance(shape, str) else shape
     shapes = array_shapes(layer, dims, batch)
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     drawn = fill(layer, seeded_arrays(layer, shapes, rng), at)
     arrays = {n: a.astype(dtype) if n not in layer.labels else a for n, a in drawn.items()}
     runner = book_layer(layer)

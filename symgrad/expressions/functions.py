@@ -32,8 +32,10 @@ def catalog_forward(layer: str) -> tuple[sp.Symbol, sp.Symbol, sp.Expr, sp.Expr]
 def _numpy_forward(layer: str):
     """The catalog NumPy class's forward, as the plain function ``lambdify`` calls."""
 
-    def forward(x: np.ndarray | float) -> np.ndarray:
-        return get_layer(layer).numpy_class().forward(x)
+    def forward(x: np.ndarray | float) -> np.ndarray | float:
+        out = get_layer(layer).numpy_class().forward(x)
+        # A scalar in, a scalar out: mpmath (and plain-float callers) reject 0-d arrays.
+        return out.item() if np.ndim(out) == 0 else out
 
     return forward
 

@@ -18,14 +18,15 @@ def log_softmax(x: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def one_hot(t: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def one_hot(t: np.ndarray, shape: tuple[int, ...], dtype: np.dtype = np.float64) -> np.ndarray:
     """Labels as one-hot rows matching scores of ``shape``: class indices are expanded,
-    one-hot (or soft) labels of the scores' own shape are returned as floats."""
+    one-hot (or soft) labels of the scores' own shape are returned as floats of ``dtype``
+    (the scores' own, so a float32 layer's gradient stays float32)."""
     t = np.asarray(t)
     if t.shape == shape:
-        return t.astype(np.float64)
+        return t.astype(dtype)
     if np.issubdtype(t.dtype, np.integer) and t.shape == shape[:-1]:
-        return np.eye(shape[-1])[t]
+        return np.eye(shape[-1], dtype=dtype)[t]
     raise ValueError(
         f"labels of shape {t.shape} fit neither one-hot {shape} nor indices {shape[:-1]}"
     )
@@ -42,7 +43,7 @@ class SoftmaxWithLoss:
     def forward(self, x: np.ndarray, t: np.ndarray) -> float:
         x = as_float(x)
         self._unbatched = x.ndim == 1
-        self.t = np.atleast_2d(one_hot(t, x.shape))
+        self.t = np.atleast_2d(one_hot(t, x.shape, x.real.dtype))
         x = np.atleast_2d(x)  # one sample is a batch of one, not of C
         log_y = log_softmax(x)
         self.y = np.exp(log_y)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
-if TYPE_CHECKING:
-    import numpy as np
+import numpy as np
 
+if TYPE_CHECKING:
     from symgrad.symbolic.forms import SymbolicForm
 
 ShapeKind = Literal["elementwise", "affine", "classes"]
@@ -98,3 +98,19 @@ def sample(domain: Domain, shape: tuple[int, ...], rng: np.random.Generator) -> 
     if domain == "away_from_zero":
         values = (0.25 + abs(values)) * rng.choice((-1.0, 1.0), size=shape)
     return values
+
+
+def random_labels(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """One-hot labels with a random class per row: rows of ``N,C``, or a single ``C``."""
+    classes = shape[-1]
+    labels = np.eye(classes)[rng.integers(0, classes, size=shape[0] if len(shape) == 2 else 1)]
+    return labels if len(shape) == 2 else labels[0]
+
+
+def seeded_rng(seed: int) -> np.random.Generator:
+    """The random generator every check draws its inputs and dout from."""
+    if not isinstance(seed, int | np.integer) or seed < 0:
+        from symgrad.errors import SymgradError
+
+        raise SymgradError(f"seed must be a non-negative integer, got {seed!r}")
+    return np.random.default_rng(seed)

@@ -39,7 +39,12 @@ def derivation(report: Derivation) -> dict[str, Any]:
     if report.extra_derivatives:
         result["other_derivatives"] = {k: plain(v) for k, v in report.extra_derivatives.items()}
     if report.matrix:
-        result["symbols"] = {name: shape.split("×") for name, shape in report.shapes.items()}
+        shapes = dict(report.shapes)
+        for node in report.nodes:  # intermediate results and their upstream gradients too
+            for name, shape in node.shapes.items():
+                shapes.setdefault(name, shape)
+                shapes.setdefault(f"d{name}", shape)
+        result["symbols"] = {name: shape.split("×") for name, shape in shapes.items()}
     if report.notes:
         result["notes"] = list(report.notes)
     return result

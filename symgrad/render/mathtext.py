@@ -27,7 +27,8 @@ class PlainPrinter(_PositiveFirst, StrPrinter):
     """SymPy's own string form (``sympify`` reads it back), positive terms first."""
 
     def _print_OneMatrix(self, expr):
-        return "1"
+        rows, cols = expr.shape
+        return f"OneMatrix({self._print(rows)}, {self._print(cols)})"
 
 
 class TeXPrinter(_PositiveFirst, LatexPrinter):

@@ -301,12 +301,15 @@ def _precision_lines(checks: list[GradientCheck]) -> Group:
 def _conclusion(report: Comparison) -> Text:
     bad = [c.name for c in report.gradients if not c.ok]
     if bad:
-        return Text(f"Disagreement in {', '.join(bad)}: see the rows marked ✗.", style="bold red")
+        return Text(
+            f"Disagreement in {', '.join(bad)}: see the rows marked ✗ DISAGREE above.",
+            style="bold red",
+        )
     count = len(report.gradients)
     kinks = sum(c.kinks.count for c in report.gradients if c.kinks is not None)
     text = (
-        f"{'All' if count > 1 else 'The'} {count} gradient{'s' if count > 1 else ''} "
-        f"agree{'' if count > 1 else 's'}: backward = "
+        (f"All {count} gradients agree" if count > 1 else "The gradient agrees")
+        + ": backward = "
         + ("symbolic = " if all(c.symbolic is not None for c in report.gradients) else "")
         + "numeric"
     )
