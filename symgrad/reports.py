@@ -40,6 +40,7 @@ class ChainRule:
     paths: tuple[tuple[str, ...], ...]  # node outputs from the graph output down to ``wrt``
     factors: tuple[tuple[Any, ...], ...]  # one local derivative per edge of each path
     product: Any  # the sum over paths of the factors' products, multiplied out
+    summed_over: tuple[str, ...] = ()  # per path: the index range it stands for ("k ≠ i"), or ""
 
 
 @dataclass(frozen=True)

@@ -116,10 +116,13 @@ def _chain(chain: ChainRule, report: Derivation) -> str:
             r",\quad ".join(steps) + rf"\quad\Rightarrow\quad {head} = {latex(chain.product)}"
         )
     labels, values = [], []
-    for path, factors in zip(chain.paths, chain.factors, strict=True):
+    sums = chain.summed_over or ("",) * len(chain.paths)
+    for path, factors, over in zip(chain.paths, chain.factors, sums, strict=True):
         hops = (*path, chain.wrt)
-        labels.append(r" \cdot ".join(partial(a, b) for a, b in itertools.pairwise(hops)))
-        values.append(r" \cdot ".join(rf"\left({latex(f)}\right)" for f in factors))
+        index_range = over.replace("≠", r" \neq ")
+        total = rf"\sum_{{{index_range}}} " if over else ""
+        labels.append(total + r" \cdot ".join(partial(a, b) for a, b in itertools.pairwise(hops)))
+        values.append(total + r" \cdot ".join(rf"\left({latex(f)}\right)" for f in factors))
     steps = [" + ".join(labels), " + ".join(values), latex(chain.product)]
     return display(f"{head} = " + " = ".join(steps))
 

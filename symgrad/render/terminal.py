@@ -81,11 +81,14 @@ def _chain_lines(chain: ChainRule, output: str, matrix: bool) -> list[str]:
             f"d{chain.wrt}: " + ";  ".join(steps) + f"  ⇒  d{chain.wrt} = {pretty(chain.product)}"
         ]
     labels, values = [], []
-    for path, factors in zip(chain.paths, chain.factors, strict=True):
+    sums = chain.summed_over or ("",) * len(chain.paths)
+    for path, factors, over in zip(chain.paths, chain.factors, sums, strict=True):
         hops = (*path, chain.wrt)
-        labels.append(" · ".join(partial(a, b) for a, b in itertools.pairwise(hops)))
+        total = f"Σ_{{{pretty(over).replace(' ', '')}}} " if over else ""
+        labels.append(total + " · ".join(partial(a, b) for a, b in itertools.pairwise(hops)))
         values.append(
-            " · ".join(
+            total
+            + " · ".join(
                 f"({pretty(f)})" if pretty(f).startswith("−") or " " in pretty(f) else pretty(f)
                 for f in factors
             )

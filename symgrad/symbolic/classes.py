@@ -135,6 +135,7 @@ class ClassLossForm:
                     wrt="x_i",
                     paths=(("L", "y_i"), ("L", "y_k")),
                     factors=factors,
+                    summed_over=("", "k ≠ i"),
                     product=chained.xreplace(names),
                 ),
             ),
