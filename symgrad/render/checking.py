@@ -23,6 +23,18 @@ from symgrad.render.terminal import shape_text, short_number
 TEXT_WIDTH = 100  # str(report): what a pytest failure message is wrapped to
 
 
+def _agreement(parameters: int, layers: int) -> str:
+    """ "All 4 parameters agree end to end, and all 4 layers locally", counted in words."""
+    if parameters == 0:
+        end_to_end = "No parameters to check end to end"
+    elif parameters == 1:
+        end_to_end = "The parameter agrees end to end"
+    else:
+        end_to_end = f"All {parameters} parameters agree end to end"
+    local = "the layer" if layers == 1 else f"all {layers} layers"
+    return f"{end_to_end}; {local} agree{'s' if layers == 1 else ''} locally"
+
+
 def render(report: LayerCheck | NetworkCheck) -> RenderableType:
     """The rich renderable for either kind of report."""
     if isinstance(report, NetworkCheck):
@@ -206,8 +218,7 @@ def network(report: NetworkCheck) -> RenderableType:
     if report.ok:
         parts.append(
             Text(
-                f"✓ All {count} parameters agree end to end, and all {len(report.local)} layers "
-                f"locally ({speed}).",
+                f"✓ {_agreement(count, len(report.local))} ({speed}).",
                 style="bold green",
             )
         )
