@@ -8,8 +8,8 @@ elements whose outputs do not overlap; ``--fast`` checks one random projection p
 tensor. All timings are in-process, in this one run, on the same functions:
 
 - the book's two-layer network, 784 → 50 → 10, batch 3, float64 (39,760 parameters),
-  built from the catalog's layers and from the book's own classes (written below,
-  which symgrad knows nothing about);
+  built from the catalog's layers and from the book's own classes (the note's, from
+  examples/note_layers.py, which symgrad knows nothing about);
 - single layers: sigmoid on 100×100, and affine with X 64×256, W 256×128;
 - ``torch.autograd.gradcheck`` (full and fast_mode) on the same functions, when torch
   is installed (it is never a dependency of symgrad).
@@ -23,10 +23,12 @@ Run: ``.venv/bin/python benchmarks/gradcheck_speed.py [--repeat N] [--loop-repea
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from rich import box
@@ -38,6 +40,10 @@ from symgrad.layers.affine import Affine as CatalogAffine
 from symgrad.layers.sigmoid import Sigmoid as CatalogSigmoid
 from symgrad.render.console import console
 
+# The note's own classes, exactly as printed (examples/note_layers.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+from note_layers import Affine, SoftmaxWithLoss
+
 SPEC = "affine:50,relu,affine:10,softmax-with-loss"
 TARGETS = {"network, catalog layers": 20, "network, the book's classes": 4}
 
@@ -45,27 +51,9 @@ TARGETS = {"network, catalog layers": 20, "network, the book's classes": 4}
 # ---------------------------------------------------------------- the book's code (ch. 5)
 
 
-def softmax(x):
-    if x.ndim == 2:
-        x = x.T
-        x = x - np.max(x, axis=0)
-        y = np.exp(x) / np.sum(np.exp(x), axis=0)
-        return y.T
-    x = x - np.max(x)
-    return np.exp(x) / np.sum(np.exp(x))
-
-
-def cross_entropy_error(y, t):
-    if y.ndim == 1:
-        t = t.reshape(1, t.size)
-        y = y.reshape(1, y.size)
-    if t.size == y.size:
-        t = t.argmax(axis=1)
-    batch_size = y.shape[0]
-    return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size
-
-
 class BookRelu:
+    """The note's ReLU with its missing ``return out`` added (it cannot run without)."""
+
     def __init__(self):
         self.mask = None
 
@@ -78,44 +66,6 @@ class BookRelu:
     def backward(self, dout):
         dout[self.mask] = 0
         dx = dout
-        return dx
-
-
-class BookAffine:
-    def __init__(self, W, b):
-        self.W = W
-        self.b = b
-        self.x = None
-        self.dW = None
-        self.db = None
-
-    def forward(self, x):
-        self.x = x
-        out = np.dot(x, self.W) + self.b
-        return out
-
-    def backward(self, dout):
-        dx = np.dot(dout, self.W.T)
-        self.dW = np.dot(self.x.T, dout)
-        self.db = np.sum(dout, axis=0)
-        return dx
-
-
-class BookSoftmaxWithLoss:
-    def __init__(self):
-        self.loss = None
-        self.y = None
-        self.t = None
-
-    def forward(self, x, t):
-        self.t = t
-        self.y = softmax(x)
-        self.loss = cross_entropy_error(self.y, self.t)
-        return self.loss
-
-    def backward(self, dout=1):
-        batch_size = self.t.shape[0]
-        dx = (self.y - self.t) / batch_size
         return dx
 
 
@@ -291,10 +241,10 @@ def main() -> None:
     def book_network() -> list:
         catalog = catalog_network()
         return [
-            BookAffine(catalog[0].W, catalog[0].b),
+            Affine(catalog[0].W, catalog[0].b),
             BookRelu(),
-            BookAffine(catalog[2].W, catalog[2].b),
-            BookSoftmaxWithLoss(),
+            Affine(catalog[2].W, catalog[2].b),
+            SoftmaxWithLoss(),
         ]
 
     repeats = (args.repeat, args.loop_repeat)
