@@ -167,6 +167,7 @@ def test_derive_and_graph_share_the_nodes():
         (("graph", "x*y", "--at", "x=1"), "no value for 'y'"),
         (("graph", "x*y", "--at", "x=1,y=2,q=3"), "'q', not in the graph"),
         (("graph", "x*y", "--at", "x=1,y=abc"), "'abc' is not a number"),
+        (("graph", "x*y", "--at", "x=1;y=2"), "'1;y=2' is not a number"),
         (("graph", "x*y", "--at", "x"), "write NAME=VALUE"),
         (("graph", "1/x", "--at", "x=0"), "no finite real value at x = 0"),
         (("graph", "log(x)", "--at", "x=-1"), "no finite real value"),

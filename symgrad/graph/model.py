@@ -70,14 +70,16 @@ def _input_values(
             f" (its inputs: {', '.join(by_name)})"
         )
     given = {**defaults, **at}
-    missing = [name for name in by_name if name not in given]
+    # Values first: in "x=1;y=2" the fault is the value "1;y=2", not a missing y.
+    values = {name: to_number(value, f"--at {name}") for name, value in given.items()}
+    missing = [name for name in by_name if name not in values]
     if missing:
         example = ",".join(f"{name}=1" for name in by_name)
         raise SymgradError(
             f"no value for {', '.join(repr(n) for n in missing)}: give every input one,"
             f" e.g. --at {example}"
         )
-    return {symbol: to_number(given[name], f"--at {name}") for name, symbol in by_name.items()}
+    return {symbol: values[name] for name, symbol in by_name.items()}
 
 
 def local_form(node: Node, wrt: sp.Symbol) -> sp.Expr:
