@@ -143,18 +143,27 @@ class _Run:
         like = subject.inputs[subject.differentiated[0]]
         for sign in (1.0, -1.0):
             dout = self.rng.standard_normal(like.shape).astype(subject.dtype)
-            try:
+            if self.backward_writes(sign, dout) is not False:
+                return
+
+    def backward_writes(self, sign: float, dout: Any) -> bool | None:
+        """Forward at sign × the inputs, then backward on a copy of dout: True (with a
+        finding) when backward wrote into it, None when the layer raised."""
+        subject = self.subject
+        try:
+            with np.errstate(all="ignore"):
                 subject.call_forward({k: sign * subject.inputs[k] for k in subject.differentiated})
                 _, given = self.call_backward(dout)
-            except Exception:
-                return
-            if not _same(given, dout):
-                self.findings.append(
-                    say.changed_argument(
-                        self.name, "backward", "its dout argument", dout, given, "dout-modified"
-                    )
-                )
-                return
+        except Exception:
+            return None
+        if _same(given, dout):
+            return False
+        self.findings.append(
+            say.changed_argument(
+                self.name, "backward", "its dout argument", dout, given, "dout-modified"
+            )
+        )
+        return True
 
     def main_backward(self, out: np.ndarray, dout: Any, passed: list) -> Any | None:
         """The backward whose gradients are checked, and what it wrote into."""
@@ -310,19 +319,7 @@ class _Run:
             dout, np.ndarray
         ):
             return
-        subject = self.subject
-        try:
-            with np.errstate(all="ignore"):
-                subject.call_forward({k: -subject.inputs[k] for k in subject.differentiated})
-                _, given = self.call_backward(dout)
-        except Exception:
-            return
-        if not _same(given, dout):
-            self.findings.append(
-                say.changed_argument(
-                    self.name, "backward", "its dout argument", dout, given, "dout-modified"
-                )
-            )
+        self.backward_writes(-1.0, dout)
 
     # ------------------------------------------------------------ numbers
 

@@ -367,21 +367,27 @@ def check_network(
         spec = " → ".join(class_name(layer) for layer in layers)
     net = _Net(layers, x, t, chosen)
     shapes = {"x": np.shape(x), "t": np.shape(t)}
+
+    def report(**results: Any) -> NetworkCheck:
+        return NetworkCheck(
+            spec=spec,
+            layers=tuple(net.names),
+            shapes=shapes,
+            dtype=chosen.name,
+            seed=seed,
+            loss=net.loss,
+            seconds=time.perf_counter() - start,
+            **results,
+        )
+
     with ExitStack() as stack, Progress("checking the network", progress) as tracker:
         ready = net.forward(stack) and net.backward()
         if not ready:
-            return NetworkCheck(
-                spec=spec,
-                layers=tuple(net.names),
-                shapes=shapes,
-                dtype=chosen.name,
-                seed=seed,
-                loss=net.loss,
+            return report(
                 step=describe_step(method or "central", chosen, step),
                 parameters=(),
                 local=(),
                 findings=tuple(net.findings),
-                seconds=time.perf_counter() - start,
             )
         if fast:
             parameters, local, wrong, forwards = _fast(net, method, step, rng, tracker)
@@ -397,20 +403,13 @@ def check_network(
             f"{kinks} element(s) sit within a step of a kink; there the backward's subgradient "
             "travels on down the numeric chain"
         )
-    return NetworkCheck(
-        spec=spec,
-        layers=tuple(net.names),
-        shapes=shapes,
-        dtype=chosen.name,
-        seed=seed,
-        loss=net.loss,
+    return report(
         step=describe_methods(net, method, chosen, step),
         parameters=tuple(parameters),
         local=tuple(local),
         findings=tuple(findings),
         wrong=tuple(wrong),
         forwards=forwards,
-        seconds=time.perf_counter() - start,
         fast=fast,
         notes=tuple(notes),
     )
