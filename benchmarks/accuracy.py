@@ -26,7 +26,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from symgrad.comparison.engine import book_layer, seeded_arrays, symbolic_gradients
+from symgrad.comparison.engine import seeded_arrays, symbolic_gradients
 from symgrad.comparison.shapes import array_shapes
 from symgrad.layers import CATALOG
 from symgrad.layers.spec import Layer
@@ -47,18 +47,17 @@ def point_errors(
     rng = np.random.default_rng(seed)
     drawn = seeded_arrays(layer, shapes, rng)
     arrays = {n: a.astype(dtype) if n not in layer.labels else a for n, a in drawn.items()}
-    runner = book_layer(layer)
-    out = np.asarray(runner.output(arrays))
+    out = np.asarray(layer.output(arrays))
     dout = rng.standard_normal(out.shape).astype(dtype)
     used = {n: a.astype(np.float64) for n, a in arrays.items()}
     truth = symbolic_gradients(layer, used, dout.astype(np.float64), TRUTH_DIGITS)
     errors = {}
     for method in methods:
         worst = 0.0
-        for wrt in runner.differentiable:
+        for wrt in layer.differentiable:
 
             def f(value, wrt=wrt):
-                return runner.output({**arrays, wrt: value})
+                return layer.output({**arrays, wrt: value})
 
             numeric = numerical_gradient(f, arrays[wrt], dout, method, None, layer.elementwise)
             exact = to_float(truth[f"d{wrt}"])

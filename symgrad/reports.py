@@ -61,41 +61,94 @@ class Derivation:
 
 
 @dataclass(frozen=True)
+class WorstElement:
+    """The element of a gradient that comes closest to (or goes furthest past) its bound.
+
+    ``first`` and ``second`` are the pair's two values there (backward and numeric for
+    ``backward_vs_numeric``); at a kink ``second`` is the nearer end of the one-sided
+    interval and ``difference`` the distance outside it.
+    """
+
+    index: tuple[int, ...]
+    first: float
+    second: float
+    difference: float
+    bound: float
+    ratio: float  # difference / bound; above 1 the element disagrees (NaN counts as ∞)
+
+    @property
+    def ok(self) -> bool:
+        return self.ratio <= 1
+
+
+@dataclass(frozen=True)
 class GradientCheck:
-    """Backward vs symbolic vs numeric for one gradient (``dX``, ``dW``, …)."""
+    """Backward vs symbolic vs numeric for one gradient (``dX``, ``dW``, …), element by
+    element: every element is held to its own bound, and the gradient agrees when every
+    element does.
+
+    Attributes:
+        errors: per pair (keyed as in PAIRS), the difference at the pair's worst element
+            (the largest difference / bound); ``tolerance`` holds that element's bound, so
+            ``errors[p] <= tolerance[p]`` exactly when every element agrees.
+        worst: per pair, that element: its index, both values, difference and bound.
+        max_difference: per pair, the largest difference over all elements.
+        bound: the backward-vs-numeric bound of every element.
+        disagreeing: where any pair's difference exceeds its bound.
+        unreliable: where the numeric value's own error bound is too wide to tell a
+            right backward from a wrong one (a stencil reaching across a kink or pole);
+            such an element neither fails nor vouches for the others, and is reported.
+    """
 
     name: str
     shape: tuple[int, ...]
     backward: np.ndarray
     symbolic: np.ndarray | None  # None: no SymPy forward known (symgrad.checking)
     numeric: np.ndarray
-    errors: dict[str, float]  # max absolute difference per pair, keyed as in PAIRS
-    tolerance: dict[str, float]  # the same keys
-    relative_error: float  # worst pair's max |difference| over max |value|
-    model: ToleranceModel | None = None  # where the numeric tolerance comes from
+    errors: dict[str, float]
+    tolerance: dict[str, float]
+    relative_error: float  # the largest difference over the largest |value| (normwise)
+    model: ToleranceModel | None = None  # the error model at the worst element
     kinks: Kinks | None = None  # one-sided derivatives, where they disagree
     precision: Precision | None = None  # distance from the 50-digit value, when asked
+    worst: dict[str, WorstElement] = field(default_factory=dict)
+    max_difference: dict[str, float] = field(default_factory=dict)
+    bound: np.ndarray | None = None
+    disagreeing: np.ndarray | None = None
+    unreliable: np.ndarray | None = None
 
     @property
     def ok(self) -> bool:
         # Without a symbolic column only backward_vs_numeric is measured.
+        if self.worst:
+            return all(worst.ok for worst in self.worst.values())
         return all(
             self.errors[pair] <= self.tolerance[pair] for pair in PAIRS if pair in self.errors
         )
 
+    @property
+    def wrong(self) -> int:
+        """How many elements disagree."""
+        return 0 if self.disagreeing is None else int(self.disagreeing.sum())
+
+    @property
+    def unreliable_count(self) -> int:
+        return 0 if self.unreliable is None else int(self.unreliable.sum())
+
 
 @dataclass(frozen=True)
 class ToleranceModel:
-    """The numeric method's error bound behind a gradient's tolerance, in its terms."""
+    """The numeric method's error bound at a gradient's worst element, in its terms."""
 
     method: str
     step_min: float  # the smallest and largest step taken over the elements
     step_max: float
-    truncation: float  # max estimated truncation error (before its margin)
+    truncation: float  # estimated truncation error at the worst element (before its margin)
     truncation_margin: float
-    rounding: float  # max modelled rounding error of the numeric value
-    exact: float  # the backward's own allowance, 64ε·max|value|
-    float64_tolerance: float | None = None  # the backward-vs-numeric tolerance in float64
+    rounding: float  # modelled rounding error of the numeric value there
+    exact: float  # the backward's own allowance there, 64ε·its scale
+    float64_tolerance: float | None = None  # that element's backward-vs-numeric bound in float64
+    index: tuple[int, ...] = ()  # the element
 
 
 @dataclass(frozen=True)
@@ -143,10 +196,11 @@ class Comparison:
     method: str = "central"
     at: float | None = None  # the value the inputs were filled with (--at), if any
     notes: tuple[str, ...] = ()  # e.g. how much looser float32's tolerances are, and why
+    problems: tuple[str, ...] = ()  # what the layer's behaviour got wrong, in words
 
     @property
     def ok(self) -> bool:
-        return all(gradient.ok for gradient in self.gradients)
+        return not self.problems and all(gradient.ok for gradient in self.gradients)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from symgrad.checking.gradients import Verified, bound, differences, worst_index
+from symgrad.checking.gradients import Verified, differences, worst_index
 from symgrad.checking.report import Finding, WrongGradient
+from symgrad.comparison.tolerance import numeric_bound
 
 KINDS = (
     "forward-raised",
@@ -259,14 +260,14 @@ def _factors(dims: dict[int, str]) -> list[tuple[float, str, str]]:
     return named
 
 
-def factor_hint(backward: np.ndarray, numeric: np.ndarray, allowed: float, dims) -> str | None:
-    """The backward is c × the right gradient everywhere, for some c ≠ 1."""
+def factor_hint(backward: np.ndarray, numeric: np.ndarray, allowed: np.ndarray, dims) -> str | None:
+    """The backward is c × the right gradient everywhere, for some c ≠ 1 (each element
+    within ``allowed``, its own bound)."""
     norm = float(np.sum(numeric * numeric))
     if norm == 0 or not np.all(np.isfinite(backward)):
         return None
     c = float(np.sum(backward * numeric)) / norm
-    residual = float(np.max(np.abs(backward - c * numeric), initial=0.0))
-    if residual > 2 * allowed * max(1.0, abs(c)):
+    if not np.all(np.abs(backward - c * numeric) <= 2 * allowed * max(1.0, abs(c))):
         return None
     if abs(c + 1) < 1e-6:
         return (
@@ -292,11 +293,11 @@ def factor_hint(backward: np.ndarray, numeric: np.ndarray, allowed: float, dims)
     return f"backward is {c:.6g} × the right gradient everywhere: a constant factor is off"
 
 
-def transpose_hint(backward: np.ndarray, numeric: np.ndarray, allowed: float) -> str | None:
-    """Square gradient whose transpose is right."""
+def transpose_hint(backward: np.ndarray, numeric: np.ndarray, allowed: np.ndarray) -> str | None:
+    """Square gradient whose transpose is right (each element within ``allowed``)."""
     if backward.ndim != 2 or backward.shape[0] != backward.shape[1] or backward.shape[0] < 2:
         return None
-    if float(np.max(np.abs(backward.T - numeric), initial=0.0)) <= allowed:
+    if np.all(np.abs(backward.T - numeric) <= allowed):
         return (
             "backward is the transpose of the right gradient: the factors of a product are "
             "in the wrong order (e.g. dout·xᵀ where xᵀ·dout is meant), or a .T is missing"
@@ -336,10 +337,10 @@ def wrong_gradient(
 ) -> tuple[WrongGradient, Finding]:
     """The evidence and the sentence for a gradient that disagrees with numeric values."""
     check, numeric, sides = verified.check, verified.numeric, verified.sides
-    tolerance = check.tolerance["backward_vs_numeric"]
-    index = worst_index(check, sides)
+    tolerance = check.bound
+    index = worst_index(check)
     gap = differences(check, sides)
-    wrong = ~(gap <= tolerance)  # NaN counts as wrong
+    wrong = check.disagreeing
     b, n = float(check.backward[index]), float(check.numeric[index])
     largest = float(np.max(np.abs(check.numeric), initial=0.0))
     absolute = float(gap[index])
@@ -366,7 +367,7 @@ def wrong_gradient(
         index=index,
         backward=b,
         numeric=n,
-        numeric_error=float(bound(numeric)[index]),
+        numeric_error=float(numeric_bound(numeric)[index]),
         symbolic=symbolic,
         absolute=absolute,
         relative=relative,

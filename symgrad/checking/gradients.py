@@ -23,8 +23,8 @@ import numpy as np
 from symgrad.checking.objects import Subject, catalog_entry
 from symgrad.checking.progress import Progress
 from symgrad.checking.report import Perturbation, Projection
-from symgrad.comparison.engine import check_gradient
-from symgrad.comparison.tolerance import TRUNCATION_MARGIN, exact_tolerance
+from symgrad.comparison.tolerance import exact_tolerance, numeric_bound
+from symgrad.comparison.verdict import check_gradient, ratios
 from symgrad.numeric.differences import NumericGradient, numerical_gradient
 from symgrad.numeric.kinks import OneSided, no_kinks, one_sided
 from symgrad.numeric.methods import Method, get_method
@@ -35,7 +35,7 @@ from symgrad.numeric.structure import (
     grouped_gradient,
     probe_couplings,
 )
-from symgrad.reports import PAIRS, GradientCheck
+from symgrad.reports import GradientCheck
 
 Function = Callable[[np.ndarray], object]
 
@@ -54,11 +54,6 @@ class Counted:
 
 RECHECK = 8  # worst elements re-derived one at a time before a disagreement is reported
 OPINION_ROUNDS = 4  # rounds of RECHECK elements a second opinion may take
-
-
-def bound(numeric: NumericGradient) -> np.ndarray:
-    """The numeric value's error bound per element, with the margin the tolerances use."""
-    return TRUNCATION_MARGIN * numeric.truncation + numeric.rounding
 
 
 def plan(
@@ -92,32 +87,6 @@ def plan(
     return grouping, source
 
 
-def compared(
-    name: str,
-    backward: np.ndarray,
-    symbolic: np.ndarray | None,
-    numeric: NumericGradient,
-    sides: OneSided,
-    x: np.ndarray,
-    fixed_step: bool = False,
-) -> GradientCheck:
-    """The core's :func:`~symgrad.comparison.engine.check_gradient`; without a symbolic
-    column the backward stands in for it and the pairs with symbolic are dropped (they
-    would read b − s = 0 and s − n = b − n)."""
-    check = check_gradient(
-        name, backward, backward if symbolic is None else symbolic, numeric, sides, x, fixed_step
-    )
-    if symbolic is not None:
-        return check
-    kept = [pair for pair in PAIRS if "symbolic" not in pair]
-    return dataclasses.replace(
-        check,
-        symbolic=None,
-        errors={pair: check.errors[pair] for pair in kept},
-        tolerance={pair: check.tolerance[pair] for pair in kept},
-    )
-
-
 def differences(check: GradientCheck, sides: OneSided) -> np.ndarray:
     """|backward − numeric| per element; at a kink, how far backward lies outside the
     one-sided interval (0 for a valid subgradient)."""
@@ -127,10 +96,9 @@ def differences(check: GradientCheck, sides: OneSided) -> np.ndarray:
     return np.where(sides.kink, sides.outside(check.backward), plain)
 
 
-def worst_index(check: GradientCheck, sides: OneSided) -> tuple[int, ...]:
-    """The element with the largest difference (NaN counts as largest)."""
-    gap = np.nan_to_num(differences(check, sides), nan=np.inf)
-    return tuple(int(i) for i in np.unravel_index(int(np.argmax(gap)), gap.shape))
+def worst_index(check: GradientCheck) -> tuple[int, ...]:
+    """The element furthest past (or closest to) its own bound, backward vs numeric."""
+    return check.worst["backward_vs_numeric"].index
 
 
 @dataclass(frozen=True)
@@ -195,11 +163,14 @@ def verify(
     step: float | None = None,
     symbolic: np.ndarray | None = None,
     source: str = "catalog",
+    truth: np.ndarray | None = None,
 ) -> Verified:
     """The full element-wise check of ``backward`` against ∂⟨dout, f(x)⟩/∂x.
 
-    1. Numeric values by grouped perturbation, compared with the core's tolerances.
-    2. On a disagreement: one-sided differences (grouped), in case it is a kink.
+    1. Numeric values by grouped perturbation, every element against its own bound
+       (symgrad.comparison.verdict).
+    2. On a disagreement, or where an element's numeric value is too uncertain to judge:
+       one-sided differences (grouped), in case it is a kink.
     3. Still a disagreement: the worst :data:`RECHECK` elements are re-derived one
        element per forward. Where those agree with the grouped values the structure is
        confirmed; where not, every element is re-derived that way and the check
@@ -214,6 +185,7 @@ def verify(
         grouping: how to perturb x (its tracker, if any, sees every group).
         symbolic: SymPy's gradient on the same numbers, when known.
         source: where the grouping came from, for the report.
+        truth: SymPy's gradient at many digits, to count the backward's ulps.
     """
     fixed = step is not None
     f = Counted(f)
@@ -222,14 +194,15 @@ def verify(
     spread = reach(grouping, numeric, x, "ones")
     numeric = with_terms(numeric, reach(grouping, numeric, x, "terms"))
     sides = no_kinks(x)
-    check = compared(name, backward, symbolic, numeric, sides, x, fixed)
+    check = check_gradient(name, backward, symbolic, numeric, sides, x, fixed, truth)
     rechecked, fallback = 0, False
     finite = np.all(np.isfinite(check.backward)) and np.all(np.isfinite(numeric.values))
-    if not check.ok and finite:
+    # A disagreement may be a kink; an element too uncertain to judge may sit next to one.
+    if (not check.ok or check.unreliable is not None) and finite:
         sides = one_sided(f, x, dout, grouping)
-        check = compared(name, backward, symbolic, numeric, sides, x, fixed)
+        check = check_gradient(name, backward, symbolic, numeric, sides, x, fixed, truth)
     if not check.ok and finite and grouping.couplings:  # without couplings: already one by one
-        gap = differences(check, sides)
+        gap = ratios(differences(check, sides), check.bound)
         order = np.argsort(-gap, axis=None, kind="stable")[:RECHECK]
         index = np.unravel_index(order, x.shape)
         restricted = _subset(f, x, index)
@@ -240,7 +213,7 @@ def verify(
         single_sides = one_sided(restricted, x[index], dout, False)
         rechecked = len(order)
         grouped = numeric.values[index]
-        allowed = 2 * (bound(single) + bound(numeric)[index])
+        allowed = 2 * (numeric_bound(single) + numeric_bound(numeric)[index])
         allowed += exact_tolerance(np.float64, float(np.max(np.abs(grouped), initial=0.0)))
         agree = np.all(np.abs(single.values - grouped) <= allowed) and np.array_equal(
             single_sides.kink, sides.kink[index]
@@ -254,11 +227,11 @@ def verify(
             spread = reach(plain, numeric, x, "ones")
             numeric = with_terms(numeric, reach(plain, numeric, x, "terms"))
             sides = one_sided(f, x, dout, plain)
-            check = compared(name, backward, symbolic, numeric, sides, x, fixed)
+            check = check_gradient(name, backward, symbolic, numeric, sides, x, fixed, truth)
     second = 0
     if not check.ok and finite and not fixed:
         numeric, check, second = _second_opinion(
-            name, backward, symbolic, f, x, dout, numeric, sides, check
+            name, backward, symbolic, f, x, dout, numeric, sides, check, truth
         )
     perturbation = Perturbation(
         name=array,
@@ -272,17 +245,19 @@ def verify(
     return Verified(check, numeric, sides, perturbation, spread)
 
 
-def _merged(numeric: NumericGradient, index, other: NumericGradient) -> NumericGradient:
-    """``numeric`` with the elements at ``index`` (and their error model) from ``other``."""
+def _merged(numeric: NumericGradient, index, other: NumericGradient, keep) -> NumericGradient:
+    """``numeric`` with the elements at ``index`` where ``keep`` (and their error model)
+    from ``other``."""
+    index = tuple(axis[keep] for axis in index)
     fields = {}
     for field in ("values", "step", "truncation", "rounding"):
         merged = np.array(getattr(numeric, field), dtype=np.float64, copy=True)
-        merged[index] = getattr(other, field)
+        merged[index] = getattr(other, field)[keep]
         fields[field] = merged
     return dataclasses.replace(numeric, **fields)
 
 
-def _second_opinion(name, backward, symbolic, f, x, dout, numeric, sides, check):
+def _second_opinion(name, backward, symbolic, f, x, dout, numeric, sides, check, truth):
     """Richardson's estimate, with its own error estimate, at the worst elements.
 
     A stencil's error model can be too optimistic at an element: its truncation estimate
@@ -292,22 +267,27 @@ def _second_opinion(name, backward, symbolic, f, x, dout, numeric, sides, check)
     first step makes both effects negligible. The check is then repeated on those
     values: it passes if the disagreement was the stencil's, and is confirmed if the
     worst element is one Richardson re-derived.
+
+    Richardson's value replaces the stencil's only where its own error bound is below the
+    disagreement it is to settle: where its large first step reaches across a kink, its
+    estimate is too wide to settle anything, and the stencil's measurement stands.
     """
     richardson = get_method("richardson")
     done = np.zeros(np.shape(x), dtype=bool)
     for _ in range(OPINION_ROUNDS):
-        gap = differences(check, sides)
-        suspects = ~(gap <= check.tolerance["backward_vs_numeric"]) & ~done & ~sides.kink
+        gap = ratios(differences(check, sides), check.bound)
+        suspects = check.disagreeing & ~done & ~sides.kink
         if not suspects.any():
             break
         flat = np.flatnonzero(suspects)
         order = flat[np.argsort(-gap.ravel()[flat], kind="stable")][:RECHECK]
         index = np.unravel_index(order, np.shape(x))
         opinion = numerical_gradient(_subset(f, x, index), x[index], dout, richardson, None, False)
-        numeric = _merged(numeric, index, opinion)
+        settles = numeric_bound(opinion) < differences(check, sides)[index]
+        numeric = _merged(numeric, index, opinion, settles)
         done[index] = True
-        check = compared(name, backward, symbolic, numeric, sides, x)
-        if check.ok or done[worst_index(check, sides)]:
+        check = check_gradient(name, backward, symbolic, numeric, sides, x, False, truth)
+        if check.ok or done[worst_index(check)]:
             break
     return numeric, check, int(done.sum())
 
@@ -337,7 +317,7 @@ def project(
     values = np.asarray(backward, dtype=np.float64)
     claimed = float(np.sum(direction * values))
     magnitude = float(np.sum(np.abs(direction * values)))
-    tolerance = float(bound(numeric)[0]) + exact_tolerance(x.dtype, magnitude)
+    tolerance = float(numeric_bound(numeric)[0]) + exact_tolerance(x.dtype, magnitude)
     return Projection(
         name=name, claimed=claimed, numeric=float(numeric.values[0]), tolerance=tolerance
     )

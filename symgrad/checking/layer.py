@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 
 from symgrad.checking import findings as say
-from symgrad.checking.gradients import Verified, bound, plan, project, verify
+from symgrad.checking.gradients import Verified, plan, project, verify
 from symgrad.checking.objects import Subject
 from symgrad.checking.progress import Progress
 from symgrad.checking.report import Finding, LayerCheck, Perturbation, Projection, WrongGradient
-from symgrad.comparison.tolerance import exact_tolerance, looseness
+from symgrad.comparison.tolerance import element_bounds, element_scale, exact_tolerance, looseness
 from symgrad.errors import SymgradError
 from symgrad.layers.spec import seeded_rng
 from symgrad.numeric.methods import Method, get_method
@@ -343,6 +343,7 @@ class _Run:
         dout: Any,
         symbolic: np.ndarray | None,
         fast: bool,
+        truth: np.ndarray | None = None,
     ) -> tuple[Verified | None, Projection | None]:
         """The full check of one array's gradient (or, fast, a projection first)."""
         x = self.value(name)
@@ -371,6 +372,7 @@ class _Run:
                     self.step,
                     symbolic,
                     source,
+                    truth,
                 )
         finally:
             self.subject.install()
@@ -387,10 +389,9 @@ class _Run:
                 numeric = grouped_gradient(f, x, ones, self.method, self.step, grouping)
         finally:
             self.subject.install()
-        allowed = float(np.max(bound(numeric), initial=0.0)) + exact_tolerance(
-            self.subject.dtype, float(np.max(np.abs(numeric.values), initial=0.0))
-        )
-        return bool(np.max(np.abs(backward - numeric.values), initial=0.0) <= allowed)
+        no_kink = np.zeros(np.shape(x), dtype=bool)
+        allowed = element_bounds(numeric, element_scale(numeric, backward), no_kink)
+        return bool(np.all(np.abs(backward - numeric.values) <= allowed["backward_vs_numeric"]))
 
 
 def check_layer(
@@ -443,18 +444,35 @@ def check_layer(
         A :class:`~symgrad.checking.report.LayerCheck`: ``.ok``, ``.problems`` (sentences
         naming the fix), and the core's comparison table.
     """
-    start = time.perf_counter()
-    method = get_method(method or "central")
     chosen = choose_dtype(dtype, inputs, set(constants))
-    rng = seeded_rng(seed)
     subject = Subject(layer, inputs, constants, chosen, params)
+    return run_check(subject, get_method(method or "central"), seed, step, symbolic, fast, progress)
+
+
+def run_check(
+    subject: Subject,
+    method: Method,
+    seed: int,
+    step: float | None = None,
+    symbolic: Any = None,
+    fast: bool = False,
+    progress: bool | None = None,
+    exact: bool = False,
+) -> LayerCheck:
+    """The one checking procedure behind ``check_layer`` and ``compare``: behaviour
+    findings, then every gradient verified element by element (grouped perturbation,
+    recheck one element per forward, second opinion) against the numeric derivative,
+    with SymPy's gradient as a third column when a symbolic forward is known (at 50
+    digits as well when ``exact``)."""
+    start = time.perf_counter()
+    rng = seeded_rng(seed)
     with subject.borrowed(), Progress(f"checking {subject.name}", progress) as tracker:
         run = _Run(subject, method, rng, step, tracker)
-        report = _check(run, seed, symbolic, fast)
+        report = _check(run, seed, symbolic, fast, exact)
     return replace(report, seconds=time.perf_counter() - start)
 
 
-def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool) -> LayerCheck:
+def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) -> LayerCheck:
     subject = run.subject
 
     def done(comparison=None, wrong=(), perturbations=(), projections=()) -> LayerCheck:
@@ -498,6 +516,12 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool) -> LayerCheck:
     with np.errstate(all="ignore"):
         subject.call_forward()  # the state backward saw, for the symbolic values below
     symbolic, why = _symbolic(symbolic_spec, subject, out, dout)
+    truth = None
+    if exact and symbolic is not None:
+        from symgrad.checking.symbolic import gradients
+        from symgrad.symbolic.precision import TRUTH_DIGITS
+
+        truth, _ = gradients(symbolic_spec, subject, out, dout, TRUTH_DIGITS)
     checks: list[GradientCheck] = []
     wrong: list[WrongGradient] = []
     perturbations: list[Perturbation] = []
@@ -506,7 +530,13 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool) -> LayerCheck:
     for name, backward in claimed.items():
         backward = np.asarray(backward)
         verified, projection = run.numeric(
-            name, backward, out, dout, None if symbolic is None else symbolic.get(f"d{name}"), fast
+            name,
+            backward,
+            out,
+            dout,
+            None if symbolic is None else symbolic.get(f"d{name}"),
+            fast,
+            None if truth is None else truth.get(f"d{name}"),
         )
         if projection is not None:
             projections.append(projection)

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from symgrad.checking import findings as say
-from symgrad.checking.gradients import bound, plan, project, verify
+from symgrad.checking.gradients import plan, project, verify
 from symgrad.checking.layer import axis_meanings, choose_dtype
 from symgrad.checking.objects import Subject, catalog_entry, class_name
 from symgrad.checking.progress import Progress
@@ -49,7 +49,8 @@ from symgrad.checking.report import (
     ParameterCheck,
     WrongGradient,
 )
-from symgrad.comparison.tolerance import pair_tolerances
+from symgrad.comparison.tolerance import element_bounds, element_scale, numeric_bound
+from symgrad.comparison.verdict import ratios
 from symgrad.errors import SymgradError
 from symgrad.layers import get_layer
 from symgrad.layers.spec import Layer, seeded_rng
@@ -459,9 +460,9 @@ def _chain(net: _Net, method: Method | None, step, rng, tracker, wanted=None):
                 subject.install()
             forwards += verified.perturbation.forwards
             checks.append(verified.check)
-            propagated = 0.0
-            if verified.reach is not None:
-                propagated = error * float(np.max(verified.reach, initial=0.0))
+            propagated: float | np.ndarray = 0.0
+            if verified.reach is not None:  # the upstream's error, carried to each element
+                propagated = error * verified.reach
             if not verified.check.ok:
                 evidence, _ = say.wrong_gradient(
                     net.names[k],
@@ -477,8 +478,8 @@ def _chain(net: _Net, method: Method | None, step, rng, tracker, wanted=None):
                 kink = verified.sides.kink
                 # At a kink the backward's subgradient is the convention that travels on.
                 following = np.where(kink, backward[array], numeric).astype(net.dtype)
-                following_error = float(np.max(bound(verified.numeric)[~kink], initial=0.0))
-                following_error += propagated
+                following_error = float(np.max(numeric_bound(verified.numeric)[~kink], initial=0.0))
+                following_error += float(np.max(propagated, initial=0.0))
             else:
                 parameters.append(
                     _parameter(net, names[(k, array)], k, array, verified, propagated)
@@ -493,14 +494,18 @@ def _chain(net: _Net, method: Method | None, step, rng, tracker, wanted=None):
     return parameters, local, wrong, forwards
 
 
-def _parameter(net: _Net, name: str, k: int, array: str, verified, propagated: float):
-    """Backprop's gradient of one parameter against the numeric chain's."""
+def _parameter(net: _Net, name: str, k: int, array: str, verified, propagated):
+    """Backprop's gradient of one parameter against the numeric chain's, every element
+    against its own bound: the numeric error there plus what the numeric upstream's error
+    can move it by (``propagated``, per element)."""
     numeric = verified.numeric
     bp = net.backprop[(k, array)]
     gap = np.abs(bp - numeric.values)
-    largest = float(max(np.max(np.abs(bp), initial=0.0), np.max(np.abs(numeric.values), initial=0)))
-    tolerance = pair_tolerances(numeric, largest)["backward_vs_numeric"] + 2 * propagated
-    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(gap)), gap.shape))
+    no_kink = np.zeros(bp.shape, dtype=bool)
+    bounds = element_bounds(numeric, element_scale(numeric, bp), no_kink)
+    allowed = bounds["backward_vs_numeric"] + 2 * propagated
+    ratio = ratios(gap, allowed)
+    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(ratio)), ratio.shape))
     return ParameterCheck(
         name=name,
         layer=net.names[k],
@@ -508,8 +513,11 @@ def _parameter(net: _Net, name: str, k: int, array: str, verified, propagated: f
         max_abs=float(np.max(gap, initial=0.0)),
         mean_abs=float(np.mean(gap)) if gap.size else 0.0,
         largest=float(np.max(np.abs(numeric.values), initial=0.0)),
-        tolerance=tolerance,
+        tolerance=float(allowed[index]),
         index=index,
+        difference=float(gap[index]),
+        ratio=float(ratio[index]),
+        wrong=int(np.sum(ratio > 1)),
     )
 
 

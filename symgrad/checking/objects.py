@@ -95,6 +95,7 @@ class Subject:
         dtype: what differentiated inputs and parameters are cast to.
         params: parameter names; None to find them by convention (see
             :meth:`settle_parameters`).
+        names: the inputs' names; by default forward's parameter names.
     """
 
     def __init__(
@@ -104,10 +105,11 @@ class Subject:
         constants: Sequence[int],
         dtype: np.dtype,
         params: Sequence[str] | None,
+        names: Sequence[str] | None = None,
     ) -> None:
         self.layer = layer
         self.name = class_name(layer)
-        self.names = input_names(layer, len(inputs))
+        self.names = tuple(names) if names is not None else input_names(layer, len(inputs))
         bad = [c for c in constants if not 0 <= c < len(inputs)]
         if bad:
             raise SymgradError(f"constants {bad} are not positions of the {len(inputs)} inputs")

@@ -170,7 +170,9 @@ class ParameterCheck:
     """One parameter end to end: backprop's gradient against the numeric chain.
 
     ``max_abs`` and ``mean_abs`` are the book's gradient_check numbers (it prints the
-    mean of |backprop − numerical|); the verdict holds the max to ``tolerance``.
+    mean of |backprop − numerical|). The verdict holds every element to its own bound:
+    ``index`` is the worst element by difference / bound, ``difference`` and
+    ``tolerance`` its difference and bound, ``wrong`` how many elements disagree.
     """
 
     name: str  # W1
@@ -182,12 +184,15 @@ class ParameterCheck:
     tolerance: float
     index: tuple[int, ...]  # worst element
     projection: Projection | None = None  # fast mode
+    difference: float = 0.0
+    ratio: float = 0.0
+    wrong: int = 0
 
     @property
     def ok(self) -> bool:
         if self.projection is not None and not self.projection.drilled:
             return self.projection.ok
-        return self.max_abs <= self.tolerance
+        return self.ratio <= 1
 
     @property
     def relative(self) -> float:

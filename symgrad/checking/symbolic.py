@@ -54,10 +54,15 @@ def _is_sympy(value: Any) -> bool:
 
 
 def gradients(
-    spec: Any, subject: Subject, out: np.ndarray, dout: np.ndarray | float
+    spec: Any,
+    subject: Subject,
+    out: np.ndarray,
+    dout: np.ndarray | float,
+    digits: int | None = None,
 ) -> tuple[dict[str, np.ndarray] | None, str | None]:
     """SymPy's ``{"d<name>": dout · ∂out/∂name}`` for every differentiated input and
-    parameter, evaluated in float64 on the check's numbers; or None and the reason."""
+    parameter, evaluated in float64 on the check's numbers (or, for a catalog form, at
+    ``digits`` digits: object arrays of mpmath numbers); or None and the reason."""
     form = resolve(spec, subject.layer)
     if form is None:
         return None, None
@@ -65,7 +70,9 @@ def gradients(
     wanted = (*subject.differentiated_names, *subject.params)
     dout = np.asarray(dout, dtype=np.float64)
     if isinstance(form, Layer):
-        return _catalog(form, subject, values, dout, wanted)
+        return _catalog(form, subject, values, dout, digits)
+    if digits is not None:
+        return None, "only a catalog layer's SymPy forward is evaluated at many digits"
     if _is_sympy(form):
         return _expression(form, values, dout, wanted, np.shape(out)), None
     if callable(form):
@@ -82,7 +89,7 @@ def _arrays(subject: Subject) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _catalog(layer: Layer, subject: Subject, values, dout, wanted):
+def _catalog(layer: Layer, subject: Subject, values, dout, digits: int | None):
     from symgrad.comparison.engine import symbolic_gradients
 
     names = (*layer.inputs, *layer.labels)
@@ -93,9 +100,10 @@ def _catalog(layer: Layer, subject: Subject, values, dout, wanted):
         )
     renamed = {c: values[s] for c, s in zip(names, subject.names, strict=True)}
     renamed.update({p: values[p] for p in layer.params})
-    result = symbolic_gradients(layer, renamed, dout)
+    result = symbolic_gradients(layer, renamed, dout, digits)
     back = dict(zip(names, subject.names, strict=True)) | {p: p for p in layer.params}
-    return {f"d{back[c[1:]]}": np.asarray(g, dtype=np.float64) for c, g in result.items()}, None
+    kind = np.float64 if digits is None else object
+    return {f"d{back[c[1:]]}": np.asarray(g, dtype=kind) for c, g in result.items()}, None
 
 
 def unbroadcast(value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

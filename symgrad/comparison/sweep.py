@@ -15,7 +15,6 @@ import numpy as np
 
 from symgrad.comparison.engine import (
     DTYPES,
-    book_layer,
     fill,
     seeded_arrays,
     symbolic_gradients,
@@ -69,14 +68,13 @@ def _point(layer: Layer, at: float, dtype: str):
     shapes = array_shapes(layer, dims, batch=1)
     drawn = fill(layer, seeded_arrays(layer, shapes, np.random.default_rng(0)), at)
     arrays = {n: a.astype(dtype) if n not in layer.labels else a for n, a in drawn.items()}
-    runner = book_layer(layer)
     wrt = layer.inputs[0]
     index = (0,) * arrays[wrt].ndim
 
     def function(value: np.ndarray) -> np.ndarray:
         point = arrays[wrt].astype(np.result_type(arrays[wrt], value))  # complex for complex-step
         point[index] = value[0]
-        return np.atleast_1d(np.sum(runner.output({**arrays, wrt: point})))
+        return np.atleast_1d(np.sum(layer.output({**arrays, wrt: point})))
 
     label = wrt if layer.elementwise else f"{wrt}[{', '.join(map(str, index))}]"
     return arrays, wrt, index, label, function
@@ -115,7 +113,7 @@ def step_sweep(
     arrays, wrt, index, label, function = _point(layer, at, dtype)
     used = {n: a.astype(np.float64) for n, a in arrays.items()}
     with np.errstate(all="ignore"):  # a pole (1/x at 0) is reported below, in one line
-        out = np.asarray(book_layer(layer).output(arrays))
+        out = np.asarray(layer.output(arrays))
     if not np.all(np.isfinite(out)):
         raise SymgradError(f"{layer.name}'s forward is not finite at {at:g} in {dtype}")
     ones = np.ones(out.shape)

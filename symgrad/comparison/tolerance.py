@@ -1,18 +1,22 @@
-"""How close is close enough: tolerances from the numeric method's error model.
+"""How close is close enough: a bound for every element, from the method's error model.
 
-Tolerances are normwise: one number per gradient, compared with the largest difference
-over its elements (tiny elements near zero do not blow up a relative error).
+Every element is held to its own bound; no element's bound widens another's, so one
+element whose numeric value is poor (a stencil near a kink, a large truncation estimate)
+cannot hide an error elsewhere in the tensor.
 
 - backward vs symbolic: two exact formulas, the backward evaluated in the layer's dtype
-  and SymPy's in float64: 64·ε, room for 64 roundings in the dtype, times the larger of
-  the largest |value| and the output's size per unit length (|dout·f|/max(1, |x|)): a
-  backward written in the output, like sigmoid's y(1 − y), rounds on the scale of y,
-  which in a tail (y ≈ 1, y(1 − y) ≈ 2e-9) dwarfs the derivative itself.
-- against numeric: the method's own error model, element by element: the estimated
+  and SymPy's in float64: 64·ε, room for 64 roundings in the dtype, times the element's
+  scale, the larger of its largest |value| and the size of what it is computed from
+  (:func:`element_scale`): a backward written in the output, like sigmoid's y(1 − y),
+  rounds on the scale of y, which in a tail (y ≈ 1, y(1 − y) ≈ 2e-9) dwarfs the
+  derivative itself; a sum of upstream gradients of both signs (db) rounds on the scale
+  of its terms.
+- against numeric: the method's own error model at that element: the estimated
   truncation (measured from the same method at twice the step, or Richardson's estimate),
   with a margin of 2 for the terms after the leading one, plus the modelled rounding
-  R·4ε·|f|/h. Kinks are left out: there the numeric value is checked differently
-  (symgrad.numeric.kinks). The backward's (or symbolic's) own rounding is added.
+  R·4ε·|f|/h; plus the backward's (or symbolic's) own allowance. At a kink the numeric
+  pairs measure how far a value lies outside the one-sided interval (symgrad.numeric.kinks),
+  and the one-sided values carry rounding only.
 
 The same model evaluated with float64's ε and float64's automatic steps tells how much
 looser a float32 check is, and :func:`looseness` says why in one line.
@@ -30,51 +34,56 @@ TRUNCATION_MARGIN = 2
 FLOAT64_EPS = float(np.finfo(np.float64).eps)
 
 
-def exact_tolerance(dtype: np.dtype | str, largest: float) -> float:
-    """backward vs symbolic: 64·ε of the dtype, relative to the largest value."""
-    return EXACT_FACTOR * float(np.finfo(dtype).eps) * largest
+def exact_tolerance(dtype: np.dtype | str, scale: float | np.ndarray) -> float | np.ndarray:
+    """An exact formula's allowance: 64·ε of the dtype, relative to ``scale``."""
+    return EXACT_FACTOR * float(np.finfo(dtype).eps) * scale
 
 
-def numeric_tolerance(numeric: NumericGradient, smooth: np.ndarray | None = None) -> float:
-    """The method's error bound, normwise: 2·max truncation + max rounding."""
-    mask = np.ones(numeric.values.shape, dtype=bool) if smooth is None else smooth
-    truncation = float(np.max(numeric.truncation[mask], initial=0.0))
-    rounding = float(np.max(numeric.rounding[mask], initial=0.0))
-    return TRUNCATION_MARGIN * truncation + rounding
+def numeric_bound(numeric: NumericGradient) -> np.ndarray:
+    """The numeric value's error bound per element: 2 × truncation + rounding."""
+    return TRUNCATION_MARGIN * numeric.truncation + numeric.rounding
 
 
-def exact_scale(numeric: NumericGradient, largest: float) -> float:
-    """What the exact formulas' roundings are relative to: the largest |value|, or the
-    output's size per unit length where that is larger."""
-    return max(largest, float(np.max(numeric.output_scale, initial=0.0)))
+def element_scale(numeric: NumericGradient, *values: np.ndarray | None) -> np.ndarray:
+    """Per element: the largest |value| among ``values`` and the size of what the value
+    is computed from (the output's size per unit length, or the terms a backward sums)."""
+    scale = np.array(numeric.output_scale, dtype=np.float64, copy=True)
+    for value in values:
+        if value is not None:
+            np.maximum(scale, np.abs(value), out=scale)
+    return scale
 
 
-def pair_tolerances(
-    numeric: NumericGradient, largest: float, smooth: np.ndarray | None = None
-) -> dict[str, float]:
-    """Tolerance for each pair of the three-way comparison, keyed as in reports.PAIRS."""
-    model = numeric_tolerance(numeric, smooth)
-    size = exact_scale(numeric, largest)
+def element_bounds(
+    numeric: NumericGradient, scale: np.ndarray, kink: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The bound of every element for each pair, keyed as in :data:`symgrad.reports.PAIRS`.
+
+    Where ``kink`` is set the numeric side is the one-sided interval, whose values carry
+    rounding but no truncation estimate (a central difference across a kink has a huge
+    one, which must not make the interval check pass).
+    """
+    model = np.where(kink, numeric.rounding, numeric_bound(numeric))
+    own = exact_tolerance(numeric.dtype, scale)
     return {
-        "backward_vs_symbolic": exact_tolerance(numeric.dtype, size),
-        "backward_vs_numeric": exact_tolerance(numeric.dtype, size) + model,
-        "symbolic_vs_numeric": exact_tolerance(np.float64, size) + model,
+        "backward_vs_symbolic": own,
+        "backward_vs_numeric": own + model,
+        "symbolic_vs_numeric": exact_tolerance(np.float64, scale) + model,
     }
 
 
 def float64_equivalent(
-    numeric: NumericGradient, largest: float, smooth: np.ndarray | None, fixed_step: bool
+    numeric: NumericGradient, scale: np.ndarray, index: tuple[int, ...], fixed_step: bool
 ) -> float:
-    """The backward-vs-numeric tolerance the same check would have in float64.
+    """The backward-vs-numeric bound element ``index`` would have in float64.
 
     With automatic steps h ∝ ε^(1/(p+1)) both terms of a stencil's model scale like
     ε^(p/(p+1)); with a fixed step only the rounding term shrinks, by the ratio of the ε's.
     Richardson adapts its step and complex-step has no truncation: both scale like ε.
     """
-    mask = np.ones(numeric.values.shape, dtype=bool) if smooth is None else smooth
     ratio = FLOAT64_EPS / float(np.finfo(numeric.dtype).eps)
-    truncation = TRUNCATION_MARGIN * float(np.max(numeric.truncation[mask], initial=0.0))
-    rounding = float(np.max(numeric.rounding[mask], initial=0.0))
+    truncation = TRUNCATION_MARGIN * float(numeric.truncation[index])
+    rounding = float(numeric.rounding[index])
     method = numeric.method
     if method.kind != "stencil":
         model = (truncation + rounding) * ratio
@@ -82,7 +91,7 @@ def float64_equivalent(
         model = truncation + rounding * ratio
     else:
         model = (truncation + rounding) * ratio ** (method.order / (method.order + 1))
-    return exact_tolerance(np.float64, exact_scale(numeric, largest)) + model
+    return float(exact_tolerance(np.float64, scale[index])) + model
 
 
 def growth(method: Method) -> str:

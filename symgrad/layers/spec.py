@@ -7,10 +7,10 @@ support, its tests and its page.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -85,6 +85,17 @@ class Layer:
             f"complex-step cannot differentiate {self.name}: its NumPy forward is not written "
             "to carry complex input; use central, five-point or richardson"
         )
+
+    @property
+    def differentiable(self) -> tuple[str, ...]:
+        """The arrays a gradient is taken of: the inputs, then the parameters."""
+        return (*self.inputs, *self.params)
+
+    def output(self, arrays: Mapping[str, np.ndarray]) -> Any:
+        """The NumPy class's forward on arrays by name, on a fresh object (catalog
+        classes never write into their arguments: tests/test_numpy_layers.py)."""
+        layer = self.numpy_class(*(arrays[p] for p in self.params))
+        return layer.forward(*(arrays[n] for n in (*self.inputs, *self.labels)))
 
     @property
     def elementwise(self) -> bool:

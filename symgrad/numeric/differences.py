@@ -254,7 +254,9 @@ def numerical_gradient(
         results = stencil(f, x, dout, central, steps, elementwise)
         result = ridders(lambda k: (results[k][0], steps[k]), RICHARDSON_LEVELS, RICHARDSON_SHRINK)
         size = np.max([s for _, s in results], axis=0)
-        rounding = central.rounding * ROUNDING_ULPS * eps * size / result.step
+        rounding = (
+            result.amplification * central.rounding * ROUNDING_ULPS * eps * size / result.step
+        )
         return NumericGradient(
             result.value, method, result.step, result.error, rounding, x.dtype, size / scale(x)
         )

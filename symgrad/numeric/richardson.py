@@ -26,6 +26,9 @@ class Extrapolation:
     value: np.ndarray
     error: np.ndarray
     step: np.ndarray  # the smallest step in the tableau entry that was kept
+    # How much the kept entry amplifies a rounding error of its differences:
+    # Π (F + 1)/(F − 1) over the extrapolations that made it, F = shrink², shrink⁴, …
+    amplification: np.ndarray
 
 
 def ridders(
@@ -41,14 +44,16 @@ def ridders(
     best = first.copy()
     error = np.full(first.shape, np.inf)
     step = h.copy()
+    amplification = np.ones(first.shape)
     active = np.ones(first.shape, dtype=bool)
     ratio = shrink**2
     for level in range(1, levels):
         value, h = difference(level)
         row = [value]
-        factor = ratio
+        factor, gain = ratio, 1.0
         for j in range(1, level + 1):
             row.append((row[j - 1] * factor - previous[j - 1]) / (factor - 1))
+            gain *= (factor + 1) / (factor - 1)
             factor *= ratio
             if j == level:
                 continue  # the diagonal has no same-order neighbour to check it against
@@ -63,7 +68,8 @@ def ridders(
             best = np.where(better, row[j], best)
             error = np.where(better, estimate, error)
             step = np.where(better, h, step)
+            amplification = np.where(better, gain, amplification)
         # Rounding has taken over where the diagonal jumps by more than the best estimate.
         active &= np.abs(row[level] - previous[level - 1]) < SAFE * error
         previous = row
-    return Extrapolation(value=best, error=error, step=step)
+    return Extrapolation(value=best, error=error, step=step, amplification=amplification)

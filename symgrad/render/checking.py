@@ -154,8 +154,8 @@ def network(report: NetworkCheck) -> RenderableType:
         "shape",
         "max|bp−num|",
         "mean|bp−num|",
-        "rel.err",
-        "tolerance",
+        "worst |bp−num|",
+        "its bound",
         "verdict",
     ):
         table.add_column(
@@ -170,10 +170,10 @@ def network(report: NetworkCheck) -> RenderableType:
             numbers = [
                 short_number(p.max_abs),
                 short_number(p.mean_abs),
-                short_number(p.relative),
+                short_number(p.difference),
                 short_number(p.tolerance),
             ]
-            verdict = "✓ agree" if p.ok else "✗ DISAGREE"
+            verdict = "✓ agree" if p.ok else f"✗ {p.wrong} wrong"
         table.add_row(
             Text(p.name, style="bold"),
             p.layer,
@@ -187,14 +187,17 @@ def network(report: NetworkCheck) -> RenderableType:
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    for title in ("#", "layer", "gradients", "max|b−n|", "tolerance", "verdict"):
+    for title in ("#", "layer", "gradients", "worst |b−n|", "its bound", "verdict"):
         local.add_column(
             title, justify="left" if title in ("layer", "gradients", "verdict") else "right"
         )
     for c in report.local:
         names = [g.name for g in c.gradients] + [p.name for p in c.projections if not p.drilled]
-        worst = max((g.errors["backward_vs_numeric"] for g in c.gradients), default=0.0)
-        tolerance = max((g.tolerance["backward_vs_numeric"] for g in c.gradients), default=0.0)
+        decisive = max(
+            c.gradients, key=lambda g: g.worst["backward_vs_numeric"].ratio, default=None
+        )
+        worst = 0.0 if decisive is None else decisive.errors["backward_vs_numeric"]
+        tolerance = 0.0 if decisive is None else decisive.tolerance["backward_vs_numeric"]
         kinks = sum(g.kinks.count for g in c.gradients if g.kinks is not None)
         verdict = "✓ agree" if c.ok else "✗ BROKEN"
         if c.ok and kinks:
@@ -270,6 +273,13 @@ def network_json(report: NetworkCheck) -> dict[str, Any]:
                 "max_abs": p.max_abs,
                 "mean_abs": p.mean_abs,
                 "relative": p.relative,
+                "worst": {
+                    "index": list(p.index),
+                    "difference": p.difference,
+                    "bound": p.tolerance,
+                    "ratio": p.ratio,
+                },
+                "wrong": p.wrong,
                 "tolerance": p.tolerance,
             }
             for p in report.parameters

@@ -54,10 +54,16 @@ def comparison(report: Comparison) -> dict[str, Any]:
     """``compare --json``.
 
     Stable keys: layer, ok, shapes, dtype, seed, step, gradients[name, shape, ok,
-    tolerance{pair}, errors{pair}, relative_error]. Added with the numeric methods:
-    method, at, notes, and per gradient ``model`` (the error model behind the tolerance),
+    tolerance{pair}, errors{pair}, relative_error]. Every element is held to its own
+    bound: ``errors[pair]`` is the difference at the pair's worst element (the largest
+    difference / bound) and ``tolerance[pair]`` that element's bound, so the pair agrees
+    exactly when errors ≤ tolerance. Added with the numeric methods: method, at, notes,
+    and per gradient ``model`` (the error model behind the worst element's bound),
     ``kinks`` (only where one-sided derivatives disagree) and ``precision`` (only with
-    ``--exact``).
+    ``--exact``). Added with the verdict per element: ``problems``, and per gradient
+    ``worst{pair}`` (index, the two values, difference, bound, ratio), ``max_difference
+    {pair}``, ``wrong`` (elements that disagree) and ``unreliable`` (elements whose numeric
+    value cannot judge them).
     """
     return {
         "layer": report.layer,
@@ -69,6 +75,7 @@ def comparison(report: Comparison) -> dict[str, Any]:
         "method": report.method,
         "at": report.at,
         "notes": list(report.notes),
+        "problems": list(report.problems),
         "gradients": [gradient(check) for check in report.gradients],
     }
 
@@ -82,6 +89,13 @@ def gradient(check: GradientCheck) -> dict[str, Any]:
         "tolerance": {pair: check.tolerance[pair] for pair in PAIRS if pair in check.errors},
         "errors": {pair: check.errors[pair] for pair in PAIRS if pair in check.errors},
         "relative_error": check.relative_error,
+        "worst": {
+            pair: {**dataclasses.asdict(worst), "index": list(worst.index)}
+            for pair, worst in check.worst.items()
+        },
+        "max_difference": dict(check.max_difference),
+        "wrong": check.wrong,
+        "unreliable": check.unreliable_count,
     }
     if check.model is not None:
         result["model"] = dataclasses.asdict(check.model)

@@ -13,7 +13,6 @@ from rich.text import Text
 
 from symgrad.render.console import console
 from symgrad.reports import (
-    PAIRS,
     ChainRule,
     Comparison,
     Derivation,
@@ -154,23 +153,32 @@ def short_number(value: float) -> str:
     return f"{value:.1e}"
 
 
+def short_value(value: float) -> str:
+    return f"{value + 0.0:.6g}"  # + 0.0: a sign on zero means nothing to a reader here
+
+
+def index_text(index: tuple[int, ...]) -> str:
+    return str(index) if index else "()"
+
+
 COLUMNS = (
     "gradient",
     "shape",
-    "max|b−s|",
-    "max|b−n|",
-    "max|s−n|",
-    "rel.err",
-    "tol b−s",
-    "tol ·−n",
+    "worst at",
+    "backward",
+    "numeric",
+    "|b−n|",
+    "bound",
+    "|b−s|",
     "verdict",
 )
-SYMBOLIC_COLUMNS = ("max|b−s|", "max|s−n|", "tol b−s")
+SYMBOLIC_COLUMNS = ("|b−s|",)
 
 
 def comparison(report: Comparison) -> RenderableType:
-    """Summary table, one row per gradient; the error model behind each tolerance; kinks
-    and precision when there are any; then element tables for small tensors."""
+    """Summary table, one row per gradient at its worst element (the largest difference
+    over its own bound); the error model behind that bound; kinks and precision when
+    there are any; then element tables for small tensors."""
     arrays = [f"{name} ({shape_text(shape)})" for name, shape in report.shapes.items()]
     where = "" if report.at is None else f", inputs filled with {report.at:g}"
     header = Text.assemble(
@@ -185,13 +193,17 @@ def comparison(report: Comparison) -> RenderableType:
     for title in titles:
         table.add_column(title, justify="left" if title in ("gradient", "verdict") else "right")
     for check in report.gradients:
+        worst = check.worst["backward_vs_numeric"]
+        beside = check.worst.get("backward_vs_symbolic")
         cells = (
             Text(check.name, style="bold"),
             shape_text(check.shape),
-            *(short_number(check.errors.get(pair, 0.0)) for pair in PAIRS),
-            short_number(check.relative_error),
-            short_number(check.tolerance.get("backward_vs_symbolic", 0.0)),
-            short_number(check.tolerance["backward_vs_numeric"]),
+            index_text(worst.index),
+            short_value(worst.first),
+            short_value(worst.second),
+            short_number(worst.difference),
+            short_number(worst.bound),
+            "" if beside is None else short_number(check.max_difference["backward_vs_symbolic"]),
             _verdict(check),
         )
         row = dict(zip(COLUMNS, cells, strict=True))
@@ -201,8 +213,9 @@ def comparison(report: Comparison) -> RenderableType:
     )
     legend = (
         f"{sources}\nn = numeric: {report.step}\n"
-        "rel.err = worst difference / largest |value|; tol b−s = 64ε·max(largest |value|, "
-        "|dout·f|/max(1,|x|))"
+        "Every element is held to its own bound; a row shows its gradient's worst element "
+        "(the largest |b−n| / bound)"
+        + (", and |b−s| the largest backward-vs-symbolic difference" if symbolic else "")
     )
     parts: list[RenderableType] = [header, Text(legend, style="dim"), table]
     models = [check for check in report.gradients if check.model is not None]
@@ -226,25 +239,28 @@ def comparison(report: Comparison) -> RenderableType:
 
 def _verdict(check: GradientCheck) -> Text:
     if not check.ok:
-        return Text("✗ DISAGREE", style="bold red")
+        return Text(f"✗ {check.wrong} of {check.backward.size} wrong", style="bold red")
+    if check.unreliable_count:
+        return Text(f"✓ agree, {check.unreliable_count} unsure", style="yellow")
     if check.kinks is not None:
         return Text(f"✓ agree, {check.kinks.count} kink{'s' * (check.kinks.count > 1)}", "green")
     return Text("✓ agree", style="green")
 
 
 MODEL_LEGEND = {
-    "complex-step": "tol ·−n = rounding 4ε·(|n| + |f|/max(1,|x|)), nothing cancels (the h² "
-    "truncation is ~ε² and not modelled) + tol b−s:",
-    "richardson": "tol ·−n = 2 × Richardson's error estimate + rounding 4ε·|f|/h at the step kept "
-    "+ tol b−s:",
+    "complex-step": "bound = rounding 4ε·(|n| + |f|/max(1,|x|)), nothing cancels (the h² "
+    "truncation is ~ε² and not modelled) + the backward's own 64ε·scale, at the worst element:",
+    "richardson": "bound = 2 × Richardson's error estimate + rounding 4ε·|f|/h at the step kept "
+    "+ the backward's own 64ε·scale, at the worst element:",
 }
 STENCIL_LEGEND = (
-    "tol ·−n = 2 × truncation (from the same method at 2h) + rounding R·4ε·|f|/h + tol b−s:"
+    "bound = 2 × truncation (from the same method at 2h) + rounding R·4ε·|f|/h + the "
+    "backward's own 64ε·scale, at the worst element:"
 )
 
 
 def _model_line(check: GradientCheck) -> Text:
-    """tol ·−n for one gradient, term by term: truncation, rounding, the backward's own."""
+    """The worst element's bound, term by term: truncation, rounding, the backward's own."""
     model = check.model
     steps = (
         f"h = {model.step_min:.2g}"
@@ -253,8 +269,9 @@ def _model_line(check: GradientCheck) -> Text:
     )
     truncation = "" if model.method == "complex-step" else f"2×{short_number(model.truncation)} + "
     line = (
-        f"  {check.name}: {truncation}{short_number(model.rounding)} + {short_number(model.exact)} "
-        f"= {short_number(check.tolerance['backward_vs_numeric'])}   ({steps}"
+        f"  {check.name}{index_text(model.index)}: {truncation}{short_number(model.rounding)} + "
+        f"{short_number(model.exact)} = {short_number(check.tolerance['backward_vs_numeric'])}"
+        f"   ({steps}"
     )
     if model.float64_tolerance:
         line += f"; the same check in float64: {short_number(model.float64_tolerance)}"
@@ -303,11 +320,11 @@ def _precision_lines(checks: list[GradientCheck]) -> Group:
 
 def _conclusion(report: Comparison) -> Text:
     bad = [c.name for c in report.gradients if not c.ok]
-    if bad:
-        return Text(
-            f"Disagreement in {', '.join(bad)}: see the rows marked ✗ DISAGREE above.",
-            style="bold red",
-        )
+    if bad or report.problems:
+        lines = [f"✗ {problem}" for problem in report.problems]
+        if bad:
+            lines.append(f"Disagreement in {', '.join(bad)}: see the rows marked ✗ above.")
+        return Text("\n".join(lines), style="bold red")
     count = len(report.gradients)
     kinks = sum(c.kinks.count for c in report.gradients if c.kinks is not None)
     text = (
@@ -318,6 +335,19 @@ def _conclusion(report: Comparison) -> Text:
     )
     if kinks:
         text += f" where differentiable, and a valid subgradient at the {kinks} kink(s)"
+    checked = ", ".join(f"{c.name} ({c.backward.size})" for c in report.gradients)
+    text += f". Checked every element of {checked}"
+    unsure = sum(c.unreliable_count for c in report.gradients)
+    if unsure:
+        return Text.assemble(
+            (text + ".", "bold green"),
+            (
+                f"\n{unsure} element(s) could not be judged: their numeric value's error bound "
+                "exceeds 5% of their size (a stencil reaching across a kink or a pole); "
+                "marked ? in the element tables. Pass a smaller --step to judge them.",
+                "yellow",
+            ),
+        )
     return Text(text + ".", style="bold green")
 
 
@@ -329,7 +359,7 @@ def _element_table(check: GradientCheck) -> Table:
         pad_edge=False,
     )
     kinks = check.kinks
-    titles = ["index", "backward", "symbolic", "numeric", "|back − num|"]
+    titles = ["index", "backward", "symbolic", "numeric", "|back − num|", "bound", ""]
     if check.symbolic is None:
         titles.remove("symbolic")
     if kinks is not None:
@@ -341,12 +371,18 @@ def _element_table(check: GradientCheck) -> Table:
         row = [str(index) if index else "()", f"{b + 0.0: .10f}"]
         if check.symbolic is not None:
             row.append(f"{check.symbolic[index] + 0.0: .10f}")
+        bound = short_number(float(check.bound[index])) if check.bound is not None else ""
+        mark = Text("")
+        if check.disagreeing is not None and check.disagreeing[index]:
+            mark = Text("✗", style="bold red")
+        elif check.unreliable is not None and check.unreliable[index]:
+            mark = Text("?", style="yellow")
         if kinks is not None and kinks.mask[index]:
             # + 0.0 turns −0.0 into 0.0: a sign on zero means nothing to a reader here.
-            row += [Text(f"{n: .10f}", style="dim"), Text("kink", style="yellow")]
+            row += [Text(f"{n: .10f}", style="dim"), Text("kink", style="yellow"), bound, mark]
             row += [f"{kinks.left[index] + 0.0: .10f}", f"{kinks.right[index] + 0.0: .10f}"]
         else:
-            row += [f"{n: .10f}", short_number(abs(b - n))]
+            row += [f"{n: .10f}", short_number(abs(b - n)), bound, mark]
             if kinks is not None:
                 row += ["", ""]
         table.add_row(*row)
