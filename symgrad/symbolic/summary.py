@@ -29,7 +29,7 @@ def build_summary() -> dict[str, dict[str, str]]:
                 for n, v in report.derivatives.items()
             )
         forward = f"{pretty(report.output)} = {pretty(report.forward)}"
-        if layer.shape_kind == "classes":  # the loss is written in the activation's output
+        if layer.kind.loss:  # a loss is written in its activation's output: show both
             first = report.nodes[0]
             forward += f", {pretty(first.output)} = {pretty(first.expression)}"
         summary[layer.name] = {
