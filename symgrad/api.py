@@ -20,8 +20,9 @@ def derive(name: str, shape: str | tuple[int, ...] | None = None, batch: int = 2
         name: catalog name, case- and separator-insensitive (``SoftmaxWithLoss`` works);
             or a worked example of the note (``apple``), or an expression (``(x+y)**2``,
             whose inputs are its variables, sorted by name, and whose output is z).
-        shape: for ``affine`` only, the weight's shape ``IN,OUT``: the derivation then shows
-            concrete shapes (with ``batch`` rows of X) instead of N×IN, IN×OUT.
+        shape: the layer's ``--shape``; for ``affine``, the weight's shape ``IN,OUT``: the
+            derivation then shows concrete shapes (with ``batch`` rows of X) instead of
+            N×IN, IN×OUT. Other layers' derivations do not depend on it.
         batch: rows of X when ``shape`` is given.
 
     Returns:
@@ -41,9 +42,11 @@ def derive(name: str, shape: str | tuple[int, ...] | None = None, batch: int = 2
         with time_limit(DERIVE_SECONDS, what, "`symgrad graph` draws it without simplifying"):
             return target.form.derive(target.name)
     layer = target.layer
-    if shape is not None and layer.shape_kind == "affine":
+    sizes = None
+    if shape is not None:
         dims = parse_shape(shape) if isinstance(shape, str) else tuple(shape)
-        sizes = (batch, *array_shapes(layer, dims, batch)["W"])
+        sizes = layer.kind.derivation_sizes(layer, array_shapes(layer, dims, batch))
+    if sizes is not None:
         return remember(
             ("derive", layer.name, repr(sizes)), lambda: layer.form.derive(layer.name, sizes)
         )

@@ -12,6 +12,6 @@ dtypes = st.sampled_from(["float64", "float32"])
 @st.composite
 def shapes_for(draw, layer):
     """A --shape the layer accepts: any small rank-1..3 shape, or two sizes."""
-    if layer.shape_kind == "elementwise":
+    if layer.elementwise:
         return tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=3)))
     return (draw(st.integers(1, 6)), draw(st.integers(2, 6)))

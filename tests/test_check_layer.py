@@ -12,6 +12,8 @@ from rich.console import Console
 
 from symgrad.checking import check_layer
 from symgrad.checking.progress import Progress
+from symgrad.comparison.engine import seeded_arrays
+from symgrad.comparison.shapes import array_shapes
 from symgrad.layers import CATALOG
 from symgrad.layers.affine import Affine
 from symgrad.layers.relu import Relu
@@ -19,7 +21,7 @@ from symgrad.layers.sigmoid import Sigmoid
 from symgrad.layers.softmax_with_loss import SoftmaxWithLoss
 from symgrad.layers.tanh import Tanh
 from symgrad.render import checking
-from tests.strategies import dtypes, seeds
+from tests.strategies import dtypes, seeds, shapes_for
 
 rng = np.random.default_rng(7)
 X = rng.standard_normal((2, 3))
@@ -359,28 +361,16 @@ def test_the_worst_element_is_named_with_all_three_values():
 
 
 def _catalog_case(layer, draw, dtype):
-    """A catalog layer object and random inputs in its domain."""
-    if layer.shape_kind == "affine":
-        n, d_in, d_out = draw(st.integers(1, 6)), draw(st.integers(1, 6)), draw(st.integers(1, 6))
-        generator = np.random.default_rng(draw(seeds))
-        obj = layer.numpy_class(
-            generator.standard_normal((d_in, d_out)).astype(dtype),
-            generator.standard_normal(d_out).astype(dtype),
-        )
-        return obj, (generator.standard_normal((n, d_in)).astype(dtype),), ()
-    generator = np.random.default_rng(draw(seeds))
-    if layer.shape_kind == "classes":
-        n, c = draw(st.integers(1, 6)), draw(st.integers(2, 6))
-        labels = np.eye(c)[generator.integers(0, c, n)]
-        return layer.numpy_class(), (generator.standard_normal((n, c)).astype(dtype), labels), (1,)
-    shape = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=3)))
-    inputs = []
-    for _ in layer.inputs:
-        values = generator.standard_normal(shape)
-        if layer.domain == "away_from_zero":
-            values = (0.25 + np.abs(values)) * generator.choice((-1.0, 1.0), size=shape)
-        inputs.append(values.astype(dtype))
-    return layer.numpy_class(), tuple(inputs), ()
+    """A catalog layer object and random arrays in its domain, shaped as its kind says."""
+    shapes = array_shapes(layer, draw(shapes_for(layer)), batch=draw(st.integers(1, 6)))
+    arrays = seeded_arrays(layer, shapes, np.random.default_rng(draw(seeds)))
+    cast = {n: a if n in layer.labels else a.astype(dtype) for n, a in arrays.items()}
+    given_names = (*layer.inputs, *layer.labels)
+    return (
+        layer.numpy_class(*(cast[n] for n in layer.params)),
+        tuple(cast[n] for n in given_names),
+        tuple(range(len(layer.inputs), len(given_names))),  # the labels are constants
+    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -522,9 +512,9 @@ def test_a_progress_bar_appears_only_after_its_delay():
 def test_reports_render_as_the_core_tables_and_json():
     report = check_layer(TwiceTooSteep(), X)
     text = str(report)
-    assert "max|b−s|" in text and "DISAGREE" in text and "Problem:" in text
+    assert "|b−s|" in text and "✗ 6 of 6 wrong" in text and "Problem:" in text
     plain = str(check_layer(PlainSigmoid(), X))
-    assert "max|b−s|" not in plain and "max|b−n|" in plain and "no problems found" in plain
+    assert "|b−s|" not in plain and "|b−n|" in plain and "no problems found" in plain
     data = json.loads(json.dumps(checking.layer_json(report)))
     assert data["ok"] is False and data["findings"][0]["kind"] == "wrong-gradient"
     assert data["comparison"]["gradients"][0]["name"] == "dx"

@@ -162,7 +162,7 @@ main(["compare", "sigmoid"])
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 1, done.stderr
-    assert "DISAGREE" in done.stdout
+    assert "✗ 6 of 6 wrong" in done.stdout
 
 
 @pytest.mark.parametrize("args", [["--help"], ["list"], ["compare", "--help"]])

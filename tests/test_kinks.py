@@ -10,6 +10,7 @@ import pytest
 
 from symgrad import compare
 from symgrad.layers import CATALOG, get_layer
+from symgrad.layers.kinds import ELEMENTWISE
 from symgrad.layers.spec import Layer
 from symgrad.numeric.kinks import one_sided
 
@@ -49,7 +50,7 @@ LEAKY = Layer(
     name="leaky-relu",
     numpy_class=LeakyRelu,
     symbolic=leaky_symbolic,
-    shape_kind="elementwise",
+    kind=ELEMENTWISE,
     inputs=("x",),
     domain="away_from_zero",
     smooth=False,

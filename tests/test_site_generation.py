@@ -12,7 +12,7 @@ from symgrad import api
 from symgrad.layers import CATALOG
 from symgrad.render import derivation_dot
 from symgrad.render import markdown as web
-from symgrad.reports import PAIRS, Comparison, GradientCheck
+from symgrad.reports import PAIRS, Comparison, GradientCheck, WorstElement
 from symgrad.site.generate import generate
 from symgrad.site.graphs import for_the_page
 
@@ -46,6 +46,7 @@ def test_ones_column_is_written_as_a_character_browsers_render() -> None:
 
 def _check(error: float, tolerance: float) -> GradientCheck:
     values = np.zeros(2)
+    worst = WorstElement((1,), 0.0, error, error, tolerance, error / tolerance)
     return GradientCheck(
         name="dx",
         shape=(2,),
@@ -55,10 +56,12 @@ def _check(error: float, tolerance: float) -> GradientCheck:
         errors=dict.fromkeys(PAIRS, error),
         tolerance=dict.fromkeys(PAIRS, tolerance),
         relative_error=error,
+        worst=dict.fromkeys(PAIRS, worst),
+        disagreeing=np.array([False, error > tolerance]),
     )
 
 
-@pytest.mark.parametrize(("error", "verdict"), [(1e-12, "✓ agree"), (1e-3, "✗ DISAGREE")])
+@pytest.mark.parametrize(("error", "verdict"), [(1e-12, "✓ agree"), (1e-3, "✗ 1 of 2 wrong")])
 def test_comparison_table_says_whether_each_gradient_agrees(error: float, verdict: str) -> None:
     report = Comparison(
         layer="mul",

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from symgrad.layers import get_layer
 from symgrad.layers.affine import Affine
 from symgrad.layers.sigmoid import Sigmoid
 from symgrad.layers.softmax_with_loss import SoftmaxWithLoss
@@ -12,7 +13,6 @@ from symgrad.numeric.differences import numerical_gradient
 from symgrad.numeric.kinks import one_sided
 from symgrad.numeric.structure import (
     Grouping,
-    catalog_couplings,
     elementwise_couplings,
     grouped_gradient,
     probe_couplings,
@@ -53,7 +53,9 @@ def test_grouped_equals_element_by_element(method, name):
     f, x = functions[name]
     dout = rng.standard_normal(out_shape)
     plain = numerical_gradient(f, x, dout, method)
-    grouping = Grouping(x.shape, out_shape, catalog_couplings("affine", name, x.shape, out_shape))
+    affine = get_layer("affine")
+    couplings = affine.kind.couplings(affine, name, x.shape, out_shape)
+    grouping = Grouping(x.shape, out_shape, couplings)
     grouped = grouped_gradient(f, x, dout, method, None, grouping)
     assert grouping.forwards <= 3 * grouping.groups * {"richardson": 20, "complex-step": 1}.get(
         method, 4
@@ -151,12 +153,17 @@ def test_probing_sees_past_a_flat_region():
 
 
 def test_catalog_couplings():
-    assert catalog_couplings("affine", "W", (4, 5), (3, 5)) == ((1, 1),)
-    assert catalog_couplings("affine", "X", (3, 4), (3, 5)) == ((0, 0),)
-    assert catalog_couplings("affine", "b", (5,), (3, 5)) == ((0, 1),)
-    assert catalog_couplings("affine", "W", (4, 5), (3, 6)) is None  # not affine's shapes
-    assert catalog_couplings("classes", "x", (3, 4), ()) == ()
-    assert catalog_couplings("elementwise", "x", (2, 3), (2, 3)) == ((0, 0), (1, 1))
+    def couplings(name, wrt, shape, out_shape):
+        layer = get_layer(name)
+        return layer.kind.couplings(layer, wrt, shape, out_shape)
+
+    assert couplings("affine", "W", (4, 5), (3, 5)) == ((1, 1),)
+    assert couplings("affine", "X", (3, 4), (3, 5)) == ((0, 0),)
+    assert couplings("affine", "b", (5,), (3, 5)) == ((0, 1),)
+    assert couplings("affine", "W", (4, 5), (3, 6)) is None  # not affine's shapes
+    assert couplings("affine", "Q", (4, 5), (3, 5)) is None  # no array of affine's
+    assert couplings("softmax-with-loss", "x", (3, 4), ()) == ()
+    assert couplings("sigmoid", "x", (2, 3), (2, 3)) == ((0, 0), (1, 1))
 
 
 @settings(max_examples=25, deadline=None)

@@ -31,7 +31,6 @@ from symgrad.numeric.methods import Method, get_method
 from symgrad.numeric.steps import automatic_step, representable, scale
 from symgrad.numeric.structure import (
     Grouping,
-    catalog_couplings,
     grouped_gradient,
     probe_couplings,
 )
@@ -75,7 +74,7 @@ def plan(
         if name not in subject.values:  # an input: the catalog's name at its position
             position = subject.differentiated_names.index(name)
             catalog_name = entry.inputs[position] if position < len(entry.inputs) else name
-        couplings = catalog_couplings(entry.shape_kind, catalog_name, x.shape, out_shape)
+        couplings = entry.kind.couplings(entry, catalog_name, x.shape, out_shape)
     if couplings is None:
         source = "probed"
         with np.errstate(all="ignore"):

@@ -52,13 +52,12 @@ from symgrad.checking.report import (
 from symgrad.comparison.tolerance import element_bounds, element_scale, numeric_bound
 from symgrad.comparison.verdict import ratios
 from symgrad.errors import SymgradError
-from symgrad.layers import get_layer
+from symgrad.layers import CATALOG, get_layer
 from symgrad.layers.spec import Layer, seeded_rng
 from symgrad.numeric.methods import Method, get_method
 from symgrad.numeric.steps import describe_step
 from symgrad.reports import GradientCheck
 
-WEIGHT_SCALE = 0.01  # the book's weight_init_std: W = 0.01·randn, b = 0
 CENTRAL = get_method("central")
 
 
@@ -78,26 +77,29 @@ def parse_spec(spec: str) -> list[tuple[Layer, int | None]]:
             f"malformed network '{spec}': expected layers separated by commas, e.g. "
             "affine:50,relu,affine:10,softmax-with-loss"
         )
+    sized = " and ".join(f"{layer.name}:OUT" for layer in CATALOG if layer.kind.sized)
+    losses = " or ".join(layer.name for layer in CATALOG if layer.kind.loss)
     layers: list[tuple[Layer, int | None]] = []
     for position, item in enumerate(items, start=1):
         name, _, size_text = item.partition(":")
         layer = get_layer(name.strip())
         size = None
-        if layer.shape_kind == "affine":
+        if layer.kind.sized:
             if not size_text.strip().isdigit() or int(size_text) <= 0:
-                raise SymgradError(f"'{item}': affine needs its output size, e.g. affine:50")
+                raise SymgradError(
+                    f"'{item}': {layer.name} needs its output size, e.g. {layer.name}:50"
+                )
             size = int(size_text)
         elif size_text:
-            raise SymgradError(f"'{item}': {layer.name} takes no size (only affine:OUT does)")
+            raise SymgradError(f"'{item}': {layer.name} takes no size (only {sized} does)")
         if len(layer.inputs) != 1:
             raise SymgradError(
                 f"'{item}': {layer.name} takes {len(layer.inputs)} inputs; a network here "
                 "is a chain of one-input layers"
             )
-        is_loss = layer.shape_kind == "classes"
-        if is_loss != (position == len(items)):
+        if layer.kind.loss != (position == len(items)):
             raise SymgradError(
-                f"'{spec}': the last layer, and only the last, must be a loss (softmax-with-loss)"
+                f"'{spec}': the last layer, and only the last, must be a loss ({losses})"
             )
         layers.append((layer, size))
     return layers
@@ -106,7 +108,7 @@ def parse_spec(spec: str) -> list[tuple[Layer, int | None]]:
 def loss_width(spec: str, width: int) -> int:
     """How many classes the loss at the end of ``spec`` sees, for inputs of ``width``."""
     for layer, size in parse_spec(spec):
-        if layer.shape_kind == "affine":
+        if layer.kind.sized:
             width = size
     return width
 
@@ -114,16 +116,13 @@ def loss_width(spec: str, width: int) -> int:
 def build(
     spec: str, width: int, rng: np.random.Generator, dtype: np.dtype
 ) -> tuple[list[Any], int]:
-    """The catalog's classes with the book's initialisation (weights 0.01·randn, zero
-    biases); returns the layer objects and the number of classes the loss sees."""
+    """The catalog's classes, each built by its kind with the book's initialisation
+    (weights 0.01·randn, zero biases); returns the layer objects and the number of classes
+    the loss sees."""
     objects = []
     for layer, size in parse_spec(spec):
-        if layer.shape_kind == "affine":
-            weights = (WEIGHT_SCALE * rng.standard_normal((width, size))).astype(dtype)
-            objects.append(layer.numpy_class(weights, np.zeros(size, dtype=dtype)))
-            width = size
-        else:
-            objects.append(layer.numpy_class())
+        built, width = layer.kind.build(layer, width, size, rng, dtype)
+        objects.append(built)
     return objects, width
 
 

@@ -43,14 +43,8 @@ def symbolic_gradients(
 ) -> dict[str, np.ndarray]:
     """SymPy's gradients evaluated on the same numbers: in float64, or at ``digits``
     digits (object arrays of mpmath numbers)."""
-    form = layer.form
-    if layer.shape_kind == "elementwise":
-        function = form.gradient_function(digits=digits)
-    elif layer.shape_kind == "affine":
-        function = form.gradient_function({n: a.shape for n, a in arrays.items()}, digits=digits)
-    else:
-        function = form.gradient_function(arrays["x"].shape[-1], digits=digits)
-    return function(arrays, dout)
+    shapes = {name: array.shape for name, array in arrays.items()}
+    return layer.form.gradient_function(shapes, digits)(arrays, dout)
 
 
 def check_method(layer: Layer, method: str | Method, step: float | None = None) -> Method:

@@ -32,22 +32,12 @@ def parse_shape(text: str) -> tuple[int, ...]:
 def array_shapes(
     layer: Layer, shape: tuple[int, ...] | None, batch: int = 2
 ) -> dict[str, tuple[int, ...]]:
-    """The shape of every array ``layer`` takes, from ``--shape`` as that layer reads it."""
+    """The shape of every array ``layer`` takes, from ``--shape`` as its kind reads it,
+    within the memory budget."""
     shape = shape or layer.default_shape
     if batch <= 0:
         raise SymgradError(f"impossible batch size {batch}: it must be positive")
-    if layer.shape_kind == "elementwise":
-        shapes = {name: shape for name in layer.inputs}
-    elif len(shape) != 2:
-        meaning = "IN,OUT (the weight's shape)" if layer.shape_kind == "affine" else "N,C"
-        raise SymgradError(
-            f"{layer.name} takes a 2-dimensional --shape {meaning}, got {','.join(map(str, shape))}"
-        )
-    elif layer.shape_kind == "affine":
-        d_in, d_out = shape
-        shapes = {"X": (batch, d_in), "W": (d_in, d_out), "b": (d_out,)}
-    else:
-        shapes = {"x": shape, "t": shape}
+    shapes = layer.kind.array_shapes(layer, shape, batch)
     for name, dims in shapes.items():
         if math.prod(dims) > MAX_ELEMENTS:
             raise SymgradError(

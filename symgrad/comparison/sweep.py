@@ -59,13 +59,7 @@ def regions(errors: Sequence[float | None]) -> tuple[tuple[str, ...], int]:
 
 def _point(layer: Layer, at: float, dtype: str):
     """The arrays at the point, the element differentiated and ⟨1, output⟩ as a function of it."""
-    if layer.elementwise:
-        dims = (1,)
-    elif layer.shape_kind == "affine":
-        dims = layer.default_shape
-    else:
-        dims = (1, layer.default_shape[-1])
-    shapes = array_shapes(layer, dims, batch=1)
+    shapes = array_shapes(layer, layer.kind.sweep_shape(layer), batch=1)
     drawn = fill(layer, seeded_arrays(layer, shapes, np.random.default_rng(0)), at)
     arrays = {n: a.astype(dtype) if n not in layer.labels else a for n, a in drawn.items()}
     wrt = layer.inputs[0]

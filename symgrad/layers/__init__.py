@@ -7,6 +7,8 @@ built on first use.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from symgrad.errors import SymgradError
 from symgrad.layers import (
@@ -65,4 +67,25 @@ def get_layer(name: str) -> Layer:
     )
 
 
-__all__ = ["CATALOG", "Layer", "get_layer", "normalize"]
+@contextmanager
+def registered(layer: Layer) -> Iterator[Layer]:
+    """Within the block, ``layer`` is known by name to everything that looks layers up
+    (``compare``, ``derive``, ``steps``, a ``net`` spec), as a catalog layer would be.
+
+    A way to try a layer before it is added to ``CATALOG``; ``symgrad list``, which
+    reads the generated ``derived.json``, shows only the catalog.
+
+    Raises:
+        SymgradError: if a layer of that name is already known.
+    """
+    key = normalize(layer.name)
+    if key in _BY_KEY:
+        raise SymgradError(f"a layer named '{_BY_KEY[key].name}' is already known")
+    _BY_KEY[key] = layer
+    try:
+        yield layer
+    finally:
+        del _BY_KEY[key]
+
+
+__all__ = ["CATALOG", "Layer", "get_layer", "normalize", "registered"]

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from symgrad.layers.kinds import ELEMENTWISE
 from symgrad.layers.spec import Layer
 
 
@@ -28,7 +29,7 @@ LAYER = Layer(
     name="add",
     numpy_class=AddLayer,
     symbolic=symbolic,
-    shape_kind="elementwise",
+    kind=ELEMENTWISE,
     inputs=("x", "y"),
     complex_safe=True,
 )

@@ -7,6 +7,7 @@ gradient has the shape of what it is the gradient of.
 import numpy as np
 
 from symgrad.layers.arrays import as_float
+from symgrad.layers.kinds import AFFINE
 from symgrad.layers.spec import Layer
 
 
@@ -48,7 +49,7 @@ LAYER = Layer(
     name="affine",
     numpy_class=Affine,
     symbolic=symbolic,
-    shape_kind="affine",
+    kind=AFFINE,
     inputs=("X",),
     params=("W", "b"),
     complex_safe=True,

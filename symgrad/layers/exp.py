@@ -3,6 +3,7 @@
 import numpy as np
 
 from symgrad.layers.arrays import as_float
+from symgrad.layers.kinds import ELEMENTWISE
 from symgrad.layers.spec import Layer
 
 
@@ -33,7 +34,7 @@ LAYER = Layer(
     name="exp",
     numpy_class=Exp,
     symbolic=symbolic,
-    shape_kind="elementwise",
+    kind=ELEMENTWISE,
     inputs=("x",),
     complex_safe=True,
 )

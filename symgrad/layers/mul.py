@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from symgrad.layers.kinds import ELEMENTWISE
 from symgrad.layers.spec import Layer
 
 
@@ -33,7 +34,7 @@ LAYER = Layer(
     name="mul",
     numpy_class=MulLayer,
     symbolic=symbolic,
-    shape_kind="elementwise",
+    kind=ELEMENTWISE,
     inputs=("x", "y"),
     complex_safe=True,
 )

@@ -3,6 +3,7 @@
 import numpy as np
 
 from symgrad.layers.arrays import as_float
+from symgrad.layers.kinds import ELEMENTWISE
 from symgrad.layers.spec import Layer
 
 
@@ -33,7 +34,7 @@ LAYER = Layer(
     name="reciprocal",
     numpy_class=Reciprocal,
     symbolic=symbolic,
-    shape_kind="elementwise",
+    kind=ELEMENTWISE,
     inputs=("x",),
     domain="away_from_zero",
     complex_safe=True,

@@ -7,6 +7,7 @@ into the caller's ``dout``.
 import numpy as np
 
 from symgrad.layers.arrays import as_float
+from symgrad.layers.kinds import ELEMENTWISE
 from symgrad.layers.spec import Layer
 
 
@@ -38,7 +39,7 @@ LAYER = Layer(
     name="relu",
     numpy_class=Relu,
     symbolic=symbolic,
-    shape_kind="elementwise",
+    kind=ELEMENTWISE,
     inputs=("x",),
     domain="away_from_zero",
     smooth=False,

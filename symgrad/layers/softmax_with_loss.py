@@ -8,6 +8,7 @@ and uses the upstream ``dout`` instead of assuming it is 1.
 import numpy as np
 
 from symgrad.layers.arrays import as_float
+from symgrad.layers.kinds import CLASS_LOSS
 from symgrad.layers.spec import Layer
 
 
@@ -78,7 +79,7 @@ LAYER = Layer(
     name="softmax-with-loss",
     numpy_class=SoftmaxWithLoss,
     symbolic=symbolic,
-    shape_kind="classes",
+    kind=CLASS_LOSS,
     inputs=("x",),
     labels=("t",),
     complex_safe=True,

@@ -14,17 +14,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from symgrad.layers.kinds import Kind
+
 if TYPE_CHECKING:
     from symgrad.symbolic.forms import SymbolicForm
 
-ShapeKind = Literal["elementwise", "affine", "classes"]
 Domain = Literal["real", "away_from_zero"]
-
-SHAPE_MEANING: dict[ShapeKind, str] = {
-    "elementwise": "every input's shape",
-    "affine": "IN,OUT: W's shape (X is --batch×IN)",
-    "classes": "N,C: batch, classes",
-}
 
 
 @dataclass(frozen=True)
@@ -36,7 +31,8 @@ class Layer:
         numpy_class: the book-style class with ``forward`` and ``backward(dout)``.
         symbolic: builds the SymPy description; called lazily so that SymPy is only
             imported when a derivation or a symbolic value is asked for.
-        shape_kind: what ``--shape`` means for this layer.
+        kind: what sort of layer it is (symgrad.layers.kinds): what ``--shape`` means,
+            which elements a perturbation may share, its role in a network.
         inputs: forward arguments that are differentiated, in ``forward``'s order.
         params: constructor arrays whose gradients ``backward`` stores as ``d<name>``.
         labels: forward arguments that are data, not differentiated (after ``inputs``).
@@ -52,7 +48,7 @@ class Layer:
     name: str
     numpy_class: type
     symbolic: Callable[[], SymbolicForm]
-    shape_kind: ShapeKind
+    kind: Kind
     inputs: tuple[str, ...]
     params: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
@@ -68,7 +64,8 @@ class Layer:
 
     @property
     def shape_meaning(self) -> str:
-        return SHAPE_MEANING[self.shape_kind]
+        """What ``--shape`` means for this layer, in words."""
+        return self.kind.shape_meaning(self)
 
     @property
     def complex_step_refusal(self) -> str | None:
@@ -100,7 +97,7 @@ class Layer:
     @property
     def elementwise(self) -> bool:
         """Each output element depends only on the same element of each input."""
-        return self.shape_kind == "elementwise"
+        return self.kind.elementwise
 
 
 def sample(domain: Domain, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:

@@ -112,7 +112,10 @@ def perturbed(
 
     if elementwise:
         outputs = [at(None if d is None else x + d) for d in displacements]
-        return [(dout * c, np.abs(dout) * m) for c, m in combine(outputs)]
+        # Output i depends on element i by structure: if it did not move, rounding hid
+        # the move, which counts at the output's own size (as in Grouping.perturbed).
+        size = np.abs(at(None))
+        return [(dout * c, np.abs(dout) * np.maximum(m, size)) for c, m in combine(outputs)]
     results: list[tuple[np.ndarray, np.ndarray]] | None = None
     for index in np.ndindex(x.shape):
         outputs = []

@@ -17,7 +17,8 @@ which is exactly the contraction a one-element perturbation would give, over the
 same output numbers. Affine's W needs IN groups instead of IN·OUT forwards, its X (N×IN)
 IN groups instead of N·IN, and an elementwise layer one.
 
-The couplings come from what symgrad knows about a catalog layer, or are guessed for an
+The couplings come from what symgrad knows about a catalog layer (its kind,
+symgrad.layers.kinds), or are guessed for an
 unknown one by probing (:func:`probe_couplings`); a wrong guess can only ever produce a
 numeric value that disagrees with the backward, and symgrad re-derives every value it
 reports as wrong with one-element perturbations (symgrad.checking.gradients).
@@ -33,12 +34,15 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from symgrad.numeric.differences import NumericGradient, numerical_gradient
 from symgrad.numeric.methods import Method
+
+if TYPE_CHECKING:
+    pass
 
 Couplings = tuple[tuple[int, int], ...]
 # A pack: its index into x (plain, or index arrays), and None or its elements' coupled
@@ -307,7 +311,11 @@ class Grouping:
                     self.forwards += 1
                 outside = self._outside(base, stacked, combine, size)
             for k, ((values, sizes), (c, m)) in enumerate(zip(results, combined, strict=True)):
-                targets = [(values, dout * c, None), (sizes, size * m, outside[k])]
+                # Inside a footprint every output depends on the element by structure: one
+                # that did not move failed to move by rounding (a saturated tanh in
+                # float32), so it counts at its own size |f(x)|.
+                own = size * np.maximum(m, np.abs(base))
+                targets = [(values, dout * c, None), (sizes, own, outside[k])]
                 for name, weights in self.weights.items():
                     targets.append((spread[name][k], weights * np.abs(c), None))
                 for target, contributions, rest in targets:
@@ -387,34 +395,6 @@ def probe_couplings(
         if all(p != a and q != b for a, b in chosen):
             chosen.append((p, q))
     return tuple(sorted(chosen))
-
-
-def catalog_couplings(
-    kind: str, name: str, shape: Sequence[int], out_shape: Sequence[int]
-) -> Couplings | None:
-    """What the catalog knows, by the layer's shape kind (symgrad.layers.spec): every axis
-    of an elementwise layer; for affine Y = X·W + b, X's rows are Y's rows and W's and b's
-    columns are Y's columns; a loss (a scalar) has none. None where the shapes are not the
-    ones the kind implies, so that the caller probes instead."""
-    if kind == "elementwise":
-        return elementwise_couplings(shape, out_shape)
-    if kind == "classes":
-        return ()
-    known = {"X": ((0, 0),), "W": ((1, 1),), "b": ((0, 1),)}.get(name)
-    if kind != "affine" or known is None or len(out_shape) != 2:
-        return None
-    if not all(p < len(shape) and shape[p] == out_shape[q] for p, q in known):
-        return None
-    return known
-
-
-def catalog_grouping(
-    kind: str, name: str, shape: Sequence[int], out_shape: Sequence[int]
-) -> Grouping | bool:
-    """A catalog layer's grouping for one of its arrays (element by element, False, where
-    the shapes are not the ones its kind implies)."""
-    couplings = catalog_couplings(kind, name, shape, out_shape)
-    return False if couplings is None else Grouping(tuple(shape), tuple(out_shape), couplings)
 
 
 def grouped_gradient(

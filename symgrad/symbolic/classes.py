@@ -15,7 +15,7 @@ import sympy as sp
 
 from symgrad.reports import ChainRule, Derivation, GraphNode
 from symgrad.symbolic.cache import remember
-from symgrad.symbolic.precision import Arithmetic
+from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
 from symgrad.symbolic.rewrite import normal_form, proved_equal, tidy
 
 SHOWN_CLASSES = 3  # the note's examples have three classes
@@ -148,12 +148,14 @@ class ClassLossForm:
             ),
         )
 
-    def gradient_function(self, classes: int, digits: int | None = None):
-        """Evaluation of SymPy's batch-mean gradient dx = dout · ∂L/∂x.
+    def gradient_function(self, shapes: Shapes, digits: int | None = None) -> GradientFunction:
+        """Evaluation of SymPy's batch-mean gradient dx = dout · ∂L/∂x, for scores x of
+        ``shapes["x"]`` (its last axis: the classes).
 
         In float64, or with ``digits`` at that many digits through mpmath, one sample
         (row) at a time since mpmath's functions take scalars.
         """
+        classes = shapes["x"][-1]
         key = (classes, digits)
         if key not in self._cache:
             xs, ts, sample = self.sample_loss(classes)

@@ -17,7 +17,7 @@ import sympy as sp
 from symgrad.reports import ChainRule, Derivation, GraphNode
 from symgrad.symbolic.cache import remember
 from symgrad.symbolic.evaluate import numpy_function
-from symgrad.symbolic.precision import Arithmetic
+from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
 
 DIMENSIONS = ("N", "IN", "OUT")
 
@@ -139,7 +139,7 @@ class MatrixForm:
             shapes=shapes,
         )
 
-    def gradient_function(self, shapes: dict[str, tuple[int, ...]], digits: int | None = None):
+    def gradient_function(self, shapes: Shapes, digits: int | None = None) -> GradientFunction:
         """Evaluation of SymPy's matrix gradients for these array shapes.
 
         In float64, or with ``digits`` at that many digits: the same NumPy evaluation

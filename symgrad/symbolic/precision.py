@@ -18,6 +18,11 @@ import numpy as np
 
 TRUTH_DIGITS = 50
 
+Shapes = dict[str, tuple[int, ...]]
+# What every SymPy form's ``gradient_function(shapes, digits)`` returns: the arrays by
+# name and the upstream gradient dout → SymPy's gradient of each input as ``"d<name>"``.
+GradientFunction = Callable[[dict[str, np.ndarray], np.ndarray], dict[str, np.ndarray]]
+
 
 @dataclass(frozen=True)
 class Arithmetic:

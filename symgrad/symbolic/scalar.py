@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -11,10 +10,8 @@ import sympy as sp
 
 from symgrad.reports import ChainRule, Derivation, GraphNode
 from symgrad.symbolic.graph import Node, decompose, paths_to
-from symgrad.symbolic.precision import Arithmetic
+from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
 from symgrad.symbolic.rewrite import in_terms_of_output, tidy
-
-GradientFunction = Callable[[dict[str, np.ndarray], np.ndarray], dict[str, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -107,11 +104,12 @@ class ScalarForm:
             derivatives={str(x): self.final_derivative(x) for x in self.inputs},
         )
 
-    def gradient_function(self, digits: int | None = None) -> GradientFunction:
+    def gradient_function(self, shapes: Shapes, digits: int | None = None) -> GradientFunction:
         """Evaluation of SymPy's gradient: ``{"dx": dout · ∂y/∂x, …}``.
 
         In float64 through NumPy, or with ``digits`` at that many digits through mpmath
-        (object arrays of ``mpf``; see :mod:`symgrad.symbolic.precision`).
+        (object arrays of ``mpf``; see :mod:`symgrad.symbolic.precision`). Element by
+        element, so one function serves every ``shapes``.
         """
         key = ("gradients", digits)
         if key not in self._cache:

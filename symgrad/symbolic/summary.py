@@ -11,32 +11,32 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from symgrad.layers import CATALOG
+from symgrad.layers import CATALOG, Layer
 from symgrad.render.mathtext import pretty
 
 SUMMARY_PATH = Path(__file__).resolve().parent.parent / "layers" / "derived.json"
 
 
+def summarize(layer: Layer) -> dict[str, str]:
+    """One layer's row: its forward and its final derivatives, as SymPy prints them."""
+    report = layer.form.derive(layer.name)
+    if report.matrix:
+        derivative = ", ".join(f"d{n} = {pretty(v)}" for n, v in report.derivatives.items())
+    else:
+        derivative = ", ".join(
+            f"∂{pretty(report.output)}/∂{pretty(n)} = {pretty(v)}"
+            for n, v in report.derivatives.items()
+        )
+    forward = f"{pretty(report.output)} = {pretty(report.forward)}"
+    if layer.kind.loss:  # a loss is written in its activation's output: show both
+        first = report.nodes[0]
+        forward += f", {pretty(first.output)} = {pretty(first.expression)}"
+    return {"forward": forward, "derivative": derivative}
+
+
 def build_summary() -> dict[str, dict[str, str]]:
-    summary = {}
-    for layer in CATALOG:
-        report = layer.form.derive(layer.name)
-        if report.matrix:
-            derivative = ", ".join(f"d{n} = {pretty(v)}" for n, v in report.derivatives.items())
-        else:
-            derivative = ", ".join(
-                f"∂{pretty(report.output)}/∂{pretty(n)} = {pretty(v)}"
-                for n, v in report.derivatives.items()
-            )
-        forward = f"{pretty(report.output)} = {pretty(report.forward)}"
-        if layer.shape_kind == "classes":  # the loss is written in the activation's output
-            first = report.nodes[0]
-            forward += f", {pretty(first.output)} = {pretty(first.expression)}"
-        summary[layer.name] = {
-            "forward": forward,
-            "derivative": derivative,
-        }
-    return summary
+    """Every catalog layer's row, by name: what ``derived.json`` holds."""
+    return {layer.name: summarize(layer) for layer in CATALOG}
 
 
 def render_summary() -> str:

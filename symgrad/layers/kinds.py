@@ -1,0 +1,196 @@
+"""What each kind of layer means: one small object per kind, asked, never switched on.
+
+A catalog layer is elementwise (y = f(x), element by element), affine (Y = X·W + b) or a
+class loss (L = loss(softmax(x), t), a scalar). Everything that depends on which one it
+is lives in its kind: the arrays ``--shape`` and ``--batch`` describe, which elements a
+grouped perturbation may displace together, the point ``symgrad steps`` sweeps at, its
+place in a ``symgrad net`` spec, and what ``--shape`` means in words. The engine, the CLI
+and the network builder ask ``layer.kind`` and never name a kind, as tinygrad's gradient
+walker never names an op. A kind never names an array either: names come from the
+:class:`~symgrad.layers.spec.Layer` (``inputs``, ``params``, ``labels``), by position.
+
+Adding a kind is one subclass here and one SymPy form class in ``symgrad/symbolic/``.
+NumPy only: ``symgrad list`` reads :meth:`Kind.shape_meaning` without importing SymPy.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from symgrad.errors import SymgradError
+
+if TYPE_CHECKING:
+    from symgrad.layers.spec import Layer
+
+Shape = tuple[int, ...]
+Couplings = tuple[tuple[int, int], ...]
+
+WEIGHT_SCALE = 0.01  # the book's weight_init_std: W = 0.01·randn, b = 0
+
+
+class Kind(ABC):
+    """The questions every kind answers (defaults suit a layer without parameters).
+
+    Attributes:
+        elementwise: each output element depends only on the same element of each input.
+        sized: in a network spec it takes its output size (``affine:50``).
+        loss: its output is a scalar loss, so it ends a network.
+    """
+
+    elementwise: ClassVar[bool] = False
+    sized: ClassVar[bool] = False
+    loss: ClassVar[bool] = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    @abstractmethod
+    def shape_meaning(self, layer: Layer) -> str:
+        """What ``--shape`` means for ``layer``, in words (a column of ``symgrad list``)."""
+
+    @abstractmethod
+    def array_shapes(self, layer: Layer, shape: Shape, batch: int) -> dict[str, Shape]:
+        """The shape of every array ``layer`` takes, from ``--shape`` and ``--batch``.
+
+        Raises:
+            SymgradError: one line, when ``shape`` is not one this kind reads.
+        """
+
+    @abstractmethod
+    def couplings(
+        self, layer: Layer, name: str, shape: Shape, out_shape: Shape
+    ) -> Couplings | None:
+        """The Jacobian's structure for array ``name`` (symgrad.numeric.structure): pairs
+        (p, q) such that changing A[e] changes only outputs o with o[q] = e[p]. None where
+        the shapes are not the ones this kind implies, so that the caller probes instead."""
+
+    @abstractmethod
+    def sweep_shape(self, layer: Layer) -> Shape:
+        """The ``--shape`` (with a batch of 1) of the point ``symgrad steps`` sweeps at."""
+
+    def build(
+        self, layer: Layer, width: int, size: int | None, rng: np.random.Generator, dtype: np.dtype
+    ) -> tuple[object, int]:
+        """The layer's object in a network whose inputs have ``width`` features, and the
+        width it passes on; ``size`` is the spec's ``:OUT`` for a sized kind."""
+        return layer.numpy_class(), width
+
+    def derivation_sizes(self, layer: Layer, shapes: dict[str, Shape]) -> Shape | None:
+        """The sizes ``symgrad derive --shape`` makes concrete (affine's N, IN, OUT), or
+        None when the derivation does not depend on them."""
+        return None
+
+
+def _two_sizes(kind: Kind, layer: Layer, shape: Shape) -> Shape:
+    if len(shape) != 2:
+        raise SymgradError(
+            f"{layer.name} takes a 2-dimensional --shape {kind.shape_meaning(layer)}, "
+            f"got {','.join(map(str, shape))}"
+        )
+    return shape
+
+
+class Elementwise(Kind):
+    """y = f(x, …) element by element: every input has the shape ``--shape`` gives."""
+
+    elementwise = True
+
+    def shape_meaning(self, layer: Layer) -> str:
+        return "every input's shape"
+
+    def array_shapes(self, layer: Layer, shape: Shape, batch: int) -> dict[str, Shape]:
+        return {name: shape for name in layer.inputs}
+
+    def couplings(
+        self, layer: Layer, name: str, shape: Shape, out_shape: Shape
+    ) -> Couplings | None:
+        # Imported here: symgrad.numeric costs `symgrad list` 10 ms it never uses.
+        from symgrad.numeric.structure import elementwise_couplings
+
+        return elementwise_couplings(shape, out_shape)
+
+    def sweep_shape(self, layer: Layer) -> Shape:
+        return (1,)
+
+
+class Affine(Kind):
+    """Y = X·W + b: the first input X (--batch×IN), the first parameter W (IN×OUT), and
+    any further parameters b (OUT), added to every row."""
+
+    sized = True
+
+    def shape_meaning(self, layer: Layer) -> str:
+        return f"IN,OUT: {layer.params[0]}'s shape ({layer.inputs[0]} is --batch×IN)"
+
+    def array_shapes(self, layer: Layer, shape: Shape, batch: int) -> dict[str, Shape]:
+        d_in, d_out = _two_sizes(self, layer, shape)
+        weight, *biases = layer.params
+        return {
+            layer.inputs[0]: (batch, d_in),
+            weight: (d_in, d_out),
+            **{bias: (d_out,) for bias in biases},
+        }
+
+    def couplings(
+        self, layer: Layer, name: str, shape: Shape, out_shape: Shape
+    ) -> Couplings | None:
+        # X's rows are Y's rows; W's columns and b's entries are Y's columns.
+        if name == layer.inputs[0]:
+            known = ((0, 0),)
+        elif name == layer.params[0]:
+            known = ((1, 1),)
+        elif name in layer.params:
+            known = ((0, 1),)
+        else:
+            return None
+        if len(out_shape) != 2:
+            return None
+        if not all(p < len(shape) and shape[p] == out_shape[q] for p, q in known):
+            return None
+        return known
+
+    def sweep_shape(self, layer: Layer) -> Shape:
+        return layer.default_shape
+
+    def build(
+        self, layer: Layer, width: int, size: int | None, rng: np.random.Generator, dtype: np.dtype
+    ) -> tuple[object, int]:
+        shapes = self.array_shapes(layer, (width, size), batch=1)
+        weight, *biases = layer.params
+        arrays = [WEIGHT_SCALE * rng.standard_normal(shapes[weight])]
+        arrays += [np.zeros(shapes[bias]) for bias in biases]
+        return layer.numpy_class(*(a.astype(dtype) for a in arrays)), size
+
+    def derivation_sizes(self, layer: Layer, shapes: dict[str, Shape]) -> Shape | None:
+        return (*shapes[layer.inputs[0]], shapes[layer.params[0]][1])
+
+
+class ClassLoss(Kind):
+    """L = loss(activation(x), t) over rows of class scores: scores and labels are N×C."""
+
+    loss = True
+
+    def shape_meaning(self, layer: Layer) -> str:
+        return "N,C: batch, classes"
+
+    def array_shapes(self, layer: Layer, shape: Shape, batch: int) -> dict[str, Shape]:
+        shape = _two_sizes(self, layer, shape)
+        return {name: shape for name in (*layer.inputs, *layer.labels)}
+
+    def couplings(
+        self, layer: Layer, name: str, shape: Shape, out_shape: Shape
+    ) -> Couplings | None:
+        return ()  # a scalar: every element reaches the one output
+
+    def sweep_shape(self, layer: Layer) -> Shape:
+        return (1, layer.default_shape[-1])
+
+
+ELEMENTWISE = Elementwise()
+AFFINE = Affine()
+CLASS_LOSS = ClassLoss()
+
+__all__ = ["AFFINE", "CLASS_LOSS", "ELEMENTWISE", "WEIGHT_SCALE", "Couplings", "Kind", "Shape"]
