@@ -28,6 +28,7 @@ from symgrad.layers.spec import seeded_rng
 from symgrad.numeric.methods import Method, get_method
 from symgrad.numeric.steps import describe_step
 from symgrad.numeric.structure import Grouping, grouped_gradient
+from symgrad.numeric.threads import one_blas_thread
 from symgrad.reports import Comparison, GradientCheck
 
 DTYPES = ("float64", "float32")
@@ -448,7 +449,11 @@ def check_layer(
     chosen = choose_dtype(dtype, inputs, set(constants))
     rng = seeded_rng(seed)
     subject = Subject(layer, inputs, constants, chosen, params)
-    with subject.borrowed(), Progress(f"checking {subject.name}", progress) as tracker:
+    with (
+        subject.borrowed(),
+        Progress(f"checking {subject.name}", progress) as tracker,
+        one_blas_thread(),
+    ):
         run = _Run(subject, method, rng, step, tracker)
         report = _check(run, seed, symbolic, fast)
     return replace(report, seconds=time.perf_counter() - start)

@@ -55,6 +55,7 @@ from symgrad.layers import get_layer
 from symgrad.layers.spec import Layer, seeded_rng
 from symgrad.numeric.methods import Method, get_method
 from symgrad.numeric.steps import describe_step
+from symgrad.numeric.threads import one_blas_thread
 from symgrad.reports import GradientCheck
 
 WEIGHT_SCALE = 0.01  # the book's weight_init_std: W = 0.01·randn, b = 0
@@ -380,7 +381,11 @@ def check_network(
             **results,
         )
 
-    with ExitStack() as stack, Progress("checking the network", progress) as tracker:
+    with (
+        ExitStack() as stack,
+        Progress("checking the network", progress) as tracker,
+        one_blas_thread(),
+    ):
         ready = net.forward(stack) and net.backward()
         if not ready:
             return report(
