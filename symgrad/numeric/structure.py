@@ -444,9 +444,7 @@ def probe_couplings(
                 return ()  # the output's shape depends on the values: no structure to use
             changed |= ~((out == base) | (np.isnan(out) & np.isnan(base)))
         where = np.nonzero(changed)
-        candidates = {
-            (p, q) for p, q in candidates if np.all(np.isin(where[q], elements[p]))
-        }
+        candidates = {(p, q) for p, q in candidates if np.all(np.isin(where[q], elements[p]))}
         if not candidates:
             return ()
     right_aligned = x.ndim - base.ndim
