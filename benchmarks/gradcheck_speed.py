@@ -12,7 +12,13 @@ tensor. All timings are in-process, in this one run, on the same functions:
   examples/note_layers.py, which symgrad knows nothing about);
 - single layers: sigmoid on 100×100, and affine with X 64×256, W 256×128;
 - ``torch.autograd.gradcheck`` (full and fast_mode) on the same functions, when torch
-  is installed (it is never a dependency of symgrad).
+  is installed (it is never a dependency of symgrad);
+- cost in forward+backward equivalents: the note's Sigmoid at 10²…10⁶ elements, the
+  note's Affine up to X 256×1024, W 1024×512 (with the share of the time spent outside
+  the forwards), and the 784-50-10 and 784-100-100-100-10 networks at batch 100, each
+  against one forward+backward of the same object timed in the same run;
+- BLAS threads: the 784-50-10 network beside a CPU-burning process the benchmark starts
+  itself, with symgrad's one-thread limit and without it.
 
 Each symgrad timing is the best of ``--repeat`` runs (best and worst shown: this
 machine is shared, so the spread is part of the result); the element loops run once
@@ -23,6 +29,8 @@ Run: ``.venv/bin/python benchmarks/gradcheck_speed.py [--repeat N] [--loop-repea
 from __future__ import annotations
 
 import argparse
+import contextlib
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -34,15 +42,17 @@ import numpy as np
 from rich import box
 from rich.table import Table
 
+import symgrad.checking.network as network_module
 from symgrad.checking import check_layer, check_network
 from symgrad.checking.network import build
 from symgrad.layers.affine import Affine as CatalogAffine
 from symgrad.layers.sigmoid import Sigmoid as CatalogSigmoid
+from symgrad.numeric.threads import one_blas_thread
 from symgrad.render.console import console
 
 # The note's own classes, exactly as printed (examples/note_layers.py).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
-from note_layers import Affine, SoftmaxWithLoss
+from note_layers import Affine, Sigmoid, SoftmaxWithLoss
 
 SPEC = "affine:50,relu,affine:10,softmax-with-loss"
 TARGETS = {"network, catalog layers": 20, "network, the book's classes": 4}
@@ -229,8 +239,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs of each symgrad check")
     parser.add_argument("--loop-repeat", type=int, default=1, help="runs of each element loop")
+    parser.add_argument(
+        "--large", action="store_true", help="also affine X 256×1024, W 1024×512 (~45 s)"
+    )
+    parser.add_argument(
+        "--costs-only", action="store_true", help="only the forward+backward-equivalent table"
+    )
     args = parser.parse_args()
     out = console()
+    if args.costs_only:
+        print_costs(out, args.repeat, args.large)
+        return
     generator = np.random.default_rng(0)
     x = generator.standard_normal((3, 784))
     t = np.eye(10)[generator.integers(0, 10, 3)]
@@ -317,6 +336,212 @@ def main() -> None:
             f"torch.autograd.gradcheck on the same network: full {torch_full:.2f} s "
             f"({torch_full / ours:.0f}× symgrad full), fast_mode {torch_fast:.3f} s"
         )
+    print_costs(out, args.repeat, args.large)
+
+
+# ---------------------------------------------------------------- cost in forward+backward
+
+
+def counting(cls):
+    """A subclass of the note's class that counts its forwards and the time inside them."""
+
+    class Counted(cls):
+        forwards = 0
+        inside = 0.0
+
+        def forward(self, *args):
+            start = time.perf_counter()
+            try:
+                return super().forward(*args)
+            finally:
+                Counted.inside += time.perf_counter() - start
+                Counted.forwards += 1
+
+    return Counted
+
+
+def one_pass(make, inputs, repeat: int) -> list[float]:
+    """Seconds of one forward+backward of a fresh object, ``repeat`` times after one
+    warm-up, with one BLAS thread as the check has."""
+    times = []
+    for run in range(repeat + 1):
+        layer = make()
+        with one_blas_thread():
+            start = time.perf_counter()
+            out = layer.forward(*inputs)
+            layer.backward(np.ones_like(out))
+            seconds = time.perf_counter() - start
+        if run:
+            times.append(seconds)
+    return times
+
+
+def noise(times: list[float]) -> str:
+    return f"±{(max(times) / min(times) - 1):.0%}"
+
+
+def cost_rows(repeat: int, large: bool) -> list[tuple[str, ...]]:
+    """Full check of the note's Sigmoid and Affine, in forward+backward equivalents."""
+    generator = np.random.default_rng(1)
+    rows = []
+    for side in (10, 100, 1000):
+        for shape in ((side, side),) if side != 1000 else ((100, 1000), (1000, 1000)):
+            x = generator.standard_normal(shape)
+            counted = counting(Sigmoid)
+            base = one_pass(Sigmoid, (x,), 2 * repeat + 3)
+            times = []
+            for _ in range(repeat):
+                counted.forwards, counted.inside = 0, 0.0
+                start = time.perf_counter()
+                result = check_layer(counted(), x, symbolic=False, progress=False)
+                times.append(time.perf_counter() - start)
+            layer_bytes = 4 * x.nbytes  # x, out, dout and dx: one forward+backward's arrays
+            peak = peak_memory(
+                lambda x=x: check_layer(Sigmoid(), x, symbolic=False, progress=False)
+            )
+            rows.append(
+                (
+                    f"sigmoid {x.size:,}",
+                    f"{min(base) * 1e3:.2f} ms {noise(base)}",
+                    spread(times),
+                    f"{min(times) / min(base):.0f}",
+                    str(counted.forwards),
+                    f"{1 - counted.inside / times[-1]:.0%}",
+                    f"{peak / layer_bytes:.1f}×",
+                    "ok" if result.ok else "problems found",
+                )
+            )
+    for n, inner, outer in ((64, 256, 128), (256, 1024, 512))[: 2 if large else 1]:
+        x = generator.standard_normal((n, inner))
+        w, b = generator.standard_normal((inner, outer)), generator.standard_normal(outer)
+        counted = counting(Affine)
+        base = one_pass(lambda w=w, b=b: Affine(w, b), (x,), 2 * repeat + 3)
+        times = []
+        for _ in range(max(1, repeat // 2)):
+            counted.forwards, counted.inside = 0, 0.0
+            start = time.perf_counter()
+            result = check_layer(counted(w.copy(), b.copy()), x, symbolic=False, progress=False)
+            times.append(time.perf_counter() - start)
+        rows.append(
+            (
+                f"affine X {n}×{inner}, W {inner}×{outer}",
+                f"{min(base) * 1e3:.2f} ms {noise(base)}",
+                spread(times),
+                f"{min(times) / min(base):.0f}",
+                str(counted.forwards),
+                f"{1 - counted.inside / times[-1]:.0%}",
+                "",
+                "ok" if result.ok else "problems found",
+            )
+        )
+    return rows
+
+
+def network_pass(spec: str, x, t, repeat: int) -> list[float]:
+    """Seconds of one forward+backward of the catalog network."""
+    times = []
+    for run in range(repeat + 1):
+        layers = build(spec, x.shape[1], np.random.default_rng(0), np.dtype(np.float64))[0]
+        start = time.perf_counter()
+        h = x
+        for layer in layers[:-1]:
+            h = layer.forward(h)
+        layers[-1].forward(h, t)
+        dout = layers[-1].backward(1.0)
+        for layer in reversed(layers[:-1]):
+            dout = layer.backward(dout)
+        if run:  # the first run warms up
+            times.append(time.perf_counter() - start)
+    return times
+
+
+NETWORKS = {
+    "784-50-10": "affine:50,relu,affine:10,softmax-with-loss",
+    "784-100-100-100-10": "affine:100,relu,affine:100,relu,affine:100,relu,affine:10,"
+    "softmax-with-loss",
+}
+
+
+def network_rows(repeat: int) -> list[tuple[str, ...]]:
+    generator = np.random.default_rng(2)
+    x = generator.standard_normal((100, 784))
+    t = np.eye(10)[generator.integers(0, 10, 100)]
+    rows = []
+    for label, spec in NETWORKS.items():
+        base = network_pass(spec, x, t, 2 * repeat + 3)
+        for fast in (False, True):
+            times, report = timed(
+                lambda spec=spec, fast=fast: check_network(spec, x, t, fast=fast, progress=False),
+                max(1, repeat // 2),
+            )
+            drilled = any(p.projection and p.projection.drilled for p in report.parameters)
+            rows.append(
+                (
+                    f"{label}, batch 100{' --fast' if fast else ''}",
+                    f"{min(base) * 1e3:.2f} ms {noise(base)}",
+                    spread(times),
+                    f"{min(times) / min(base):.0f}",
+                    str(report.forwards),
+                    "",
+                    "",
+                    ("ok" if report.ok else "problems found")
+                    + (" (drilled down)" if drilled else ""),
+                )
+            )
+    return rows
+
+
+def neighbour_rows() -> list[tuple[str, ...]]:
+    """The 784-50-10 network with a CPU-burning neighbour, with and without one BLAS
+    thread: the limit is symgrad's (threads.one_blas_thread); without it, NumPy's default."""
+    generator = np.random.default_rng(3)
+    x = generator.standard_normal((100, 784))
+    t = np.eye(10)[generator.integers(0, 10, 100)]
+    spec = NETWORKS["784-50-10"]
+    rows = []
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        for label, limit in (("one BLAS thread (symgrad)", None), ("default threads", False)):
+            saved = network_module.one_blas_thread
+            if limit is False:
+                network_module.one_blas_thread = contextlib.nullcontext
+            try:
+                times, _ = timed(lambda: check_network(spec, x, t, progress=False), 2)
+            finally:
+                network_module.one_blas_thread = saved
+            rows.append((f"784-50-10 beside a busy process, {label}", spread(times)))
+    finally:
+        burner.kill()
+        burner.wait()
+    return rows
+
+
+def print_costs(out, repeat: int, large: bool) -> None:
+    table = Table(
+        title="Cost of a full check in forward+backward equivalents (fb: one forward+backward "
+        "of the same object, best of its runs, ± its spread in this run)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for column in ("case", "one fb", "check", "fb equiv.", "forwards", "outside fwd", "peak"):
+        table.add_column(column, justify="left" if column == "case" else "right")
+    table.add_column("symgrad says")
+    for row in cost_rows(repeat, large) + network_rows(repeat):
+        table.add_row(*row)
+    out.print(table)
+    out.print(
+        "peak: tracemalloc's peak during the check over the bytes of x, out, dout and dx "
+        "(the arrays one forward+backward holds); outside fwd: share of the check's time "
+        "spent outside the layer's forwards."
+    )
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        out.print("torch is not installed: no torch column.")
+    for label, seconds in neighbour_rows():
+        out.print(f"{label}: {seconds}")
 
 
 if __name__ == "__main__":

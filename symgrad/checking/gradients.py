@@ -75,12 +75,16 @@ def plan(
             position = subject.differentiated_names.index(name)
             catalog_name = entry.inputs[position] if position < len(entry.inputs) else name
         couplings = entry.kind.couplings(entry, catalog_name, x.shape, out_shape)
+    rest = None
     if couplings is None:
         source = "probed"
         with np.errstate(all="ignore"):
-            couplings = probe_couplings(f, x, np.asarray(f(x)), rng)
+            rest = np.asarray(f(x))
+            couplings = probe_couplings(f, x, rest, rng)
         subject.install()  # a probe of a parameter left it displaced
     grouping = Grouping(x.shape, out_shape, couplings, tracker, dict(weights or {}))
+    if rest is not None:
+        grouping.rest(x, rest)
     if tracker is not None:
         tracker.expect(grouping.groups)
     return grouping, source

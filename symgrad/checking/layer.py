@@ -28,6 +28,7 @@ from symgrad.layers.spec import seeded_rng
 from symgrad.numeric.methods import Method, get_method
 from symgrad.numeric.steps import describe_step
 from symgrad.numeric.structure import Grouping, grouped_gradient
+from symgrad.numeric.threads import one_blas_thread
 from symgrad.reports import Comparison, GradientCheck
 
 DTYPES = ("float64", "float32")
@@ -466,7 +467,11 @@ def run_check(
     digits as well when ``exact``)."""
     start = time.perf_counter()
     rng = seeded_rng(seed)
-    with subject.borrowed(), Progress(f"checking {subject.name}", progress) as tracker:
+    with (
+        subject.borrowed(),
+        Progress(f"checking {subject.name}", progress) as tracker,
+        one_blas_thread(),
+    ):
         run = _Run(subject, method, rng, step, tracker)
         report = _check(run, seed, symbolic, fast, exact)
     return replace(report, seconds=time.perf_counter() - start)

@@ -56,6 +56,7 @@ from symgrad.layers import CATALOG, get_layer
 from symgrad.layers.spec import Layer, seeded_rng
 from symgrad.numeric.methods import Method, get_method
 from symgrad.numeric.steps import describe_step
+from symgrad.numeric.threads import one_blas_thread
 from symgrad.reports import GradientCheck
 
 CENTRAL = get_method("central")
@@ -380,7 +381,11 @@ def check_network(
             **results,
         )
 
-    with ExitStack() as stack, Progress("checking the network", progress) as tracker:
+    with (
+        ExitStack() as stack,
+        Progress("checking the network", progress) as tracker,
+        one_blas_thread(),
+    ):
         ready = net.forward(stack) and net.backward()
         if not ready:
             return report(

@@ -135,16 +135,24 @@ def perturbed(
     return results or []
 
 
-def touched(outputs: list[np.ndarray]) -> np.ndarray:
+def touched(outputs: list[np.ndarray]) -> np.ndarray | float:
     """|f| where some displacement changed the output, 0 where none did.
 
     Outputs a perturbation leaves untouched difference to exactly 0 and add no rounding,
     so they must not count in the rounding model either (else a wide layer would look
-    noisier than it is).
+    noisier than it is). Outputs that are one array (f at rest) touch nothing: 0.
     """
-    stacked = np.abs(np.stack(np.broadcast_arrays(*outputs)))
-    changed = np.any(np.stack([o != outputs[0] for o in outputs[1:]]), axis=0)
-    return np.where(changed, stacked.max(axis=0), 0.0)
+    first = outputs[0]
+    if all(o is first for o in outputs):
+        return 0.0
+    shape = np.broadcast_shapes(*(np.shape(o) for o in outputs))
+    largest = np.asarray(np.abs(np.broadcast_to(first, shape)))
+    changed = np.zeros(shape, dtype=bool)
+    for other in outputs[1:]:
+        np.maximum(largest, np.abs(other), out=largest)
+        changed |= other != first
+    np.copyto(largest, 0.0, where=~changed)
+    return largest
 
 
 def stencil(
@@ -167,6 +175,8 @@ def stencil(
                 displacements.append(None if offset == 0 else offset * h)
 
     def combine(outputs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        if all(o is outputs[0] for o in outputs):  # f at rest: no difference, nothing touched
+            return [(0.0, 0.0)] * len(steps)
         combined = []
         for k in range(len(steps)):
             at = [outputs[points[(k, o) if o else (0, 0.0)]] for o in method.offsets]

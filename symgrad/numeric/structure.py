@@ -17,8 +17,7 @@ which is exactly the contraction a one-element perturbation would give, over the
 same output numbers. Affine's W needs IN groups instead of IN·OUT forwards, its X (N×IN)
 IN groups instead of N·IN, and an elementwise layer one.
 
-The couplings come from what symgrad knows about a catalog layer (its kind,
-symgrad.layers.kinds), or are guessed for an
+The couplings come from what symgrad knows about a catalog layer, or are guessed for an
 unknown one by probing (:func:`probe_couplings`); a wrong guess can only ever produce a
 numeric value that disagrees with the backward, and symgrad re-derives every value it
 reports as wrong with one-element perturbations (symgrad.checking.gradients).
@@ -34,15 +33,12 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from symgrad.numeric.differences import NumericGradient, numerical_gradient
 from symgrad.numeric.methods import Method
-
-if TYPE_CHECKING:
-    pass
 
 Couplings = tuple[tuple[int, int], ...]
 # A pack: its index into x (plain, or index arrays), and None or its elements' coupled
@@ -51,7 +47,8 @@ Pack = tuple[tuple[Any, ...], tuple[np.ndarray, ...] | None]
 Function = Callable[[np.ndarray], Any]
 Combine = Callable[[list[np.ndarray]], list[tuple[np.ndarray, np.ndarray]]]
 
-PROBES = 6  # random single elements perturbed to test a guessed structure
+PROBES = 6  # random elements perturbed to test a guessed structure
+SPARSE = 16  # a probe perturbs at most one element per SPARSE indices of every axis
 # Outputs of this many packs are combined at once (NumPy's per-call overhead, paid once per
 # batch instead of once per pack), within a few megabytes of stacked outputs.
 CHUNK_PACKS = 64
@@ -103,6 +100,7 @@ class Grouping:
     forwards: int = 0
     _memo: tuple | None = field(default=None, repr=False)
     _remembering: bool = field(default=False, repr=False)
+    _rest: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.shape = tuple(int(n) for n in self.shape)
@@ -119,7 +117,10 @@ class Grouping:
         # coupled ones remain, ordered by q, and are put into the input's axis order.
         coupled_q = sorted(outputs)
         self._summed = tuple(q for q in range(len(self.out_shape)) if q not in outputs)
-        self._order = tuple(coupled_q.index(q) for _, q in pairs)
+        self._summed_axes = tuple(1 + q for q in self._summed)
+        order = tuple(coupled_q.index(q) for _, q in pairs)
+        self._transposed = (0, *(1 + k for k in order))
+        self._in_order = order == tuple(sorted(order))
 
     @property
     def coupled(self) -> tuple[int, ...]:
@@ -200,15 +201,30 @@ class Grouping:
             packs.append((index, tuple(index[p] for p in coupled)))
         return packs
 
+    def rest(self, x: np.ndarray, output: Any) -> None:
+        """Remember f(x), the output at rest, so that no call repeats that forward.
+
+        A grouping belongs to one function of one array: the caller has usually run the
+        forward at x already (to learn its output's shape, or to probe its structure).
+        """
+        self._rest = (x, _widened(output))
+
+    def _base(self, f: Function, x: np.ndarray) -> np.ndarray:
+        """f(x) in float64 (complex128): remembered, or evaluated once and remembered."""
+        if self._rest is None or self._rest[0] is not x:
+            self._rest = (x, _widened(f(x)))
+            self.forwards += 1
+        return self._rest[1]
+
     def _attributed(self, contributions: np.ndarray) -> np.ndarray:
         """(packs, *out_shape) → (packs, *coupled sizes in input order): each element's
         share, the sum over its footprint."""
-        summed = contributions.sum(axis=tuple(1 + q for q in self._summed))
-        return np.transpose(summed, (0, *(1 + k for k in self._order)))
+        summed = contributions.sum(axis=self._summed_axes) if self._summed else contributions
+        return summed if self._in_order else np.transpose(summed, self._transposed)
 
-    def _outside(self, base, stacked, combine, size) -> list[tuple[float, np.ndarray]]:
+    def _outside(self, base, stacked, combine, size) -> list[tuple[float, np.ndarray] | None]:
         """Per combined magnitude m: its dout-weighted total over all outputs at x, and the
-        part of that inside each footprint.
+        part of that inside each footprint (None where m is 0 at rest).
 
         One element perturbed alone leaves every output outside its footprint at f(x),
         where ``combine`` gives the unperturbed magnitude (0 for a stencil's touched
@@ -217,12 +233,29 @@ class Grouping:
         whatever else its pack moved.
         """
         kind = next((s.dtype for s in stacked if s is not None), base.dtype)
-        unmoved = base.astype(kind)
-        outside = []
+        unmoved = base.astype(kind, copy=False)
+        outside: list[tuple[float, np.ndarray] | None] = []
         for _, m in combine([unmoved] * len(stacked)):
+            if not np.any(m):
+                outside.append(None)
+                continue
             contributions = np.broadcast_to(size * m, self.out_shape)
-            outside.append((float(contributions.sum()), self._attributed(contributions[None])[0]))
+            own = self._attributed(contributions[None])[0]
+            outside.append((float(contributions.sum()), own))
         return outside
+
+    def _slices(self, batch: list[Pack]) -> list[tuple[Any, ...]]:
+        """Where to combine the stacked outputs: all at once, or, for one whole-array pack
+        of an elementwise f (each output element the footprint of the input element of
+        the same index), in slices of CHUNK_BYTES along the first axis, so that
+        ``combine``'s temporaries stay in cache instead of costing the array's size
+        each."""
+        whole = len(batch) == 1 and batch[0][1] is None
+        if not (whole and self.shape == self.out_shape and self._summed == () and self.shape):
+            return [()]
+        row_bytes = 8 * math.prod(self.shape[1:])
+        step = max(1, CHUNK_BYTES // max(1, row_bytes))
+        return [(slice(i, i + step),) for i in range(0, self.shape[0], step)]
 
     def perturbed(
         self,
@@ -239,15 +272,17 @@ class Grouping:
         The displacements arrive already in x's precision.
 
         ``combine`` is applied to the outputs of many packs at once, stacked along a new
-        first axis: it has to work element by element, as it already must for an
-        elementwise f, where every output element belongs to a different perturbation.
+        first axis, and for one whole-array pack to slices of them: it has to work
+        element by element, as it already must for an elementwise f, where every output
+        element belongs to a different perturbation.
         """
         if x.ndim == 0:  # one element: as an array of one, so that it can be indexed
             flat = Grouping((1,), self.out_shape, (), self.tracker, self.weights)
+            single = x.reshape(1)
+            if self._rest is not None and self._rest[0] is x:
+                flat.rest(single, self._rest[1])
             shaped = [None if d is None else d.reshape(1) for d in displacements]
-            results = flat.perturbed(
-                lambda v: f(v.reshape(())), x.reshape(1), dout, shaped, combine
-            )
+            results = flat.perturbed(lambda v: f(v.reshape(())), single, dout, shaped, combine)
             self.forwards += flat.forwards
             self.spread = {k: [a.reshape(()) for a in v] for k, v in flat.spread.items()}
             return [(v.reshape(()), m.reshape(())) for v, m in results]
@@ -257,6 +292,8 @@ class Grouping:
         dtype = np.result_type(x.dtype, *(d.dtype for d in displacements if d is not None))
         todo = None  # everything
         memo = self._memo if self._remembering else None
+        results: list[tuple[np.ndarray, np.ndarray]] = []
+        spread: dict[str, list[np.ndarray]] = {}
         if (
             memo is not None
             and len(memo[0]) == len(key)
@@ -268,13 +305,16 @@ class Grouping:
                     todo |= new != old
             results = [(values.copy(), sizes.copy()) for values, sizes in memo[2]]
             spread = {k: [a.copy() for a in v] for k, v in memo[3].items()}
-        else:
-            results, spread = [], {}
         packs = self.packs(todo)
+        if todo is not None and len(packs) >= self.groups:
+            # As many forwards either way: the whole array's plain packs (views, not index
+            # arrays) re-evaluate the unchanged elements to the same numbers.
+            todo, packs, results, spread = None, self.packs(None), [], {}
+        plain = todo is None  # packs are integers and slices: x[members] is a view
         # One working copy, displaced and restored pack by pack: copying a large
         # parameter for every forward would cost more than the forward itself.
         point = x.astype(dtype, copy=True)
-        base = None
+        base = self._base(f, x) if any(d is None for d in displacements) else None
         outside = None
         # A chunk's stacked outputs stay within CHUNK_BYTES (16 bytes: a complex128 each).
         out_size = max(1, math.prod(self.out_shape))
@@ -283,56 +323,76 @@ class Grouping:
             batch = packs[first : first + chunk]
             stacked: list[np.ndarray | None] = [None] * len(displacements)
             for row, (members, _) in enumerate(batch):
-                original = point[members].copy()
+                view = plain and any(isinstance(i, slice) for i in members)
                 for k, d in enumerate(displacements):
                     if d is None:
                         continue
-                    point[members] = original + d[members]
+                    if view:
+                        np.add(x[members], d[members], out=point[members])
+                    else:
+                        point[members] = x[members] + d[members]
                     out = np.asarray(f(point))
                     if stacked[k] is None:
                         kind = np.complex128 if out.dtype.kind == "c" else np.float64
                         stacked[k] = np.empty((len(batch), *self.out_shape), dtype=kind)
                     stacked[k][row] = out  # widened to float64 (complex128) on the way in
                     self.forwards += 1
-                point[members] = original
-            if any(d is None for d in displacements) and base is None:
-                base = _widened(f(x))
-                self.forwards += 1
-            outputs = [
-                base if d is None else out for d, out in zip(displacements, stacked, strict=True)
-            ]
-            combined = combine(outputs)
-            if not results:
-                results = [(np.empty(x.shape), np.empty(x.shape)) for _ in combined]
-                spread = {k: [np.empty(x.shape) for _ in combined] for k in self.weights}
+                point[members] = x[members]
             if outside is None:
-                if base is None:
-                    base = _widened(f(x))
-                    self.forwards += 1
-                outside = self._outside(base, stacked, combine, size)
-            for k, ((values, sizes), (c, m)) in enumerate(zip(results, combined, strict=True)):
-                # Inside a footprint every output depends on the element by structure: one
-                # that did not move failed to move by rounding (a saturated tanh in
-                # float32), so it counts at its own size |f(x)|.
-                own = size * np.maximum(m, np.abs(base))
-                targets = [(values, dout * c, None), (sizes, own, outside[k])]
-                for name, weights in self.weights.items():
-                    targets.append((spread[name][k], weights * np.abs(c), None))
-                for target, contributions, rest in targets:
-                    shares = self._attributed(contributions)
-                    for row, (members, slots) in enumerate(batch):
-                        share = shares[row] if slots is None else shares[row][slots]
-                        if rest is not None:  # what lies outside the footprint, unperturbed
-                            total, own = rest
-                            share = share + (total - (own if slots is None else own[slots]))
-                        target[members] = share
+                outside = self._outside(self._base(f, x), stacked, combine, size)
+            # Slices index dout and the weights as they index the outputs.
+            parts = self._slices(batch) if dout.shape == self.out_shape else [()]
+            for part in parts:
+                outputs = [
+                    base[part] if d is None else out[(slice(None), *part)]
+                    for d, out in zip(displacements, stacked, strict=True)
+                ]
+                combined = combine(outputs)
+                if not results:
+                    results = [(np.empty(x.shape), np.empty(x.shape)) for _ in combined]
+                    spread = {name: [np.empty(x.shape)] for name in self.weights}
+                at_rest = self._base(f, x)[part]  # remembered: no forward
+                self._attribute(
+                    combined, part, batch, dout, size, at_rest, outside, results, spread
+                )
             if self.tracker is not None:
                 self.tracker.advance(len(batch))
-        if self._remembering:
+        if self._remembering and self.groups > 1:
             # The displacements are this call's own arrays, never changed afterwards.
             self._memo = (key, list(displacements), results, spread)
         self.spread = spread
         return results
+
+    def _attribute(self, combined, part, batch, dout, size, base, outside, results, spread) -> None:
+        """Write one batch's (or slice's) combined quantities into the per-element results:
+        Σ dout·c and Σ |dout|·m over each element's footprint, plus the unperturbed part
+        outside it, and for the first quantity Σ w·|c| per weight (:attr:`spread`).
+
+        ``part`` is () or, for a whole elementwise pack, a slice of rows: there output
+        and input share their indices, so the slice indexes dout, the weights and the
+        results alike.
+        """
+        # Inside a footprint every output depends on the element by structure: one that
+        # did not move failed to move by rounding (a saturated tanh in float32), so it
+        # counts at its own size |f(x)|.
+        at_rest = np.abs(base)
+        for k, ((values, sizes), (c, m)) in enumerate(zip(results, combined, strict=True)):
+            own = size[part] * np.maximum(m, at_rest)
+            targets = [(values, dout[part] * c, None), (sizes, own, outside[k])]
+            if k == 0:
+                for name, weights in self.weights.items():
+                    targets.append((spread[name][0], weights[part] * np.abs(c), None))
+            for target, contributions, rest in targets:
+                shares = self._attributed(np.broadcast_to(contributions, np.shape(c)))
+                for row, (members, slots) in enumerate(batch):
+                    share = shares[row] if slots is None else shares[row][slots]
+                    if rest is not None:  # what lies outside the footprint, unperturbed
+                        total, own = rest
+                        share = share + (total - (own[part] if slots is None else own[slots]))
+                    if part:
+                        target[part] = share
+                    else:
+                        target[members] = share
 
 
 def elementwise_couplings(shape: Sequence[int], out_shape: Sequence[int]) -> Couplings:
@@ -374,19 +434,25 @@ def probe_couplings(
     }
     if not candidates or x.size == 0:
         return ()
-    for _ in range(min(probes, x.size)):
-        element = tuple(int(rng.integers(n)) for n in x.shape)
+    # Large arrays probe several elements per forward: elements with pairwise different
+    # indices on every axis, on axes at least SPARSE times as long as the probe is wide,
+    # so that one element's dependence is seen outside the others' indices unless it
+    # reaches only those few (then the guess is wrong, which costs time, never a verdict).
+    together = max(1, min(probes, min(x.shape) // SPARSE, min(base.shape) // SPARSE))
+    for start in range(0, min(probes, x.size), together):
+        width = min(together, probes - start)
+        elements = tuple(rng.choice(n, size=width, replace=False) for n in x.shape)
         changed = np.zeros(base.shape, dtype=bool)
         for sign in (1.0, -1.0):
             point = x.copy()
-            point[element] += sign * (1 + abs(float(np.real(point[element]))))
+            point[elements] += sign * (1 + np.abs(np.real(point[elements])))
             with np.errstate(all="ignore"):
                 out = np.asarray(f(point))
             if out.shape != base.shape:
                 return ()  # the output's shape depends on the values: no structure to use
             changed |= ~((out == base) | (np.isnan(out) & np.isnan(base)))
         where = np.nonzero(changed)
-        candidates = {(p, q) for p, q in candidates if not np.any(where[q] != element[p])}
+        candidates = {(p, q) for p, q in candidates if np.all(np.isin(where[q], elements[p]))}
         if not candidates:
             return ()
     right_aligned = x.ndim - base.ndim
