@@ -37,6 +37,7 @@ KINDS = (
     "dout-misused",
     "wrong-gradient",
     "no-gradient-stored",
+    "nothing-checked",
 )
 
 
@@ -210,6 +211,15 @@ def no_gradient_stored(layer: str, name: str) -> Finding:
         "params=… to name the parameters explicitly); if it is a constant, ignore this.",
         severity="warning",
         subject=name,
+    )
+
+
+def nothing_checked(layer: str) -> Finding:
+    return Finding(
+        "nothing-checked",
+        f"{layer}: no gradient was compared, so nothing is vouched for: every input is a "
+        "constant and no parameter with a stored gradient was found; leave the inputs to "
+        "differentiate out of constants=/--labels, or name the parameters with params=…",
     )
 
 

@@ -584,6 +584,8 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
             method=run.method.name,
             notes=tuple(notes),
         )
+    if not checks and not projections and not run.findings:
+        run.findings.append(say.nothing_checked(subject.name))
     return done(comparison, wrong, perturbations, projections)
 
 

@@ -157,6 +157,17 @@ class LayerCheck(_Renders):
         return tuple(f.message for f in self.findings if f.severity == "warning")
 
     @property
+    def checked(self) -> tuple[str, ...]:
+        """What was compared, in words: ``dW (12 elements)``, ``db (one projection)``."""
+        full = [] if self.comparison is None else list(self.comparison.gradients)
+        named = [
+            f"{g.name} ({g.backward.size} element{'s' * (g.backward.size != 1)})" for g in full
+        ]
+        drilled = {g.name for g in full}
+        named += [f"{p.name} (one projection)" for p in self.projections if p.name not in drilled]
+        return tuple(named)
+
+    @property
     def ok(self) -> bool:
         """No problem found: every check passed and every gradient agrees."""
         numeric_ok = self.comparison is None or self.comparison.ok

@@ -93,7 +93,7 @@ def layer(report: LayerCheck) -> RenderableType:
     parts: list[RenderableType] = []
     if report.comparison is not None:
         parts.append(terminal.comparison(report.comparison))
-    else:
+    elif not report.projections:
         parts.append(Text.assemble((report.layer, "bold"), ": no numeric comparison was possible"))
     if report.perturbations:
         lines = []
@@ -119,7 +119,14 @@ def layer(report: LayerCheck) -> RenderableType:
         parts.append(_projections(report.projections))
     parts += _findings(report)
     if report.ok:
-        parts.append(Text(f"✓ {report.layer}: no problems found.", style="bold green"))
+        parts.append(
+            Text(
+                f"✓ {report.layer}: no problems found; checked against the numeric derivative: "
+                + ", ".join(report.checked)
+                + ".",
+                style="bold green",
+            )
+        )
     else:
         count = max(len(report.problems), 1)
         parts.append(
@@ -219,9 +226,12 @@ def network(report: NetworkCheck) -> RenderableType:
     elements = sum(math.prod(p.shape) for p in report.parameters)
     speed = f"{elements:,} parameters; {report.forwards:,} layer forwards in {report.seconds:.2f} s"
     if report.ok:
+        names = ", ".join(p.name for p in report.parameters) or "none"
+        layers = ", ".join(c.layer for c in report.local) or "none"
         parts.append(
             Text(
-                f"✓ {_agreement(count, len(report.local))} ({speed}).",
+                f"✓ {_agreement(count, len(report.local))} ({speed}). Checked parameters: "
+                f"{names}; layers: {layers}.",
                 style="bold green",
             )
         )
@@ -241,6 +251,7 @@ def layer_json(report: LayerCheck) -> dict[str, Any]:
         "ok": report.ok,
         "problems": list(report.problems),
         "warnings": list(report.warnings),
+        "checked": list(report.checked),
         "findings": [dataclasses.asdict(f) for f in report.findings],
         "wrong": [dataclasses.asdict(w) for w in report.wrong],
         "comparison": None if report.comparison is None else jsonout.comparison(report.comparison),
