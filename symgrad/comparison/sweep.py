@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from symgrad.comparison.engine import (
-    DTYPES,
     book_layer,
     fill,
     seeded_arrays,
@@ -22,6 +21,7 @@ from symgrad.comparison.engine import (
 )
 from symgrad.comparison.shapes import array_shapes
 from symgrad.errors import SymgradError
+from symgrad.inputs import parse_dtype
 from symgrad.layers import get_layer
 from symgrad.layers.spec import Layer
 from symgrad.numeric.differences import numerical_gradient
@@ -103,8 +103,7 @@ def step_sweep(
     import mpmath
 
     layer = get_layer(name) if isinstance(name, str) else name
-    if dtype not in DTYPES:
-        raise SymgradError(f"unknown dtype '{dtype}'; choose float64 or float32")
+    dtype = parse_dtype(dtype).name
     chosen = [get_method(m) for m in (methods or METHOD_NAMES)]
     skipped = {}
     if layer.complex_step_refusal and any(m.kind == "complex-step" for m in chosen):
