@@ -91,15 +91,17 @@ def test_the_notes_softmax_with_loss_as_printed_does_not_parse(run, tmp_path):
     (tmp_path / "printed.py").write_text(printed)
     done = run("check", f"{tmp_path}/printed.py:SoftmaxWithLoss", "--input", "2,3")
     assert done.code == 1  # a problem in the user's code, not in the command line
-    assert "printed.py, line 4: inconsistent use of tabs and spaces" in done.stdout
-    assert "re-indent it with spaces only" in done.stdout
+    said = " ".join(done.stdout.split())  # as one line, however the terminal wrapped it
+    assert "printed.py, line 4: inconsistent use of tabs and spaces" in said
+    assert "re-indent it with spaces only" in said
 
 
 def test_a_file_that_fails_to_run_names_its_line(run, tmp_path):
     (tmp_path / "broken.py").write_text("import numpy as np\n\nx = undefined_name\n")
     done = run("check", f"{tmp_path}/broken.py:Layer", "--input", "2,3")
     assert done.code == 1
-    assert "line 3" in done.stdout and "NameError" in done.stdout
+    said = " ".join(done.stdout.split())
+    assert "line 3" in said and "NameError" in said
 
 
 def test_the_books_network(run):
