@@ -1,19 +1,46 @@
-"""The Python API the CLI is a thin shell over. Computing returns reports; it never prints."""
+"""The Python API the CLI is a thin shell over. Computing returns reports; it never prints.
+
+Every command goes through here, and here the user's text is parsed (by
+:mod:`symgrad.inputs`) into the typed values the core takes: shapes into tuples of ints,
+``--dtype`` into a dtype, ``--method`` into a :class:`~symgrad.numeric.methods.Method`,
+numbers into finite floats, with the arrays' total size checked before any is made.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from symgrad.comparison.engine import compare
-from symgrad.comparison.shapes import array_shapes, parse_shape
+from symgrad.checking.containment import DEFAULT_TIMEOUT
+from symgrad.comparison import engine
+from symgrad.comparison.shapes import array_shapes
+from symgrad.inputs import (
+    check_budget,
+    parse_count,
+    parse_dtype,
+    parse_init,
+    parse_method,
+    parse_number,
+    parse_seed,
+    parse_shape,
+    parse_step,
+    parse_timeout,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from symgrad.reports import Backprop, Derivation
+    from symgrad.checking.report import LayerCheck, NetworkCheck
+    from symgrad.layers.spec import Layer
+    from symgrad.numeric.methods import Method
+    from symgrad.reports import Backprop, Comparison, Derivation, StepSweep
+
+Number = str | float
 
 
-def derive(name: str, shape: str | tuple[int, ...] | None = None, batch: int = 2) -> Derivation:
+def derive(
+    name: str, shape: str | tuple[int, ...] | None = None, batch: str | int = 2
+) -> Derivation:
     """Derive a catalog layer's derivatives with SymPy, node by node, as the note teaches.
 
     Args:
@@ -44,7 +71,8 @@ def derive(name: str, shape: str | tuple[int, ...] | None = None, batch: int = 2
     layer = target.layer
     sizes = None
     if shape is not None:
-        dims = parse_shape(shape) if isinstance(shape, str) else tuple(shape)
+        dims = parse_shape(shape, "--shape") if isinstance(shape, str) else tuple(shape)
+        batch = parse_count(batch, "--batch")
         sizes = layer.kind.derivation_sizes(layer, array_shapes(layer, dims, batch))
     if sizes is not None:
         return remember(
@@ -75,4 +103,218 @@ def graph(
     return backprop(resolve(target), at, dout)
 
 
-__all__ = ["compare", "derive", "graph"]
+def compare(
+    name: str | Layer,
+    shape: str | tuple[int, ...] | None = None,
+    seed: str | int = 0,
+    dtype: str = "float64",
+    batch: str | int = 2,
+    method: str | Method = "central",
+    step: Number | None = None,
+    at: Number | None = None,
+    exact: bool = False,
+) -> Comparison:
+    """Check a catalog layer's NumPy backward against SymPy and numerical differences.
+
+    The arguments are :func:`symgrad.comparison.engine.compare`'s, as text or as values;
+    each is parsed and checked here (one :class:`~symgrad.errors.SymgradError` line for
+    the first that is malformed).
+    """
+    return engine.compare(
+        name,
+        shape=parse_shape(shape, "--shape") if isinstance(shape, str) else shape,
+        seed=parse_seed(seed),
+        dtype=parse_dtype(dtype).name,
+        batch=parse_count(batch, "--batch"),
+        method=parse_method(method),
+        step=parse_step(step),
+        at=None if at is None else parse_number(at, "--at"),
+        exact=exact,
+    )
+
+
+def steps(
+    layer: str,
+    at: Number = 0.5,
+    methods: Sequence[str] | None = None,
+    dtype: str = "float64",
+    per_decade: int = 1,
+) -> StepSweep:
+    """Error versus step of each numeric method at ``at``, against SymPy's exact value
+    (:func:`symgrad.comparison.sweep.step_sweep`)."""
+    from symgrad.comparison.sweep import step_sweep
+
+    return step_sweep(
+        layer,
+        at=parse_number(at, "--at"),
+        methods=[parse_method(m) for m in methods] if methods else None,
+        dtype=parse_dtype(dtype).name,
+        per_decade=per_decade,
+    )
+
+
+def catalog() -> list[dict[str, str]]:
+    """The catalog's layers, each with its forward, its derivative (as SymPy derived them
+    when the catalog was generated, so SymPy is not imported) and what --shape means."""
+    import json
+    from importlib import resources
+
+    from symgrad.layers import CATALOG
+
+    derived = json.loads(
+        resources.files("symgrad.layers").joinpath("derived.json").read_text(encoding="utf-8")
+    )
+    return [
+        {
+            "layer": layer.name,
+            **derived[layer.name],
+            "shape": layer.shape_meaning,
+            "default_shape": ",".join(map(str, layer.default_shape)),
+        }
+        for layer in CATALOG
+    ]
+
+
+def check_layer(
+    target: str,
+    inputs: Sequence[str] = (),
+    labels: Sequence[str] = (),
+    init: Sequence[str] = (),
+    seed: str | int = 0,
+    dtype: str = "float64",
+    method: str | Method = "central",
+    step: Number | None = None,
+    fast: bool = False,
+    timeout: Number | None = DEFAULT_TIMEOUT,
+    progress: bool | None = None,
+) -> LayerCheck:
+    """Check a layer class from a file, ``FILE.py:ClassName``, as it is written.
+
+    Args:
+        target: the file and the class.
+        inputs: the shape of each of forward's inputs (``"2,3"``), seeded standard-normal.
+        labels: shapes ``N,C`` of one-hot labels, which follow the inputs.
+        init: constructor arrays, ``"W=3,4"`` (seeded standard-normal).
+        seed, dtype, method, step, fast: as :func:`symgrad.checking.check_layer`.
+        timeout: seconds the file, the constructor, and each forward or backward may run.
+
+    Returns:
+        A :class:`~symgrad.checking.report.LayerCheck`. Whatever the user's code does
+        (raise, sys.exit, never return, even while the file is loaded) is a finding in it.
+
+    Raises:
+        SymgradError: malformed or oversized input, before the file is run.
+    """
+    from symgrad.checking import check_layer as check
+    from symgrad.checking import findings as say
+    from symgrad.checking.containment import UserCodeFailed
+    from symgrad.checking.loading import (
+        build_layer,
+        check_labels,
+        load_class,
+        random_inputs,
+        split_target,
+    )
+    from symgrad.checking.report import LayerCheck
+    from symgrad.errors import SymgradError
+    from symgrad.layers.spec import seeded_rng
+
+    if not inputs and not labels:
+        raise SymgradError("give forward's inputs, e.g. --input 2,3 (repeat for each input)")
+    input_shapes = [parse_shape(text, "--input") for text in inputs]
+    label_shapes = [parse_shape(text, "--labels") for text in labels]
+    inits: dict[str, tuple[int, ...]] = {}
+    for text in init:
+        name, shape = parse_init(text)
+        if name in inits:
+            raise SymgradError(f"--init {name} is given twice")
+        inits[name] = shape
+    check_labels(label_shapes, input_shapes)
+    arrays = {f"--input {k + 1}": s for k, s in enumerate(input_shapes)}
+    arrays |= {f"--labels {k + 1}": s for k, s in enumerate(label_shapes)}
+    check_budget(arrays | {f"--init {n}": s for n, s in inits.items()})
+    seed, chosen = parse_seed(seed), parse_dtype(dtype)
+    method, step, limit = parse_method(method), parse_step(step), parse_timeout(timeout)
+    split_target(target)  # a malformed target is bad input, before the file runs
+    rng = seeded_rng(seed)
+    try:
+        cls = load_class(target, limit)
+        layer = build_layer(cls, inits, rng, chosen, limit)
+    except UserCodeFailed as failure:
+        name = target.rpartition(":")[2]
+        return LayerCheck(layer=name, comparison=None, findings=(say.user_code_failed(failure),))
+    values, constants = random_inputs(input_shapes, label_shapes, rng, chosen)
+    return check(
+        layer,
+        *values,
+        constants=constants,
+        seed=seed,
+        dtype=chosen,
+        method=method,
+        step=step,
+        fast=fast,
+        timeout=limit,
+        progress=progress,
+    )
+
+
+def check_network(
+    spec: str,
+    input_shape: str | tuple[int, ...] = "3,784",
+    seed: str | int = 0,
+    dtype: str = "float64",
+    method: str | Method | None = None,
+    step: Number | None = None,
+    fast: bool = False,
+    timeout: Number | None = DEFAULT_TIMEOUT,
+    progress: bool | None = None,
+) -> NetworkCheck:
+    """Check a catalog network, ``"affine:50,relu,affine:10,softmax-with-loss"``, on a
+    seeded input batch of ``input_shape`` (N,IN) and random one-hot labels.
+
+    The other arguments are :func:`symgrad.checking.check_network`'s, as text or values.
+
+    Raises:
+        SymgradError: malformed input, or arrays over the memory budget (checked from the
+            spec's sizes before any array is made).
+    """
+    import numpy as np
+
+    from symgrad.checking import check_network as check
+    from symgrad.checking.network import parse_spec
+    from symgrad.errors import SymgradError
+    from symgrad.layers.spec import random_labels
+
+    shape = parse_shape(input_shape, "--input") if isinstance(input_shape, str) else input_shape
+    if len(shape) != 2:
+        raise SymgradError(f"--input takes N,IN (a batch of rows), got {input_shape}")
+    rows, width = shape
+    arrays: dict[str, tuple[int, ...]] = {"x": shape}
+    for position, (_, size) in enumerate(parse_spec(spec), start=1):
+        if size is not None:  # affine:OUT, the book's W of width × OUT and its b
+            arrays |= {f"W{position}": (width, size), f"b{position}": (size,)}
+            width = size
+        arrays[f"output {position}"] = (rows, width)
+    arrays["t"] = (rows, width)
+    check_budget(arrays)
+    seed, chosen = parse_seed(seed), parse_dtype(dtype)
+    chosen_method = None if method is None else parse_method(method)
+    step, limit = parse_step(step), parse_timeout(timeout)
+    rng = np.random.default_rng([seed, 1])  # a stream of its own: the weights use seed's
+    x = rng.standard_normal(shape).astype(chosen)
+    t = random_labels((rows, width), rng)
+    return check(
+        spec,
+        x,
+        t,
+        seed=seed,
+        dtype=chosen,
+        method=chosen_method,
+        fast=fast,
+        step=step,
+        timeout=limit,
+        progress=progress,
+    )
+
+
+__all__ = ["catalog", "check_layer", "check_network", "compare", "derive", "graph", "steps"]

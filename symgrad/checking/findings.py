@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from symgrad.checking.containment import UserCodeFailed
 from symgrad.checking.gradients import Verified, differences, worst_index
 from symgrad.checking.report import Finding, WrongGradient
 from symgrad.comparison.tolerance import numeric_bound
@@ -23,11 +24,13 @@ KINDS = (
     "forward-returned-none",
     "forward-not-array",
     "forward-not-finite",
+    "forward-complex",
     "forward-changed-input",
     "backward-raised",
     "backward-returned-none",
     "gradient-count",
     "gradient-shape",
+    "gradient-not-usable",
     "gradient-missing",
     "dout-modified",
     "input-modified",
@@ -38,6 +41,10 @@ KINDS = (
     "wrong-gradient",
     "no-gradient-stored",
     "nothing-checked",
+    "user-code-exit",
+    "user-code-interrupt",
+    "user-code-timeout",
+    "user-code-raised",
 )
 
 
@@ -121,6 +128,14 @@ def forward_not_finite(layer: str, out: np.ndarray) -> Finding:
     )
 
 
+def forward_complex(layer: str) -> Finding:
+    return Finding(
+        "forward-complex",
+        f"{layer}.forward returned complex values for real inputs: a layer's output is real "
+        "(np.sqrt or ** of a negative number, or a complex constant?). Keep the forward real.",
+    )
+
+
 def changed_argument(layer: str, method: str, what: str, before, after, kind: str) -> Finding:
     """``forward``/``backward`` wrote into an array the caller owns."""
     if kind == "dout-modified":
@@ -151,6 +166,36 @@ def backward_raised(layer: str, error: BaseException, dout_shape: tuple[int, ...
         f"{layer}.backward raised {type(error).__name__}: {error} (called with a dout of shape "
         f"{_shape(dout_shape)}, the output's shape). Fix backward so that it accepts the "
         "gradient of the output it returned.",
+    )
+
+
+def unusable_gradient(layer: str, gradient: str, value: object) -> Finding | None:
+    """A finding when what backward gave for ``gradient`` is not an array of real, finite
+    numbers (a string, complex or object values, a ragged list, NaN); else None."""
+    if isinstance(value, str | bytes):
+        what = f"a {type(value).__name__}, {value[:20]!r},"
+    else:
+        try:
+            array = np.asarray(value)
+        except (ValueError, TypeError):  # a ragged list
+            array = None
+        if array is None or array.dtype == object:
+            what = f"a {type(value).__name__} that is not an array of numbers"
+        elif np.iscomplexobj(array):
+            what = "complex values"
+        elif not np.issubdtype(array.dtype, np.number) or array.dtype == bool:
+            what = f"{array.dtype} values"
+        elif not np.all(np.isfinite(array)):
+            bad = int(array.size - np.isfinite(array).sum())
+            what = f"{bad} non-finite value{'s' * (bad != 1)} (NaN or inf)"
+        else:
+            return None
+    return Finding(
+        "gradient-not-usable",
+        f"{layer}.backward returned {what} for {gradient}: a gradient is an array of real, "
+        "finite numbers with its array's shape. Return the gradient itself (np.real, a "
+        "stable formula, or the right variable).",
+        subject=gradient,
     )
 
 
@@ -411,3 +456,35 @@ def describe_wrong(layer: str, w: WrongGradient) -> str:
     else:
         text += f" Re-derive d{w.array} from forward, one operation at a time (symgrad derive)."
     return text
+
+
+# ---------------------------------------------------------------- contained user code
+
+_ADVICE = {
+    "exit": "A layer must not end the program: raise an exception instead, and keep a "
+    "script's own code under `if __name__ == '__main__':`.",
+    "interrupt": "Only Ctrl-C at the terminal stops symgrad; raise an ordinary exception instead.",
+    "timeout": "Pass --timeout SECONDS to allow longer, or look for a loop that never ends.",
+    "raised": "Fix it so that it runs.",
+}
+
+
+def user_code_failed(failure: UserCodeFailed) -> Finding:
+    """The user's code called sys.exit, raised KeyboardInterrupt (or an exception where no
+    finer finding applies), or ran past the time limit: the check stopped there."""
+    return Finding(
+        f"user-code-{failure.kind}",
+        f"{failure.where} {failure.what}. {_ADVICE[failure.kind]}",
+        subject=failure.where,
+    )
+
+
+def raised_during_check(where: str, error: BaseException) -> Finding:
+    """The user's code raised while the check perturbed its inputs or probed it again."""
+    message = f": {error}" if str(error) else ""
+    return Finding(
+        "user-code-raised",
+        f"{where} raised {type(error).__name__}{message} during the check, on inputs within a "
+        "small step of the ones given. It must run on any inputs of these shapes.",
+        subject=where,
+    )

@@ -18,20 +18,20 @@ from typing import Any
 import numpy as np
 
 from symgrad.checking import findings as say
+from symgrad.checking.containment import DEFAULT_TIMEOUT, Guard, UserCodeFailed
 from symgrad.checking.gradients import Verified, plan, project, verify
 from symgrad.checking.objects import Subject
 from symgrad.checking.progress import Progress
 from symgrad.checking.report import Finding, LayerCheck, Perturbation, Projection, WrongGradient
 from symgrad.comparison.tolerance import element_bounds, element_scale, exact_tolerance, looseness
 from symgrad.errors import SymgradError
+from symgrad.inputs import DTYPES, parse_dtype
 from symgrad.layers.spec import seeded_rng
 from symgrad.numeric.methods import Method, get_method
 from symgrad.numeric.steps import describe_step
 from symgrad.numeric.structure import Grouping, grouped_gradient
 from symgrad.numeric.threads import one_blas_thread
 from symgrad.reports import Comparison, GradientCheck
-
-DTYPES = ("float64", "float32")
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -46,9 +46,7 @@ def _copy(value: Any) -> Any:
 def choose_dtype(dtype: str | np.dtype | None, inputs: Sequence[Any], constants) -> np.dtype:
     """The dtype asked for, else the differentiated inputs' (float64 for integers)."""
     if dtype is not None:
-        if str(np.dtype(dtype)) not in DTYPES:
-            raise SymgradError(f"unknown dtype '{dtype}'; choose float64 or float32")
-        return np.dtype(dtype)
+        return parse_dtype(dtype)
     floats = [
         np.asarray(x).dtype
         for k, x in enumerate(inputs)
@@ -124,6 +122,9 @@ class _Run:
         if not np.issubdtype(array.dtype, np.inexact):
             self.findings.append(say.forward_not_float(self.name, array.dtype))
             return None
+        if np.iscomplexobj(array) and not any(map(np.iscomplexobj, self.subject.inputs)):
+            self.findings.append(say.forward_complex(self.name))
+            return None
         if not np.all(np.isfinite(array)):
             self.findings.append(say.forward_not_finite(self.name, array))
             return None
@@ -132,7 +133,7 @@ class _Run:
     def call_backward(self, dout: Any) -> tuple[Any, Any]:
         """backward on a copy of dout; returns its return value and the copy it got."""
         given = _copy(dout)
-        return self.layer.backward(given), given
+        return self.subject.call_backward(given), given
 
     def backward_only(self) -> None:
         """Forward returned nothing usable: still see what backward does to its dout, with
@@ -230,14 +231,16 @@ class _Run:
         arrays = self.arrays()
         good = {}
         for name, value in gradients.items():
+            unusable = say.unusable_gradient(self.name, f"d{name}", value)
+            if unusable is not None:
+                self.findings.append(unusable)
+                continue
             value = np.asarray(value)
             want = np.shape(arrays[name])
             if value.shape != want:
                 self.findings.append(
                     say.gradient_shape(self.name, f"d{name}", name, value.shape, want)
                 )
-            elif not np.issubdtype(value.dtype, np.number) or value.dtype == bool:
-                self.findings.append(say.forward_not_float(self.name, value.dtype))
             else:
                 good[name] = value
         return good
@@ -407,6 +410,7 @@ def check_layer(
     fast: bool = False,
     step: float | None = None,
     progress: bool | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> LayerCheck:
     """Check a layer object's backward against its forward, as it is.
 
@@ -440,13 +444,16 @@ def check_layer(
         step: a fixed step instead of the automatic one.
         progress: draw a progress bar if the check runs past a second (default: when
             stderr is a terminal).
+        timeout: seconds one call of forward or backward may run before it is stopped
+            (a finding); None for no limit. Only in the main thread (see
+            :mod:`symgrad.checking.containment`).
 
     Returns:
         A :class:`~symgrad.checking.report.LayerCheck`: ``.ok``, ``.problems`` (sentences
         naming the fix), and the core's comparison table.
     """
     chosen = choose_dtype(dtype, inputs, set(constants))
-    subject = Subject(layer, inputs, constants, chosen, params)
+    subject = Subject(layer, inputs, constants, chosen, params, guard=Guard(timeout))
     return run_check(subject, get_method(method or "central"), seed, step, symbolic, fast, progress)
 
 
@@ -464,16 +471,29 @@ def run_check(
     findings, then every gradient verified element by element (grouped perturbation,
     recheck one element per forward, second opinion) against the numeric derivative,
     with SymPy's gradient as a third column when a symbolic forward is known (at 50
-    digits as well when ``exact``)."""
+    digits as well when ``exact``). The user's code runs under ``subject.guard``: what
+    it does (sys.exit, an exception, a time-out) becomes a finding."""
     start = time.perf_counter()
     rng = seeded_rng(seed)
+    guard = subject.guard
     with (
+        guard,
         subject.borrowed(),
         Progress(f"checking {subject.name}", progress) as tracker,
         one_blas_thread(),
     ):
         run = _Run(subject, method, rng, step, tracker)
-        report = _check(run, seed, symbolic, fast, exact)
+        try:
+            report = _check(run, seed, symbolic, fast, exact)
+        except UserCodeFailed as failure:  # sys.exit, KeyboardInterrupt, a time-out
+            run.findings.append(say.user_code_failed(failure))
+            report = LayerCheck(layer=subject.name, comparison=None, findings=tuple(run.findings))
+        except Exception as error:
+            where = guard.by_user(error)
+            if where is None:
+                raise
+            run.findings.append(say.raised_during_check(where, error))
+            report = LayerCheck(layer=subject.name, comparison=None, findings=tuple(run.findings))
     return replace(report, seconds=time.perf_counter() - start)
 
 
@@ -514,7 +534,8 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
     ignores_dout = False
     # A backward that wrote into what forward saved (or into a parameter) changes its next
     # result by that alone: the repeat and dout probes would only echo that finding.
-    kept = {"input-modified", "parameter-modified", "forward-changed-input"}
+    # A gradient that is no array of numbers cannot be compared with a repeat either.
+    kept = {"input-modified", "parameter-modified", "forward-changed-input", "gradient-not-usable"}
     if not any(f.kind in kept for f in run.findings) and run.deterministic(dout, first):
         ignores_dout = run.probe_dout(dout, first)
     run.negated_write(dout)

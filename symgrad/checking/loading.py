@@ -1,8 +1,11 @@
 """From the command line to a layer object: ``FILE.py:ClassName``, shapes, labels, inits.
 
 Loading runs the user's file, as ``python FILE.py`` would (its directory first on
-``sys.path``), because the user asked for exactly that on the command line. Every way
-this can fail is one line naming the file, the line and the fix, never a traceback.
+``sys.path``), because the user asked for exactly that on the command line. The file and
+the constructor run under a :class:`~symgrad.checking.containment.Guard`: whatever they
+do (raise, call sys.exit, never return) ends in
+:class:`~symgrad.checking.containment.UserCodeFailed` naming the file and the line, which
+becomes a finding; a target that names no class is a :class:`SymgradError`.
 """
 
 from __future__ import annotations
@@ -10,13 +13,13 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from symgrad.comparison.shapes import parse_shape
+from symgrad.checking.containment import DEFAULT_TIMEOUT, Guard, UserCodeFailed
 from symgrad.errors import SymgradError
 from symgrad.layers.spec import random_labels
 
@@ -31,8 +34,8 @@ def split_target(target: str) -> tuple[Path, str]:
     return Path(path), name
 
 
-def load_module(path: Path) -> Any:
-    """Run a Python file as a module of its own."""
+def load_module(path: Path, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
+    """Run a Python file as a module of its own (for at most ``timeout`` seconds)."""
     if not path.is_file():
         raise SymgradError(f"no such file: {path}")
     name = f"symgrad_user_{abs(hash(str(path.resolve())))}"
@@ -44,17 +47,23 @@ def load_module(path: Path) -> Any:
     sys.path.insert(0, folder)  # the file may import its neighbours, as under `python FILE.py`
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        with Guard(timeout) as guard:
+            guard.call(str(path), spec.loader.exec_module, module)
     except SyntaxError as error:  # TabError and IndentationError included
         sys.modules.pop(name, None)
-        fix = "re-indent it with spaces only" if isinstance(error, TabError) else "fix it"
-        raise SymgradError(f"{path}, line {error.lineno}: {error.msg}; {fix}") from None
+        fix = "; re-indent it with spaces only" if isinstance(error, TabError) else ""
+        raise UserCodeFailed(
+            f"{path}, line {error.lineno}:", f"{error.msg}{fix}", "raised", error
+        ) from None
     except Exception as error:
         sys.modules.pop(name, None)
-        line = _line(error, path)
-        raise SymgradError(
-            f"{path}{line} raised {type(error).__name__} while loading: {error}"
-        ) from None
+        what = f"raised {type(error).__name__} while loading: {error}"
+        raise UserCodeFailed(f"{path}{_line(error, path)}", what, "raised", error) from None
+    except UserCodeFailed as failure:
+        sys.modules.pop(name, None)
+        line = _line(failure.error or failure, path)  # a time-out stops in the file itself
+        what = f"{failure.what} while loading"
+        raise UserCodeFailed(f"{path}{line}", what, failure.kind, failure.error) from None
     finally:
         if sys.path and sys.path[0] == folder:
             sys.path.pop(0)
@@ -72,15 +81,17 @@ def _line(error: BaseException, path: Path) -> str:
     return found
 
 
-def load_class(target: str) -> type:
+def load_class(target: str, timeout: float | None = DEFAULT_TIMEOUT) -> type:
     """The class named by ``FILE.py:ClassName``.
 
     Raises:
-        SymgradError: a missing file, a file that does not run, or no such class (listing
-            the classes the file defines).
+        SymgradError: a missing file or no such class (listing the classes the file
+            defines).
+        UserCodeFailed: the file does not run (it raised, called sys.exit, or ran longer
+            than ``timeout`` seconds).
     """
     path, name = split_target(target)
-    module = load_module(path)
+    module = load_module(path, timeout)
     found = getattr(module, name, None)
     if not isinstance(found, type):
         defined = sorted(
@@ -94,23 +105,19 @@ def load_class(target: str) -> type:
     return found
 
 
-def parse_init(text: str) -> tuple[str, tuple[int, ...]]:
-    """``W=3,3`` → ("W", (3, 3))."""
-    name, equals, shape = text.partition("=")
-    name = name.strip()
-    if not equals or not name.isidentifier():
-        raise SymgradError(f"malformed --init '{text}': expected NAME=SHAPE, e.g. W=3,4")
-    return name, parse_shape(shape)
+def build_layer(
+    cls: type,
+    inits: Mapping[str, tuple[int, ...]],
+    rng: np.random.Generator,
+    dtype: np.dtype,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> Any:
+    """``cls(**{name: standard-normal array of that shape})``, checked against __init__.
 
-
-def build_layer(cls: type, inits: Sequence[str], rng: np.random.Generator, dtype) -> Any:
-    """``cls(**{name: standard-normal array of that shape})``, checked against __init__."""
-    arrays = {}
-    for text in inits:
-        name, shape = parse_init(text)
-        if name in arrays:
-            raise SymgradError(f"--init {name} is given twice")
-        arrays[name] = rng.standard_normal(shape).astype(dtype)
+    Raises:
+        SymgradError: ``--init`` names that __init__ does not take, or misses some.
+        UserCodeFailed: the constructor raised, called sys.exit or ran past ``timeout``.
+    """
     try:
         signature = inspect.signature(cls)
     except (TypeError, ValueError):
@@ -118,7 +125,7 @@ def build_layer(cls: type, inits: Sequence[str], rng: np.random.Generator, dtype
     if signature is not None:
         parameters = signature.parameters
         takes_any = any(p.kind == p.VAR_KEYWORD for p in parameters.values())
-        unknown = [n for n in arrays if n not in parameters and not takes_any]
+        unknown = [n for n in inits if n not in parameters and not takes_any]
         if unknown:
             takes = ", ".join(parameters) or "nothing"
             raise SymgradError(
@@ -129,37 +136,46 @@ def build_layer(cls: type, inits: Sequence[str], rng: np.random.Generator, dtype
             for n, p in parameters.items()
             if p.default is p.empty
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-            and n not in arrays
+            and n not in inits
         ]
         if missing:
             example = " ".join(f"--init {n}=SHAPE" for n in missing)
             raise SymgradError(f"{cls.__name__}() needs {', '.join(missing)}: pass {example}")
-    try:
-        return cls(**arrays)
-    except Exception as error:
-        raise SymgradError(f"{cls.__name__}() raised {type(error).__name__}: {error}") from None
+    arrays = {name: rng.standard_normal(shape).astype(dtype) for name, shape in inits.items()}
+    where = f"{cls.__name__}()"
+    with Guard(timeout) as guard:
+        try:
+            return guard.call(where, lambda: cls(**arrays))
+        except Exception as error:
+            raise UserCodeFailed(
+                where, f"raised {type(error).__name__}: {error}", "raised", error
+            ) from None
 
 
-def labels_of(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """Random one-hot ``--labels``: rows of ``N,C``, or a single ``C``."""
-    if len(shape) > 2:
-        raise SymgradError(f"--labels takes N,C (or C), got {','.join(map(str, shape))}")
-    return random_labels(shape, rng)
-
-
-def random_inputs(
-    inputs: Sequence[str], labels: Sequence[str], rng: np.random.Generator, dtype
-) -> tuple[list[np.ndarray], tuple[int, ...]]:
-    """Standard-normal inputs of the ``--input`` shapes, then one-hot ``--labels``; and
-    the positions of the labels (not differentiated)."""
-    arrays = [rng.standard_normal(parse_shape(s)).astype(dtype) for s in inputs]
-    for text in labels:  # one-hot labels score against an input of their own shape
-        if parse_shape(text) not in {a.shape for a in arrays}:
-            shapes = " or ".join(",".join(map(str, a.shape)) for a in arrays) or "none given"
+def check_labels(labels: Sequence[tuple[int, ...]], inputs: Sequence[tuple[int, ...]]) -> None:
+    """``--labels`` take N,C (or C) and the shape of an ``--input``: the scores they label."""
+    for shape in labels:
+        text = ",".join(map(str, shape))
+        if len(shape) > 2:
+            raise SymgradError(f"--labels takes N,C (or C), got {text}")
+        if shape not in inputs:
+            shapes = " or ".join(",".join(map(str, s)) for s in inputs) or "none given"
             raise SymgradError(
                 f"--labels {text} matches no --input shape ({shapes}): one-hot labels have "
                 "the shape of the scores they label"
             )
+
+
+def random_inputs(
+    inputs: Sequence[tuple[int, ...]],
+    labels: Sequence[tuple[int, ...]],
+    rng: np.random.Generator,
+    dtype: np.dtype,
+) -> tuple[list[np.ndarray], tuple[int, ...]]:
+    """Standard-normal inputs of the ``--input`` shapes, then random one-hot ``--labels``
+    (checked with :func:`check_labels`); and the positions of the labels (not
+    differentiated)."""
+    arrays = [rng.standard_normal(shape).astype(dtype) for shape in inputs]
     constants = tuple(range(len(arrays), len(arrays) + len(labels)))
-    arrays += [labels_of(parse_shape(s), rng) for s in labels]
+    arrays += [random_labels(shape, rng) for shape in labels]
     return arrays, constants

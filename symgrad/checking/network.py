@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from symgrad.checking import findings as say
+from symgrad.checking.containment import DEFAULT_TIMEOUT, UNGUARDED, Guard, UserCodeFailed
 from symgrad.checking.gradients import plan, project, verify
 from symgrad.checking.layer import axis_meanings, choose_dtype
 from symgrad.checking.objects import Subject, catalog_entry, class_name
@@ -106,14 +107,6 @@ def parse_spec(spec: str) -> list[tuple[Layer, int | None]]:
     return layers
 
 
-def loss_width(spec: str, width: int) -> int:
-    """How many classes the loss at the end of ``spec`` sees, for inputs of ``width``."""
-    for layer, size in parse_spec(spec):
-        if layer.kind.sized:
-            width = size
-    return width
-
-
 def build(
     spec: str, width: int, rng: np.random.Generator, dtype: np.dtype
 ) -> tuple[list[Any], int]:
@@ -147,7 +140,14 @@ def layer_names(layers: Sequence[Any]) -> list[str]:
 class _Net:
     """A network under check: its layers as :class:`Subject`s and the values of one pass."""
 
-    def __init__(self, layers: Sequence[Any], x: np.ndarray, t: Any, dtype: np.dtype) -> None:
+    def __init__(
+        self,
+        layers: Sequence[Any],
+        x: np.ndarray,
+        t: Any,
+        dtype: np.dtype,
+        guard: Guard = UNGUARDED,
+    ) -> None:
         if len(layers) < 1:
             raise SymgradError("a network needs at least a loss layer")
         self.layers = list(layers)
@@ -155,6 +155,7 @@ class _Net:
         self.x = np.array(x, dtype=dtype, copy=True)
         self.t = t
         self.dtype = dtype
+        self.guard = guard
         self.findings: list[Finding] = []
         self.subjects: list[Subject] = []
         self.upstream_bp: list[Any] = []  # dout each layer's backward got in backprop
@@ -176,7 +177,8 @@ class _Net:
             inputs, constants = ([h, self.t], (1,)) if self.is_loss(k) else ([h], ())
             entry = catalog_entry(layer)
             params = entry.params if entry is not None else None
-            subject = Subject(layer, inputs, constants, self.dtype, params)
+            subject = Subject(layer, inputs, constants, self.dtype, params, guard=self.guard)
+            subject.calls = f"{self.names[k]}.forward", f"{self.names[k]}.backward"
             stack.enter_context(subject.borrowed())
             installed = {p: getattr(layer, p) for p in subject.candidates}
             subject.copy_inputs = True
@@ -198,6 +200,9 @@ class _Net:
             array = np.asarray(out)
             if array.dtype == object or not np.issubdtype(array.dtype, np.inexact):
                 self.findings.append(say.forward_not_array(self.names[k], out))
+                return False
+            if np.iscomplexobj(array):  # the inputs are real: x and t as given, cast to dtype
+                self.findings.append(say.forward_complex(self.names[k]))
                 return False
             if not np.all(np.isfinite(array)):
                 self.findings.append(say.forward_not_finite(self.names[k], array))
@@ -225,7 +230,7 @@ class _Net:
             self.upstream_bp[k] = dout
             given = np.array(dout, copy=True) if isinstance(dout, np.ndarray) else dout
             try:
-                returned = subject.layer.backward(given)
+                returned = subject.call_backward(given)
             except Exception as error:
                 self.findings.append(say.backward_raised(self.names[k], error, np.shape(dout)))
                 return False
@@ -243,6 +248,10 @@ class _Net:
             for p, value in subject.parameter_gradients().items():
                 if value is None:
                     self.findings.append(say.gradient_missing(self.names[k], p))
+                    return False
+                unusable = say.unusable_gradient(self.names[k], f"d{p}", value)
+                if unusable is not None:
+                    self.findings.append(unusable)
                     return False
                 value = np.asarray(value)
                 if value.shape != subject.values[p].shape:
@@ -264,6 +273,10 @@ class _Net:
                     self.findings.append(
                         say.gradient_count(self.names[k], count or 0, subject.names[:1])
                     )
+                return False
+            unusable = say.unusable_gradient(self.names[k], f"d{subject.names[0]}", dx)
+            if unusable is not None:
+                self.findings.append(unusable)
                 return False
             dx = np.asarray(dx)
             if dx.shape != subject.inputs[0].shape:
@@ -318,7 +331,7 @@ def _local_backward(subject: Subject, upstream: Any) -> dict[str, np.ndarray]:
     with np.errstate(all="ignore"):
         subject.output()
         given = np.array(upstream, copy=True) if isinstance(upstream, np.ndarray) else upstream
-        returned = subject.layer.backward(given)
+        returned = subject.call_backward(given)
     gradients, _ = subject.gradients(returned)
     gradients.update(subject.parameter_gradients())
     return {n: np.array(v, dtype=np.float64, copy=True) for n, v in gradients.items()}
@@ -334,6 +347,7 @@ def check_network(
     fast: bool = False,
     step: float | None = None,
     progress: bool | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> NetworkCheck:
     """Check a network's backprop, every parameter end to end and every layer locally.
 
@@ -350,6 +364,8 @@ def check_network(
             element; whatever disagrees is then checked element by element.
         step: a fixed step instead of the automatic one.
         progress: draw a progress bar past a second (default: when stderr is a terminal).
+        timeout: seconds one call of a layer's forward or backward may run before it is
+            stopped (a finding); None for no limit.
 
     Returns:
         A :class:`~symgrad.checking.report.NetworkCheck`: per parameter the max and mean
@@ -366,7 +382,8 @@ def check_network(
     else:
         layers = list(spec_or_layers)
         spec = " → ".join(class_name(layer) for layer in layers)
-    net = _Net(layers, x, t, chosen)
+    guard = Guard(timeout)
+    net = _Net(layers, x, t, chosen, guard)
     shapes = {"x": np.shape(x), "t": np.shape(t)}
 
     def report(**results: Any) -> NetworkCheck:
@@ -381,23 +398,36 @@ def check_network(
             **results,
         )
 
+    def stopped() -> NetworkCheck:
+        return report(
+            step=describe_step(method or "central", chosen, step),
+            parameters=(),
+            local=(),
+            findings=tuple(net.findings),
+        )
+
     with (
         ExitStack() as stack,
+        guard,
         Progress("checking the network", progress) as tracker,
         one_blas_thread(),
     ):
-        ready = net.forward(stack) and net.backward()
-        if not ready:
-            return report(
-                step=describe_step(method or "central", chosen, step),
-                parameters=(),
-                local=(),
-                findings=tuple(net.findings),
-            )
-        if fast:
-            parameters, local, wrong, forwards = _fast(net, method, step, rng, tracker)
-        else:
-            parameters, local, wrong, forwards = _chain(net, method, step, rng, tracker)
+        try:
+            if not (net.forward(stack) and net.backward()):
+                return stopped()
+            if fast:
+                parameters, local, wrong, forwards = _fast(net, method, step, rng, tracker)
+            else:
+                parameters, local, wrong, forwards = _chain(net, method, step, rng, tracker)
+        except UserCodeFailed as failure:  # sys.exit, KeyboardInterrupt, a time-out
+            net.findings.append(say.user_code_failed(failure))
+            return stopped()
+        except Exception as error:
+            where = guard.by_user(error)
+            if where is None:
+                raise
+            net.findings.append(say.raised_during_check(where, error))
+            return stopped()
     names = net.parameter_names()
     findings = list(net.findings)
     findings += _verdicts(net, parameters, local, wrong, names)
@@ -674,4 +704,4 @@ def _verdicts(net: _Net, parameters, local, wrong, names) -> list[Finding]:
     return findings
 
 
-__all__ = ["build", "check_network", "layer_names", "loss_width", "parse_spec"]
+__all__ = ["build", "check_network", "layer_names", "parse_spec"]

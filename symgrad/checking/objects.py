@@ -4,7 +4,8 @@ The note's interface is all symgrad assumes: ``forward(*inputs)`` returns the ou
 ``backward(dout)`` returns one gradient per differentiated input (a tuple when there are
 several) and stores each parameter's gradient as ``d<name>`` (``dW`` for ``W``).
 Parameters are array attributes found by that convention. Everything the layer is
-handed is a copy, so nothing it does can reach the caller's arrays.
+handed is a copy, so nothing it does can reach the caller's arrays. Every call into the
+layer goes through the subject's :class:`~symgrad.checking.containment.Guard`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from symgrad.checking.containment import UNGUARDED, Guard
 from symgrad.errors import SymgradError
 from symgrad.layers import CATALOG
 from symgrad.layers.spec import Layer
@@ -96,6 +98,8 @@ class Subject:
         params: parameter names; None to find them by convention (see
             :meth:`settle_parameters`).
         names: the inputs' names; by default forward's parameter names.
+        guard: what runs every call of forward and backward (a time limit, sys.exit
+            and KeyboardInterrupt turned into findings); by default none.
     """
 
     def __init__(
@@ -106,9 +110,12 @@ class Subject:
         dtype: np.dtype,
         params: Sequence[str] | None,
         names: Sequence[str] | None = None,
+        guard: Guard = UNGUARDED,
     ) -> None:
         self.layer = layer
         self.name = class_name(layer)
+        self.guard = guard
+        self.calls = f"{self.name}.forward", f"{self.name}.backward"  # where, for the guard
         self.names = tuple(names) if names is not None else input_names(layer, len(inputs))
         bad = [c for c in constants if not 0 <= c < len(inputs)]
         if bad:
@@ -166,7 +173,11 @@ class Subject:
         if replace:
             for k, value in replace.items():
                 passed[k] = value
-        return self.layer.forward(*passed), passed
+        return self.guard.call(self.calls[0], self.layer.forward, *passed), passed
+
+    def call_backward(self, dout: Any) -> Any:
+        """backward on ``dout`` as given (the caller copies it to see writes into it)."""
+        return self.guard.call(self.calls[1], self.layer.backward, dout)
 
     def output(self, replace: dict[int, np.ndarray] | None = None) -> Any:
         """forward's output alone; inputs are passed as they are (no copy) unless forward
@@ -177,21 +188,24 @@ class Subject:
         """forward as a function of input ``position`` alone."""
         if self.copy_inputs:
             return lambda value: self.output({position: value})
-        forward, before, after = (
+        call, where, forward, before, after = (
+            self.guard.call,
+            self.calls[0],
             self.layer.forward,
             self.inputs[:position],
             self.inputs[position + 1 :],
         )
         # Runs once per perturbation: the arguments are bound once, not rebuilt per call.
-        return lambda value: forward(*before, value, *after)
+        return lambda value: call(where, forward, *before, value, *after)
 
     def parameter_function(self, name: str):
         """forward as a function of parameter ``name`` alone (set as the attribute)."""
         layer, forward, inputs = self.layer, self.layer.forward, tuple(self.inputs)
+        call, where = self.guard.call, self.calls[0]
 
         def f(value: np.ndarray) -> Any:
             setattr(layer, name, value)
-            return self.output() if self.copy_inputs else forward(*inputs)
+            return self.output() if self.copy_inputs else call(where, forward, *inputs)
 
         return f
 

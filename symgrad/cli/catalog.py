@@ -8,22 +8,10 @@ from symgrad.cli.options import Json
 def list_layers(json: Json = False) -> None:
     """List the layers: forward, derivative, and what --shape means."""
     import json as json_module
-    from importlib import resources
 
-    from symgrad.layers import CATALOG
+    from symgrad import api
 
-    derived = json_module.loads(
-        resources.files("symgrad.layers").joinpath("derived.json").read_text(encoding="utf-8")
-    )
-    rows = [
-        {
-            "layer": layer.name,
-            **derived[layer.name],
-            "shape": layer.shape_meaning,
-            "default_shape": ",".join(map(str, layer.default_shape)),
-        }
-        for layer in CATALOG
-    ]
+    rows = api.catalog()
     if json:
         print(json_module.dumps(rows, indent=2, ensure_ascii=False))
         return

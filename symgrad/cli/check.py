@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from symgrad.cli.app import app
-from symgrad.cli.options import Dtype, Json, Method, Seed, Step
+from symgrad.cli.options import TIMEOUT_DEFAULT, Dtype, Json, Method, Seed, Step, Timeout
 
 Fast = Annotated[
     bool,
@@ -56,11 +56,12 @@ def check(
             "(seeded standard-normal numbers).",
         ),
     ] = None,
-    seed: Seed = 0,
+    seed: Seed = "0",
     dtype: Dtype = "float64",
     method: Method = "central",
     step: Step = None,
     fast: Fast = False,
+    timeout: Timeout = TIMEOUT_DEFAULT,
     json: Json = False,
 ) -> int:
     """Check your own layer's backward against its forward, and say what is wrong.
@@ -69,32 +70,23 @@ def check(
     --init, runs forward on --input and --labels, and checks: what forward returns, how
     many gradients backward returns and their shapes, arrays written in place, state
     kept between calls, whether dout is used, and every gradient element by element
-    against numerical differences. Exit status: 0 when nothing is wrong, 1 when a
-    problem is found, 2 for bad input.
+    against numerical differences. Whatever your code does (raise, call sys.exit, run
+    past --timeout) is reported as a problem. Exit status: 0 when nothing is wrong, 1
+    when a problem is found, 2 for bad input.
     """
+    from symgrad import api
 
-    from symgrad.checking import check_layer
-    from symgrad.checking.loading import build_layer, load_class, random_inputs
-
-    if not inputs and not labels:
-        from symgrad.errors import SymgradError
-
-        raise SymgradError("give forward's inputs, e.g. --input 2,3 (repeat for each input)")
-    cls = load_class(target)
-    from symgrad.layers.spec import seeded_rng
-
-    rng = seeded_rng(seed)
-    layer = build_layer(cls, init or [], rng, dtype)
-    arrays, constants = random_inputs(inputs or [], labels or [], rng, dtype)
-    report = check_layer(
-        layer,
-        *arrays,
-        constants=constants,
+    report = api.check_layer(
+        target,
+        inputs=inputs or [],
+        labels=labels or [],
+        init=init or [],
         seed=seed,
         dtype=dtype,
         method=method,
         step=step,
         fast=fast,
+        timeout=timeout,
     )
     from symgrad.render import checking
 

@@ -14,8 +14,8 @@ def compare(
         str, typer.Argument(help="A catalog layer, e.g. affine (see `symgrad list`).")
     ],
     shape: Shape = None,
-    batch: Batch = 2,
-    seed: Seed = 0,
+    batch: Batch = "2",
+    seed: Seed = "0",
     dtype: Dtype = "float64",
     method: Method = "central",
     step: Step = None,

@@ -20,7 +20,7 @@ def derive(
     latex: Annotated[bool, typer.Option("--latex", help="Print LaTeX instead.")] = False,
     json: Json = False,
     shape: Shape = None,
-    batch: Batch = 2,
+    batch: Batch = "2",
 ) -> None:
     """Show SymPy's derivation, node by node, as the note teaches it."""
     from symgrad import api

@@ -6,7 +6,7 @@ import typer
 
 from symgrad.cli.app import app
 from symgrad.cli.check import Fast
-from symgrad.cli.options import METHOD_CHOICES, Dtype, Json, Seed, Step
+from symgrad.cli.options import METHOD_CHOICES, TIMEOUT_DEFAULT, Dtype, Json, Seed, Step, Timeout
 
 
 @app.command()
@@ -29,7 +29,7 @@ def net(
             "labels are random one-hot rows for the loss's classes.",
         ),
     ] = "3,784",
-    seed: Seed = 0,
+    seed: Seed = "0",
     dtype: Dtype = "float64",
     method: Annotated[
         str | None,
@@ -43,6 +43,7 @@ def net(
     ] = None,
     step: Step = None,
     fast: Fast = False,
+    timeout: Timeout = TIMEOUT_DEFAULT,
     json: Json = False,
 ) -> int:
     """Check a network's backprop: every parameter end to end, every layer on its own.
@@ -53,22 +54,18 @@ def net(
     forward, which names the layer that is broken. Exit status: 0 when backprop agrees,
     1 when it does not, 2 for bad input.
     """
-    import numpy as np
+    from symgrad import api
 
-    from symgrad.checking import check_network
-    from symgrad.checking.network import loss_width
-    from symgrad.comparison.shapes import parse_shape
-    from symgrad.errors import SymgradError
-    from symgrad.layers.spec import random_labels
-
-    shape = parse_shape(input_shape)
-    if len(shape) != 2:
-        raise SymgradError(f"--input takes N,IN (a batch of rows), got {input_shape}")
-    classes = loss_width(spec, shape[-1])
-    rng = np.random.default_rng([seed, 1])  # a stream of its own: the weights use seed's
-    x = rng.standard_normal(shape).astype(dtype)
-    t = random_labels((shape[0], classes), rng)
-    report = check_network(spec, x, t, seed=seed, dtype=dtype, method=method, fast=fast, step=step)
+    report = api.check_network(
+        spec,
+        input_shape,
+        seed=seed,
+        dtype=dtype,
+        method=method,
+        step=step,
+        fast=fast,
+        timeout=timeout,
+    )
     from symgrad.render import checking
 
     if json:

@@ -1,4 +1,9 @@
-"""Options shared by several commands, defined once."""
+"""Options shared by several commands, defined once.
+
+Numbers and sizes are taken as text and parsed by :mod:`symgrad.inputs` (through
+:mod:`symgrad.api`): Click's own int and float accept Unicode digits, NaN and numbers
+too long to convert.
+"""
 
 from typing import Annotated
 
@@ -16,9 +21,10 @@ Shape = Annotated[
         "IN,OUT (W's shape) for affine, N,C for softmax-with-loss.",
     ),
 ]
-Batch = Annotated[int, typer.Option("--batch", "-n", help="Rows of X for affine.")]
+Batch = Annotated[str, typer.Option("--batch", "-n", metavar="N", help="Rows of X for affine.")]
 Seed = Annotated[
-    int, typer.Option("--seed", min=0, help="Seeds the inputs and the random upstream dout.")
+    str,
+    typer.Option("--seed", metavar="N", help="Seeds the inputs and the random upstream dout."),
 ]
 Dtype = Annotated[
     str,
@@ -46,7 +52,7 @@ Method = Annotated[
     ),
 ]
 Step = Annotated[
-    float | None,
+    str | None,
     typer.Option(
         "--step",
         metavar="H",
@@ -55,11 +61,23 @@ Step = Annotated[
     ),
 ]
 At = Annotated[
-    float | None,
+    str | None,
     typer.Option(
         "--at",
         metavar="VALUE",
         help="Fill the layer's inputs with VALUE (parameters and labels stay random); "
         "--at 0 puts relu on its kink.",
+    ),
+]
+# Kept in step with symgrad.checking.containment.DEFAULT_TIMEOUT (a test checks).
+TIMEOUT_DEFAULT = "60"
+Timeout = Annotated[
+    str,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        help="How long loading the file, the constructor, and each call of forward or "
+        "backward may run before it is stopped and reported (default 60).",
+        show_default=False,
     ),
 ]

@@ -15,11 +15,11 @@ def steps(
         str, typer.Argument(help="A catalog layer, e.g. sigmoid (see `symgrad list`).")
     ],
     at: Annotated[
-        float,
+        str,
         typer.Option(
             "--at", metavar="VALUE", help="The point: the layer's inputs are filled with it."
         ),
-    ] = 0.5,
+    ] = "0.5",
     method: Annotated[
         list[str] | None,
         typer.Option(
@@ -50,9 +50,9 @@ def steps(
         from symgrad.render import plot as plotting
 
         plotting.check_target(plot)  # a missing matplotlib is one line, before any work
-    from symgrad.comparison.sweep import step_sweep
+    from symgrad import api
 
-    report = step_sweep(layer, at=at, methods=method, dtype=dtype)
+    report = api.steps(layer, at=at, methods=method, dtype=dtype)
     if json:
         from symgrad.render import jsonout
 
@@ -62,7 +62,7 @@ def steps(
 
         terminal.console().print(terminal.step_sweep(report))
     if plot is not None:
-        fine = step_sweep(layer, at=at, methods=method, dtype=dtype, per_decade=8)
+        fine = api.steps(layer, at=at, methods=method, dtype=dtype, per_decade=8)
         plotting.step_sweep(fine, plot)
         if not json:
             print(f"wrote {plot}")

@@ -14,13 +14,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from symgrad.comparison.engine import (
-    DTYPES,
     fill,
     seeded_arrays,
     symbolic_gradients,
 )
 from symgrad.comparison.shapes import array_shapes
 from symgrad.errors import SymgradError
+from symgrad.inputs import parse_dtype
 from symgrad.layers import get_layer
 from symgrad.layers.spec import Layer
 from symgrad.numeric.differences import numerical_gradient
@@ -95,8 +95,7 @@ def step_sweep(
     import mpmath
 
     layer = get_layer(name) if isinstance(name, str) else name
-    if dtype not in DTYPES:
-        raise SymgradError(f"unknown dtype '{dtype}'; choose float64 or float32")
+    dtype = parse_dtype(dtype).name
     chosen = [get_method(m) for m in (methods or METHOD_NAMES)]
     skipped = {}
     if layer.complex_step_refusal and any(m.kind == "complex-step" for m in chosen):

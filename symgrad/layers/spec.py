@@ -117,8 +117,6 @@ def random_labels(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarra
 
 def seeded_rng(seed: int) -> np.random.Generator:
     """The random generator every check draws its inputs and dout from."""
-    if not isinstance(seed, int | np.integer) or seed < 0:
-        from symgrad.errors import SymgradError
+    from symgrad.inputs import parse_seed
 
-        raise SymgradError(f"seed must be a non-negative integer, got {seed!r}")
-    return np.random.default_rng(seed)
+    return np.random.default_rng(parse_seed(seed))

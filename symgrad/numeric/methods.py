@@ -22,8 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from symgrad.errors import SymgradError
-
 Kind = Literal["stencil", "richardson", "complex-step"]
 
 
@@ -134,10 +132,6 @@ def get_method(name: str | Method) -> Method:
     Raises:
         SymgradError: for an unknown name, listing the known ones.
     """
-    if isinstance(name, Method):
-        return name
-    key = "".join(ch for ch in name.lower() if ch.isalnum())
-    for method in METHODS.values():
-        if key == method.name.replace("-", ""):
-            return method
-    raise SymgradError(f"unknown method '{name}'; choose one of {', '.join(METHOD_NAMES)}")
+    from symgrad.inputs import parse_method
+
+    return parse_method(name)

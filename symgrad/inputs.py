@@ -1,0 +1,180 @@
+"""The user's text to typed values, parsed once, at the API boundary.
+
+Every option a command takes as text (``--shape 2,3``, ``--step 1e-5``, ``--dtype
+float32``, ``--seed 7``, ``--timeout 5``) is parsed here, and nowhere else, into what
+the core takes (tuples of ints, floats, ``np.dtype``, a :class:`Method`). Each parser
+accepts only ASCII digits (Python's ``int`` would read Arabic-Indic ``٢`` or fullwidth
+``２`` as 2), refuses text longer than :data:`MAX_CHARACTERS` before calling ``int`` or
+``float`` (whose own limit on long numbers is a traceback), and refuses NaN and inf where
+a finite number is needed. :func:`check_budget` refuses arrays too large to allocate,
+before anything is allocated. Every refusal is one :class:`SymgradError` line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from symgrad.errors import SymgradError
+
+if TYPE_CHECKING:
+    from symgrad.numeric.methods import Method
+
+MAX_CHARACTERS = 100  # longer than any number or shape a check could use
+MAX_ELEMENTS = 4_000_000  # per array: 32 MB in float64, several copies live at once
+MAX_TOTAL_ELEMENTS = 3 * MAX_ELEMENTS  # all arrays of one check (affine's X, W, b at the limit)
+MAX_RANK = 4
+DTYPES = ("float64", "float32")
+# Decimal numbers as Python writes them, and nan/inf (refused below, by name).
+_NUMBER = re.compile(
+    r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)", re.ASCII | re.I
+)
+
+
+def _excerpt(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:20]}…{text[-10:]}"
+
+
+def plain_text(text: str, what: str) -> str:
+    """``text`` stripped, if it is short ASCII; else one line naming what is wrong."""
+    if len(text) > MAX_CHARACTERS:
+        raise SymgradError(
+            f"{what} '{_excerpt(text)}' is {len(text):,} characters long; at most "
+            f"{MAX_CHARACTERS} are accepted"
+        )
+    for character in text:
+        if not character.isascii():
+            kind = "digit" if character.isdigit() else "character"
+            raise SymgradError(
+                f"{what} '{text}' contains '{character}' (U+{ord(character):04X}), a non-ASCII "
+                f"{kind}; type the digits 0-9"
+            )
+    return text.strip()
+
+
+def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
+    """``"2,3"`` (or ``2x3``) → ``(2, 3)``: positive sizes, at most :data:`MAX_RANK`."""
+    text = plain_text(text, what)
+    parts = [p.strip() for p in text.replace("x", ",").split(",")] if text else []
+    if not parts or any(not p for p in parts):
+        raise SymgradError(f"malformed {what} '{text}': expected positive integers like 2,3")
+    dims = []
+    for part in parts:
+        if not part.lstrip("+-").isdigit():
+            raise SymgradError(f"malformed {what} '{text}': '{part}' is not an integer")
+        value = int(part)
+        if value <= 0:
+            raise SymgradError(f"impossible {what} '{text}': sizes must be positive, got {value}")
+        dims.append(value)
+    if len(dims) > MAX_RANK:
+        raise SymgradError(f"{what} '{text}' has {len(dims)} dimensions; at most {MAX_RANK}")
+    return tuple(dims)
+
+
+def parse_count(text: str | int, what: str) -> int:
+    """A positive integer (``--batch 4``)."""
+    if isinstance(text, str):
+        shown = plain_text(text, what)
+        if not shown.isdigit() or int(shown) <= 0:
+            raise SymgradError(f"{what} takes a positive integer, got '{shown}'")
+        return int(shown)
+    if isinstance(text, bool) or not isinstance(text, int | np.integer) or text <= 0:
+        raise SymgradError(f"{what} takes a positive integer, got {text!r}")
+    return int(text)
+
+
+def parse_init(text: str) -> tuple[str, tuple[int, ...]]:
+    """``--init W=3,3`` → ("W", (3, 3))."""
+    name, equals, shape = plain_text(text, "--init").partition("=")
+    name = name.strip()
+    if not equals or not name.isidentifier():
+        raise SymgradError(f"malformed --init '{text}': expected NAME=SHAPE, e.g. W=3,4")
+    return name, parse_shape(shape, f"--init {name}")
+
+
+def parse_number(text: str | float, what: str, positive: bool = False) -> float:
+    """A finite number (``0.5``, ``-1e-3``), positive when ``positive``; no NaN, no inf."""
+    if isinstance(text, str):
+        shown = plain_text(text, what)
+        if not _NUMBER.fullmatch(shown):
+            raise SymgradError(f"{what} takes a number, e.g. 0.5 or 1e-5, got '{shown}'")
+        value = float(shown)
+    elif isinstance(text, bool) or not isinstance(text, int | float | np.integer | np.floating):
+        raise SymgradError(f"{what} takes a number, got {text!r}")
+    else:
+        value = float(text)
+    if positive and not (math.isfinite(value) and value > 0):
+        raise SymgradError(f"{what} must be a positive finite number, got {text}")
+    if not math.isfinite(value):
+        raise SymgradError(f"{what} must be a finite number, got {text}")
+    return value
+
+
+def parse_step(text: str | float | None) -> float | None:
+    """``--step H``: a positive finite step, or None for the automatic one."""
+    return None if text is None else parse_number(text, "--step", positive=True)
+
+
+def parse_timeout(text: str | float | None) -> float | None:
+    """``--timeout SECONDS``: how long one call into the user's code may run."""
+    return None if text is None else parse_number(text, "--timeout", positive=True)
+
+
+def parse_seed(text: str | int) -> int:
+    """``--seed N``: a non-negative integer."""
+    if isinstance(text, str):
+        shown = plain_text(text, "--seed")
+        if not shown.isdigit():
+            raise SymgradError(f"seed must be a non-negative integer, got '{shown}'")
+        return int(shown)
+    if isinstance(text, bool) or not isinstance(text, int | np.integer) or text < 0:
+        raise SymgradError(f"seed must be a non-negative integer, got {text!r}")
+    return int(text)
+
+
+def parse_dtype(text: str | np.dtype | type) -> np.dtype:
+    """``float64`` or ``float32`` (as text, a NumPy dtype or a scalar type)."""
+    if isinstance(text, str):
+        text = plain_text(text, "--dtype")
+    try:
+        dtype = np.dtype(text)
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.name not in DTYPES:
+        raise SymgradError(f"unknown dtype '{text}'; choose float64 or float32")
+    return dtype
+
+
+def parse_method(text: str | Method) -> Method:
+    """A numeric method by its ``--method`` name (``five_point`` and ``FivePoint`` too)."""
+    from symgrad.numeric.methods import METHOD_NAMES, METHODS, Method
+
+    if isinstance(text, Method):
+        return text
+    key = "".join(ch for ch in plain_text(text, "--method").lower() if ch.isalnum())
+    for method in METHODS.values():
+        if key == method.name.replace("-", ""):
+            return method
+    raise SymgradError(f"unknown method '{text}'; choose one of {', '.join(METHOD_NAMES)}")
+
+
+def check_budget(shapes: Mapping[str, tuple[int, ...]]) -> None:
+    """Refuse arrays too large to check, before any is allocated: each at most
+    :data:`MAX_ELEMENTS` elements, all together at most :data:`MAX_TOTAL_ELEMENTS`."""
+    for name, dims in shapes.items():
+        size = math.prod(dims)
+        if size > MAX_ELEMENTS:
+            raise SymgradError(
+                f"shape {','.join(map(str, dims))} for {name} has {size:,} elements; "
+                f"the limit is {MAX_ELEMENTS:,}"
+            )
+    total = sum(math.prod(dims) for dims in shapes.values())
+    if total > MAX_TOTAL_ELEMENTS:
+        raise SymgradError(
+            f"the arrays ({', '.join(shapes)}) have {total:,} elements together; the limit "
+            f"is {MAX_TOTAL_ELEMENTS:,}"
+        )
