@@ -19,8 +19,8 @@ __version__ = "0.1.0"
 _API = {
     "derive": "symgrad.api",
     "compare": "symgrad.api",
-    "check_layer": "symgrad.checking",
-    "check_network": "symgrad.checking",
+    "check_layer": "symgrad.api",
+    "check_network": "symgrad.api",
     "CATALOG": "symgrad.layers",
     "get_layer": "symgrad.layers",
     "SymgradError": "symgrad.errors",

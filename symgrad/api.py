@@ -9,7 +9,7 @@ numbers into finite floats, with the arrays' total size checked before any is ma
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from symgrad.checking.containment import DEFAULT_TIMEOUT
 from symgrad.comparison import engine
@@ -29,6 +29,8 @@ from symgrad.inputs import (
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    import numpy as np
 
     from symgrad.checking.report import LayerCheck, NetworkCheck
     from symgrad.layers.spec import Layer
@@ -176,6 +178,107 @@ def catalog() -> list[dict[str, str]]:
 
 
 def check_layer(
+    layer: Any,
+    *inputs: Any,
+    constants: Sequence[int] = (),
+    seed: str | int = 0,
+    dtype: str | np.dtype | None = None,
+    method: str | Method | None = None,
+    symbolic: Any = None,
+    params: Sequence[str] | None = None,
+    fast: bool = False,
+    step: Number | None = None,
+    progress: bool | None = None,
+    timeout: Number | None = DEFAULT_TIMEOUT,
+) -> LayerCheck:
+    """Check a layer object's backward against its forward, as it is.
+
+    The layer needs only the note's interface: ``forward(*inputs)`` returns the output,
+    ``backward(dout)`` returns one gradient per differentiated input (a tuple when there
+    are several) and stores parameter gradients as ``d<name>`` (``dW`` for ``W``). Every
+    element of every gradient is held to its own bound from the numeric method's error
+    model (:func:`symgrad.checking.layer.check_layer` says how).
+
+    Args:
+        layer: the object; its own arrays are as they were afterwards.
+        *inputs: forward's arguments, in order.
+        constants: positions of inputs that are not differentiated (labels).
+        seed: seeds dout, the structure probes and fast mode's directions.
+        dtype: ``float64`` or ``float32``; by default the inputs' own.
+        method: a numeric method (``central`` by default, ``five-point``, ``richardson``, …).
+        symbolic: a SymPy forward for a third column, a catalog name, or False for none.
+        params: the parameter attributes; by default those ``X`` with a stored ``dX``.
+        fast: one random projection per gradient first, element by element where that
+            disagrees.
+        step: a fixed step instead of the automatic one.
+        progress: a progress bar past a second (default: when stderr is a terminal).
+        timeout: seconds one forward or backward may run before it is stopped (a finding).
+
+    Returns:
+        A :class:`~symgrad.checking.report.LayerCheck`: ``.ok``, ``.problems`` (sentences
+        naming the fix), ``.checked`` and the comparison table.
+    """
+    from symgrad.checking.layer import check_layer as check
+
+    return check(
+        layer,
+        *inputs,
+        constants=constants,
+        seed=parse_seed(seed),
+        dtype=None if dtype is None else parse_dtype(dtype),
+        method=None if method is None else parse_method(method),
+        symbolic=symbolic,
+        params=params,
+        fast=fast,
+        step=parse_step(step),
+        progress=progress,
+        timeout=parse_timeout(timeout),
+    )
+
+
+def check_network(
+    spec_or_layers: str | Sequence[Any],
+    x: Any,
+    t: Any,
+    seed: str | int = 0,
+    dtype: str | np.dtype | None = None,
+    method: str | Method | None = None,
+    fast: bool = False,
+    step: Number | None = None,
+    progress: bool | None = None,
+    timeout: Number | None = DEFAULT_TIMEOUT,
+) -> NetworkCheck:
+    """Check a network's backprop, every parameter end to end and every layer locally.
+
+    Args:
+        spec_or_layers: ``"affine:50,relu,affine:10,softmax-with-loss"`` (catalog layers
+            with the book's initialisation from ``seed``), or a list of layer objects with
+            the note's interface, the last one the loss (``forward(x, t)`` → a scalar).
+        x: the input batch; t: the labels.
+        seed, dtype, method, fast, step, progress, timeout: as :func:`check_layer`.
+
+    Returns:
+        A :class:`~symgrad.checking.report.NetworkCheck`: per parameter the book's max
+        and mean |backprop − numeric| and a verdict per element; per layer its local
+        verdict; ``broken`` names the layers whose own backward is wrong.
+    """
+    from symgrad.checking.network import check_network as check
+
+    return check(
+        spec_or_layers,
+        x,
+        t,
+        seed=parse_seed(seed),
+        dtype=None if dtype is None else parse_dtype(dtype),
+        method=None if method is None else parse_method(method),
+        fast=fast,
+        step=parse_step(step),
+        progress=progress,
+        timeout=parse_timeout(timeout),
+    )
+
+
+def check_file(
     target: str,
     inputs: Sequence[str] = (),
     labels: Sequence[str] = (),
@@ -195,7 +298,7 @@ def check_layer(
         inputs: the shape of each of forward's inputs (``"2,3"``), seeded standard-normal.
         labels: shapes ``N,C`` of one-hot labels, which follow the inputs.
         init: constructor arrays, ``"W=3,4"`` (seeded standard-normal).
-        seed, dtype, method, step, fast: as :func:`symgrad.checking.check_layer`.
+        seed, dtype, method, step, fast: as :func:`check_layer`.
         timeout: seconds the file, the constructor, and each forward or backward may run.
 
     Returns:
@@ -205,7 +308,6 @@ def check_layer(
     Raises:
         SymgradError: malformed or oversized input, before the file is run.
     """
-    from symgrad.checking import check_layer as check
     from symgrad.checking import findings as say
     from symgrad.checking.containment import UserCodeFailed
     from symgrad.checking.loading import (
@@ -244,7 +346,7 @@ def check_layer(
         name = target.rpartition(":")[2]
         return LayerCheck(layer=name, comparison=None, findings=(say.user_code_failed(failure),))
     values, constants = random_inputs(input_shapes, label_shapes, rng, chosen)
-    return check(
+    return check_layer(
         layer,
         *values,
         constants=constants,
@@ -258,7 +360,7 @@ def check_layer(
     )
 
 
-def check_network(
+def check_net(
     spec: str,
     input_shape: str | tuple[int, ...] = "3,784",
     seed: str | int = 0,
@@ -280,7 +382,6 @@ def check_network(
     """
     import numpy as np
 
-    from symgrad.checking import check_network as check
     from symgrad.checking.network import parse_spec
     from symgrad.errors import SymgradError
     from symgrad.layers.spec import random_labels
@@ -303,7 +404,7 @@ def check_network(
     rng = np.random.default_rng([seed, 1])  # a stream of its own: the weights use seed's
     x = rng.standard_normal(shape).astype(chosen)
     t = random_labels((rows, width), rng)
-    return check(
+    return check_network(
         spec,
         x,
         t,
@@ -317,4 +418,14 @@ def check_network(
     )
 
 
-__all__ = ["catalog", "check_layer", "check_network", "compare", "derive", "graph", "steps"]
+__all__ = [
+    "catalog",
+    "check_file",
+    "check_layer",
+    "check_net",
+    "check_network",
+    "compare",
+    "derive",
+    "graph",
+    "steps",
+]

@@ -24,7 +24,7 @@ def assert_backward_ok(layer: Any, *inputs: Any, **options: Any) -> LayerCheck:
     Args:
         layer: an object with ``forward(*inputs)`` and ``backward(dout)``.
         *inputs: forward's arguments.
-        **options: passed on to :func:`~symgrad.checking.layer.check_layer`
+        **options: passed on to :func:`symgrad.check_layer`
             (``constants=``, ``seed=``, ``dtype=``, ``method=``, ``symbolic=``, ``params=``,
             ``fast=``); no progress bar is drawn.
 
@@ -35,7 +35,7 @@ def assert_backward_ok(layer: Any, *inputs: Any, **options: Any) -> LayerCheck:
         AssertionError: when any problem is found; the message is the report.
     """
     __tracebackhide__ = True  # pytest shows the caller's line, not this one
-    from symgrad.checking.layer import check_layer
+    from symgrad.api import check_layer
 
     options.setdefault("progress", False)
     report = check_layer(layer, *inputs, **options)

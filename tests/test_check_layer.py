@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from symgrad.checking import check_layer
+from symgrad.api import check_layer
 from symgrad.checking.progress import Progress
 from symgrad.comparison.engine import seeded_arrays
 from symgrad.comparison.shapes import array_shapes

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from symgrad import inputs
-from symgrad.checking import check_layer
+from symgrad.api import check_layer
 from symgrad.checking.containment import DEFAULT_TIMEOUT, Guard, Interrupted, UserCodeFailed
 from symgrad.cli.options import TIMEOUT_DEFAULT
 from symgrad.errors import SymgradError
@@ -162,7 +162,7 @@ def test_a_call_that_never_returns_is_stopped_at_the_timeout(hostile, target):
 
 def test_the_network_check_is_contained_too():
     """check_network runs user layer objects under the same guard."""
-    from symgrad.checking import check_network
+    from symgrad.api import check_network
 
     class Exits:
         def forward(self, x, t):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from symgrad.checking import check_network
+from symgrad.api import check_network
 from symgrad.checking.network import build, layer_names, parse_spec
 from symgrad.errors import SymgradError
 from symgrad.layers.affine import Affine

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symgrad.checking import check_layer
+from symgrad.api import check_layer
 from symgrad.layers.sigmoid import Sigmoid
 from symgrad.layers.tanh import Tanh
 from tests.strategies import dtypes

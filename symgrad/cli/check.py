@@ -76,7 +76,7 @@ def check(
     """
     from symgrad import api
 
-    report = api.check_layer(
+    report = api.check_file(
         target,
         inputs=inputs or [],
         labels=labels or [],

@@ -56,7 +56,7 @@ def net(
     """
     from symgrad import api
 
-    report = api.check_network(
+    report = api.check_net(
         spec,
         input_shape,
         seed=seed,
