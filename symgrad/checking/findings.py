@@ -317,32 +317,45 @@ def _factors(dims: dict[int, str]) -> list[tuple[float, str, str]]:
 
 def factor_hint(backward: np.ndarray, numeric: np.ndarray, allowed: np.ndarray, dims) -> str | None:
     """The backward is c × the right gradient everywhere, for some c ≠ 1 (each element
-    within ``allowed``, its own bound)."""
+    within ``allowed``, its own bound, of c × numeric).
+
+    c is fitted by least squares, then snapped to a named factor (2, 1/N, −1, …) when it
+    is within 1e-6 of one; the elements are held to the named factor itself, or, for an
+    unnamed c, to c with room for the fit's own error.
+    """
     norm = float(np.sum(numeric * numeric))
     if norm == 0 or not np.all(np.isfinite(backward)):
         return None
     c = float(np.sum(backward * numeric)) / norm
-    if not np.all(np.abs(backward - c * numeric) <= 2 * allowed * max(1.0, abs(c))):
+    named = [(-1.0, "−1", ""), *_factors(dims)]
+    match = next(((v, w, m) for v, w, m in named if abs(c / v - 1) < 1e-6), None)
+    if match is not None:
+        c = match[0]
+        fit = 0.0
+    else:  # the fit's error: what the numeric values' errors can move c by
+        fit = float(np.sum(np.abs(backward) * allowed)) / norm
+    room = 2 * (allowed * max(1.0, abs(c)) + fit * np.abs(numeric))
+    if not np.all(np.abs(backward - c * numeric) <= room):
         return None
-    if abs(c + 1) < 1e-6:
+    if c == -1:
         return (
             "the sign is flipped: backward is −1 × the right gradient everywhere (a "
             "difference taken the wrong way round, e.g. t − y instead of y − t)"
         )
+    if match is not None:
+        value, written, meaning = match
+        size = written.removeprefix("1/")
+        what = f" ({size} is {meaning})" if meaning else ""
+        if value > 1:
+            fix = f"a factor {size} too many, or a division by {size} missing"
+        else:
+            fix = f"divided by {size} once too often, or a factor {size} missing"
+        return f"backward is {written} × the right gradient everywhere{what}: {fix}"
     if abs(c - 1) < SLIGHT:
         return (
             f"backward is {c:.9g} × the right gradient everywhere, off by a relative "
             f"{abs(c - 1):.1g}: {SLIGHTLY_DIFFERENT}"
         )
-    for value, written, meaning in _factors(dims):
-        if abs(c / value - 1) < 1e-6:
-            size = written.removeprefix("1/")
-            what = f" ({size} is {meaning})" if meaning else ""
-            if value > 1:
-                fix = f"a factor {size} too many, or a division by {size} missing"
-            else:
-                fix = f"divided by {size} once too often, or a factor {size} missing"
-            return f"backward is {written} × the right gradient everywhere{what}: {fix}"
     if c == 0:
         return None
     return f"backward is {c:.6g} × the right gradient everywhere: a constant factor is off"

@@ -78,6 +78,7 @@ class _Run:
         self.step = step
         self.tracker = tracker
         self.findings: list[Finding] = []
+        self.rebound: set[str] = set()
         self.layer = subject.layer
         self.name = subject.name
 
@@ -102,6 +103,7 @@ class _Run:
         else:
             subject.copy_inputs = False
         rebound = {p for p, value in installed.items() if getattr(self.layer, p) is not value}
+        self.rebound = rebound
         return out, passed, rebound
 
     def output_ok(self, out: Any) -> np.ndarray | None:
@@ -170,7 +172,12 @@ class _Run:
     def main_backward(self, out: np.ndarray, dout: Any, passed: list) -> Any | None:
         """The backward whose gradients are checked, and what it wrote into."""
         subject = self.subject
-        installed = {p: np.array(getattr(self.layer, p), copy=True) for p in subject.candidates}
+        # Parameters (or candidates for it), not the caches forward replaces every call.
+        installed = {
+            p: np.array(slot.get(self.layer), copy=True)
+            for p, slot in subject.slots.items()
+            if p not in self.rebound and p not in subject.names
+        }
         try:
             returned, given = self.call_backward(dout)
         except Exception as error:
@@ -193,7 +200,7 @@ class _Run:
                     )
                 )
         for p, before in installed.items():
-            now = getattr(self.layer, p)
+            now = subject.slots[p].get(self.layer)
             if isinstance(now, np.ndarray) and now.shape == before.shape and not _same(now, before):
                 self.findings.append(
                     say.changed_argument(

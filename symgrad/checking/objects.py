@@ -11,8 +11,10 @@ layer goes through the subject's :class:`~symgrad.checking.containment.Guard`.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -87,16 +89,166 @@ def array_attributes(layer: Any) -> dict[str, np.ndarray]:
     return {name: v for name, v in arrays.items() if not (name[:1] == "d" and name[1:] in arrays)}
 
 
+@dataclass(frozen=True)
+class Slot:
+    """Where one parameter lives in a layer object, and where backward leaves its gradient.
+
+    ``key`` None: the attribute ``attribute`` itself (the book's ``W``, gradient ``dW``);
+    otherwise an entry of the list or dict it holds (the sequel's ``params[0]``, gradient
+    ``grads[0]``, written in place).
+    """
+
+    name: str
+    attribute: str
+    key: int | str | None = None
+    gradient_attribute: str | None = None
+
+    def get(self, layer: Any) -> Any:
+        holder = getattr(layer, self.attribute)
+        return holder if self.key is None else holder[self.key]
+
+    def set(self, layer: Any, value: Any) -> None:
+        if self.key is None:
+            setattr(layer, self.attribute, value)
+        else:
+            getattr(layer, self.attribute)[self.key] = value
+
+    def gradient(self, layer: Any) -> Any:
+        """What backward left as this parameter's gradient (None when nothing)."""
+        if self.gradient_attribute is None:
+            return None
+        holder = getattr(layer, self.gradient_attribute, None)
+        if self.key is None or holder is None:
+            return holder
+        try:
+            return holder[self.key]
+        except (IndexError, KeyError, TypeError):
+            return None
+
+
+UNPACKED = re.compile(r"^\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*,?\s*=\s*self\.params\b", re.M)
+
+
+def _list_names(layer: Any, count: int) -> list[str]:
+    """The names forward unpacks its ``params`` into (``W, b = self.params``), read from
+    its source text (never run), else ``params[0]``, ``params[1]``, …"""
+    try:
+        source = inspect.getsource(type(layer).forward)
+    except (OSError, TypeError):
+        source = ""
+    match = re.search(
+        r"^\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*,?\s*=\s*self\.params\b", source, re.M
+    )
+    if match:
+        names = [n.strip() for n in match.group(1).split(",") if n.strip()]
+        if len(names) == count and len(set(names)) == count:
+            return names
+    return [f"params[{k}]" for k in range(count)]
+
+
+def list_slots(layer: Any) -> tuple[Slot, ...]:
+    """The sequel's convention: ``self.params`` and ``self.grads``, lists of arrays of the
+    same shapes, matched by position; () when the layer does not follow it."""
+    params, grads = getattr(layer, "params", None), getattr(layer, "grads", None)
+    if not isinstance(params, list) or not isinstance(grads, list) or not params:
+        return ()
+    if len(params) != len(grads) or not all(
+        _is_float_array(p) and isinstance(g, np.ndarray) and g.shape == p.shape
+        for p, g in zip(params, grads, strict=True)
+    ):
+        return ()
+    names = _list_names(layer, len(params))
+    return tuple(Slot(n, "params", k, "grads") for k, n in enumerate(names))
+
+
+ENTRY = re.compile(r"^([A-Za-z_]\w*)\[(?:(\d+)|'([^']*)'|\"([^\"]*)\")\]$")
+
+
+def named_slot(layer: Any, text: str) -> Slot:
+    """``params=`` names a parameter as an attribute (``W``) or an entry of one
+    (``params[0]``, ``params['W1']``); its gradient is ``dW``, or the same entry of
+    ``grads``."""
+    match = ENTRY.match(text)
+    if match is None:
+        return Slot(text, text, None, f"d{text}")
+    attribute, index, *quoted = match.groups()
+    key: int | str = int(index) if index is not None else next(q for q in quoted if q is not None)
+    gradient = "grads" if attribute == "params" else f"d{attribute}"
+    return Slot(text, attribute, key, gradient)
+
+
+def _snapshot(value: Any) -> Any:
+    """A copy deep enough to put an attribute back as it was: arrays, and lists, tuples
+    and dicts of arrays (one level: the sequel's params, a network's dict)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list):
+        return [v.copy() if isinstance(v, np.ndarray) else v for v in value]
+    if isinstance(value, dict):
+        return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in value.items()}
+    return value
+
+
+def _restore(original: Any, saved: Any) -> None:
+    """Put the contents of a mutable attribute back (its identity never changed)."""
+    if isinstance(original, np.ndarray) and original.flags.writeable:
+        np.copyto(original, saved, casting="unsafe")
+    elif isinstance(original, list):
+        original[:] = saved
+    elif isinstance(original, dict):
+        original.clear()
+        original.update(saved)
+
+
+class State:
+    """An object's attributes as they were: restored exactly, bindings and contents, so
+    that a check leaves the user's layer (and the arrays it holds) as it found it."""
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+        try:
+            self.bindings = dict(vars(obj))
+        except TypeError:  # __slots__: nothing symgrad can snapshot or disturb
+            self.bindings = {}
+        self.contents = {k: _snapshot(v) for k, v in self.bindings.items()}
+        # Arrays inside lists and dicts keep their identity too (grads written in place).
+        self.inner = [
+            (v, v.copy())
+            for container in self.bindings.values()
+            if isinstance(container, list | dict)
+            for v in (container.values() if isinstance(container, dict) else container)
+            if isinstance(v, np.ndarray)
+        ]
+
+    def restore(self) -> None:
+        try:
+            current = vars(self.obj)
+        except TypeError:
+            return
+        for name in [n for n in current if n not in self.bindings]:
+            delattr(self.obj, name)  # what the check (or the layer, during it) added
+        for name, value in self.bindings.items():
+            _restore(value, self.contents[name])
+            setattr(self.obj, name, value)
+        for array, saved in self.inner:
+            _restore(array, saved)
+
+
 class Subject:
     """A layer object under check: copies of its inputs and parameters, and its calls.
+
+    Parameters are found by convention, never as "any float array": an attribute ``W``
+    for which backward stores a ``dW`` of its shape (the book's layers), the sequel's
+    ``params``/``grads`` lists, or the names given in ``params``. Arrays forward replaces
+    on every call (``self.x``, ``self.out``, a mask) are caches, left alone.
 
     Args:
         layer: the object.
         inputs: the arrays forward takes, in order (labels included).
         constants: positions of inputs not differentiated (labels).
         dtype: what differentiated inputs and parameters are cast to.
-        params: parameter names; None to find them by convention (see
-            :meth:`settle_parameters`).
+        params: parameter names (attributes, or entries ``params[0]``, ``params['W1']``);
+            None to find them by convention (see :meth:`settle_parameters`).
         names: the inputs' names; by default forward's parameter names.
         guard: what runs every call of forward and backward (a time limit, sys.exit
             and KeyboardInterrupt turned into findings); by default none.
@@ -127,19 +279,22 @@ class Subject:
             for k, x in enumerate(inputs)
         ]
         self.explicit = params is not None
-        found = array_attributes(layer)
         if params is not None:
-            missing = [p for p in params if not _is_float_array(getattr(layer, p, None))]
+            slots = tuple(named_slot(layer, p) for p in params)
+            missing = [s.name for s in slots if not _is_float_array(_get(s, layer))]
             if missing:
-                raise SymgradError(
-                    f"{self.name} has no floating-point array attribute {', '.join(missing)}"
-                )
-            found = {p: getattr(layer, p) for p in params}
-        self.candidates = tuple(found)
-        self.params: tuple[str, ...] = tuple(found) if params is not None else ()
-        self.originals = {p: getattr(layer, p) for p in found}
-        self.values = {p: np.array(v, dtype=self.dtype, copy=True) for p, v in found.items()}
+                raise SymgradError(f"{self.name} has no floating-point array {', '.join(missing)}")
+        else:
+            slots = list_slots(layer) or tuple(
+                Slot(n, n, None, f"d{n}") for n in array_attributes(layer)
+            )
+        self.slots = {slot.name: slot for slot in slots}
+        # Until the first backward, every attribute array is a candidate parameter.
+        self.candidates = tuple(s.name for s in slots if s.key is None and not self.explicit)
+        self.params: tuple[str, ...] = () if self.candidates else tuple(self.slots)
+        self.values = {n: np.array(s.get(layer), dtype=self.dtype) for n, s in self.slots.items()}
         self.copy_inputs = False  # set when forward writes into its inputs
+        self.state: State | None = None
 
     @property
     def differentiated(self) -> tuple[int, ...]:
@@ -152,18 +307,24 @@ class Subject:
     @contextmanager
     def borrowed(self) -> Iterator[Subject]:
         """Within: the layer holds private copies of its parameters (in the check's dtype);
-        after: its own arrays again, untouched whatever the check or the layer did."""
+        after: exactly its own state again, whatever the check or the layer did."""
+        self.state = State(self.layer)
         try:
             self.install()
             yield self
         finally:
-            for name, value in self.originals.items():
-                setattr(self.layer, name, value)
+            self.state.restore()
 
     def install(self) -> None:
-        """Put the check's parameter values (fresh copies) into the layer."""
+        """Put the check's parameter values (fresh copies) into the layer; a gradient list
+        entry gets a fresh zero array of the check's dtype to be written into."""
         for name, value in self.values.items():
-            setattr(self.layer, name, value.copy())
+            slot = self.slots[name]
+            slot.set(self.layer, value.copy())
+            if slot.key is not None and slot.gradient_attribute == "grads":
+                grads = getattr(self.layer, "grads", None)
+                if isinstance(grads, list | dict):
+                    grads[slot.key] = np.zeros_like(value)
 
     def call_forward(self, replace: dict[int, np.ndarray] | None = None) -> tuple[Any, list]:
         """forward on the inputs (``replace``: position → other values), copied when
@@ -199,25 +360,32 @@ class Subject:
         return lambda value: call(where, forward, *before, value, *after)
 
     def parameter_function(self, name: str):
-        """forward as a function of parameter ``name`` alone (set as the attribute)."""
+        """forward as a function of parameter ``name`` alone (put in its slot)."""
         layer, forward, inputs = self.layer, self.layer.forward, tuple(self.inputs)
-        call, where = self.guard.call, self.calls[0]
+        call, where, put = self.guard.call, self.calls[0], self.slots[name].set
 
         def f(value: np.ndarray) -> Any:
-            setattr(layer, name, value)
+            put(layer, value)
             return self.output() if self.copy_inputs else call(where, forward, *inputs)
 
         return f
 
     def settle_parameters(self, rebound: set[str]) -> tuple[str, ...]:
-        """After the first backward: the parameters are the candidate arrays forward did not
-        replace (those are caches) and whose ``d<name>`` exists. Returns the candidates
-        that look like parameters but have no gradient stored."""
-        if self.explicit:
+        """After the first backward, for parameters found by the attribute convention: the
+        candidate arrays forward did not replace (those are caches, as is any array named
+        like an input) that have a ``d<name>`` attribute. The rest are no parameters
+        and are left alone from here on. Returns the candidates that look like parameters
+        (kept as they are by forward) but have no gradient stored."""
+        if not self.candidates:
             return ()
-        kept = [n for n in self.candidates if n not in rebound]
+        kept = [n for n in self.candidates if n not in rebound and n not in self.names]
+        # A d<name> attribute, even None after backward, says the author meant a gradient.
         self.params = tuple(n for n in kept if hasattr(self.layer, f"d{n}"))
-        return tuple(n for n in kept if n not in self.params)
+        self.values = {n: self.values[n] for n in self.params}
+        self.slots = {n: self.slots[n] for n in self.params}
+        unknown = tuple(n for n in kept if n not in self.params)
+        self.candidates = ()
+        return unknown
 
     def gradients(self, returned: Any) -> tuple[dict[str, Any], int | None]:
         """backward's return value as ``{input name: gradient}``; and how many it returned
@@ -235,4 +403,18 @@ class Subject:
         return dict(zip((self.names[k] for k in wanted), chosen, strict=True)), None
 
     def parameter_gradients(self) -> dict[str, Any]:
-        return {p: getattr(self.layer, f"d{p}", None) for p in self.params}
+        """What backward left as each parameter's gradient, copied (the sequel's grads are
+        written in place, and the next backward would overwrite them)."""
+        gradients = {p: self.slots[p].gradient(self.layer) for p in self.params}
+        return {p: _copied(g) for p, g in gradients.items()}
+
+
+def _copied(value: Any) -> Any:
+    return np.array(value, copy=True) if isinstance(value, np.ndarray) else value
+
+
+def _get(slot: Slot, layer: Any) -> Any:
+    try:
+        return slot.get(layer)
+    except (AttributeError, IndexError, KeyError, TypeError):
+        return None

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from symgrad.numeric.differences import ROUNDING_ULPS, Function, perturbed
+from symgrad.numeric.differences import ROUNDING_ULPS, Function, perturbed, touched
 from symgrad.numeric.steps import automatic_step, representable
 
 SHRINK = 4  # the second step is h/SHRINK
@@ -61,11 +61,13 @@ def one_sided(
 
     def combine(outputs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
         base, up, down, up_q, down_q = outputs
+        # Only outputs the displacement moved carry rounding (as in a stencil): an output
+        # it left alone differences to exactly 0.
         return [
-            (up - base, np.maximum(np.abs(up), np.abs(base))),
-            (base - down, np.maximum(np.abs(down), np.abs(base))),
-            (up_q - base, np.maximum(np.abs(up_q), np.abs(base))),
-            (base - down_q, np.maximum(np.abs(down_q), np.abs(base))),
+            (up - base, touched([base, up])),
+            (base - down, touched([base, down])),
+            (up_q - base, touched([base, up_q])),
+            (base - down_q, touched([base, down_q])),
         ]
 
     (right, _), (left, _), (right_q, m_right_q), (left_q, m_left_q) = perturbed(
