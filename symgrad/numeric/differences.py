@@ -113,10 +113,11 @@ def perturbed(
     if elementwise:
         outputs = [at(None if d is None else x + d) for d in displacements]
         # Output i depends on element i by structure: if it did not move, rounding hid
-        # the move, which counts at the output's own size (as in Grouping.perturbed).
-        size = np.abs(at(None))
+        # the move, which counts at the output's rounding size (as in Grouping.perturbed).
+        size = rounding_scale(at(None))
         return [(dout * c, np.abs(dout) * np.maximum(m, size)) for c, m in combine(outputs)]
     results: list[tuple[np.ndarray, np.ndarray]] | None = None
+    floor = None
     for index in np.ndindex(x.shape):
         outputs = []
         for d in displacements:
@@ -129,10 +130,25 @@ def perturbed(
         combined = combine(outputs)
         if results is None:
             results = [(np.empty(x.shape), np.empty(x.shape)) for _ in combined]
+        if floor is None:  # outputs this element moved round on rounding_scale's size
+            floor = rounding_scale(at(None))
         for (values, sizes), (c, m) in zip(results, combined, strict=True):
             values[index] = float(np.sum(dout * c))
-            sizes[index] = float(np.sum(np.abs(dout) * m))
+            moved = np.where(np.asarray(m) > 0, np.maximum(m, floor), 0.0)
+            sizes[index] = float(np.sum(np.abs(dout) * moved))
     return results or []
+
+
+def rounding_scale(base: np.ndarray) -> np.ndarray:
+    """The size each output of f(x) rounds on: its own |f|, but never below the outputs'
+    root-mean-square size. An output that is small because its terms cancel (a matrix
+    product's entry near 0) still rounds on the scale of those terms, which the outputs'
+    typical size stands for; an element's bound is never made smaller by that luck."""
+    size = np.abs(np.asarray(base))
+    finite = size[np.isfinite(size)]
+    if finite.size == 0:
+        return size
+    return np.maximum(size, float(np.sqrt(np.mean(np.square(finite)))))
 
 
 def touched(outputs: list[np.ndarray]) -> np.ndarray | float:

@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from symgrad.numeric.differences import NumericGradient, numerical_gradient
+from symgrad.numeric.differences import NumericGradient, numerical_gradient, rounding_scale
 from symgrad.numeric.methods import Method
 
 Couplings = tuple[tuple[int, int], ...]
@@ -239,6 +239,8 @@ class Grouping:
             if not np.any(m):
                 outside.append(None)
                 continue
+            # Outputs round on rounding_scale's size, as inside a footprint.
+            m = np.where(np.asarray(m) > 0, np.maximum(m, rounding_scale(base)), 0.0)
             contributions = np.broadcast_to(size * m, self.out_shape)
             own = self._attributed(contributions[None])[0]
             outside.append((float(contributions.sum()), own))
@@ -315,6 +317,7 @@ class Grouping:
         # parameter for every forward would cost more than the forward itself.
         point = x.astype(dtype, copy=True)
         base = self._base(f, x) if any(d is None for d in displacements) else None
+        rest_scale = rounding_scale(self._base(f, x))  # remembered f(x): no forward
         outside = None
         # A chunk's stacked outputs stay within CHUNK_BYTES (16 bytes: a complex128 each).
         out_size = max(1, math.prod(self.out_shape))
@@ -351,7 +354,7 @@ class Grouping:
                 if not results:
                     results = [(np.empty(x.shape), np.empty(x.shape)) for _ in combined]
                     spread = {name: [np.empty(x.shape)] for name in self.weights}
-                at_rest = self._base(f, x)[part]  # remembered: no forward
+                at_rest = rest_scale[part]
                 self._attribute(
                     combined, part, batch, dout, size, at_rest, outside, results, spread
                 )
@@ -374,8 +377,8 @@ class Grouping:
         """
         # Inside a footprint every output depends on the element by structure: one that
         # did not move failed to move by rounding (a saturated tanh in float32), so it
-        # counts at its own size |f(x)|.
-        at_rest = np.abs(base)
+        # counts at the size it rounds on (differences.rounding_scale).
+        at_rest = np.asarray(base)
         for k, ((values, sizes), (c, m)) in enumerate(zip(results, combined, strict=True)):
             own = size[part] * np.maximum(m, at_rest)
             targets = [(values, dout[part] * c, None), (sizes, own, outside[k])]
