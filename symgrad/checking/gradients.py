@@ -300,7 +300,7 @@ def _second_opinion(name, backward, symbolic, f, x, dout, numeric, sides, check,
 FAST_RELATIVE = 1e-6  # a planted error e with ‖e‖ = 1e-6·‖g‖ (float64)…
 FAST_MISS = 1e-3  # …passes with probability at most this
 FAST_ROUNDS = 3  # independent directions at most before drilling down instead
-ROUNDING_SIGMAS = 6  # the statistical rounding model's allowance, in standard deviations
+ROUNDING_SIGMAS = 4  # the statistical rounding model's allowance, in standard deviations
 _DENSITY = 2 * np.sqrt(2 / np.pi)  # P(|N(0, σ²)| ≤ 2τ) ≤ this·τ/σ
 
 
