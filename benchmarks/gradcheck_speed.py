@@ -16,7 +16,9 @@ tensor. All timings are in-process, in this one run, on the same functions:
 - cost in forward+backward equivalents: the note's Sigmoid at 10²…10⁶ elements, the
   note's Affine up to X 256×1024, W 1024×512 (with the share of the time spent outside
   the forwards), and the 784-50-10 and 784-100-100-100-10 networks at batch 100, each
-  against one forward+backward of the same object timed in the same run;
+  against one forward+backward of the same object timed in the same run, and ``--fast``
+  on the largest of them with torch fast mode's forward count beside ours (one forward
+  plus two per differentiated tensor; for a network, through every layer);
 - BLAS threads: the 784-50-10 network beside a CPU-burning process the benchmark starts
   itself, with symgrad's one-thread limit and without it.
 
@@ -377,7 +379,9 @@ def one_pass(make, inputs, repeat: int) -> list[float]:
 
 
 def noise(times: list[float]) -> str:
-    return f"±{(max(times) / min(times) - 1):.0%}"
+    """The spread of a baseline: its 90th percentile over its best (one stray run on this
+    shared machine, a page fault or a scheduler hiccup, is not the baseline's noise)."""
+    return f"±{(float(np.quantile(times, 0.9)) / min(times) - 1):.0%}"
 
 
 def cost_rows(repeat: int, large: bool) -> list[tuple[str, ...]]:
@@ -411,6 +415,8 @@ def cost_rows(repeat: int, large: bool) -> list[tuple[str, ...]]:
                     "ok" if result.ok else "problems found",
                 )
             )
+            if x.size == 10**6:
+                rows.append(fast_row(f"sigmoid {x.size:,} --fast", counted, (), (x,), base, 1))
     for n, inner, outer in ((64, 256, 128), (256, 1024, 512))[: 2 if large else 1]:
         x = generator.standard_normal((n, inner))
         w, b = generator.standard_normal((inner, outer)), generator.standard_normal(outer)
@@ -434,24 +440,49 @@ def cost_rows(repeat: int, large: bool) -> list[tuple[str, ...]]:
                 "ok" if result.ok else "problems found",
             )
         )
+        rows.append(fast_row(f"affine X {n}×{inner} --fast", counted, (w, b), (x,), base, 3))
     return rows
+
+
+def fast_row(label: str, counted, made: tuple, inputs: tuple, base, tensors: int):
+    """``check_layer --fast`` on a counted class, its forwards beside torch fast mode's:
+    one forward, then two per differentiated tensor (behaviour probes included in ours)."""
+    times = []
+    for _ in range(3):
+        counted.forwards, counted.inside = 0, 0.0
+        start = time.perf_counter()
+        layer = counted(*(array.copy() for array in made))
+        result = check_layer(layer, *inputs, fast=True, symbolic=False, progress=False)
+        times.append(time.perf_counter() - start)
+    drilled = any(p.drilled for p in result.projections)
+    return (
+        label,
+        f"{min(base) * 1e3:.2f} ms {noise(base)}",
+        spread(times),
+        f"{min(times) / min(base):.0f}",
+        f"{counted.forwards} (torch fast: {2 * tensors + 1})",
+        f"{1 - counted.inside / times[-1]:.0%}",
+        "",
+        ("ok" if result.ok else "problems found") + (" (drilled down)" if drilled else ""),
+    )
 
 
 def network_pass(spec: str, x, t, repeat: int) -> list[float]:
     """Seconds of one forward+backward of the catalog network."""
     times = []
-    for run in range(repeat + 1):
-        layers = build(spec, x.shape[1], np.random.default_rng(0), np.dtype(np.float64))[0]
-        start = time.perf_counter()
-        h = x
-        for layer in layers[:-1]:
-            h = layer.forward(h)
-        layers[-1].forward(h, t)
-        dout = layers[-1].backward(1.0)
-        for layer in reversed(layers[:-1]):
-            dout = layer.backward(dout)
-        if run:  # the first run warms up
-            times.append(time.perf_counter() - start)
+    layers = build(spec, x.shape[1], np.random.default_rng(0), np.dtype(np.float64))[0]
+    with one_blas_thread():  # as the check runs: default threads made this spread ±5,000 %
+        for run in range(repeat + 3):
+            start = time.perf_counter()
+            h = x
+            for layer in layers[:-1]:
+                h = layer.forward(h)
+            layers[-1].forward(h, t)
+            dout = layers[-1].backward(1.0)
+            for layer in reversed(layers[:-1]):
+                dout = layer.backward(dout)
+            if run >= 3:  # the first runs warm up
+                times.append(time.perf_counter() - start)
     return times
 
 
@@ -468,7 +499,12 @@ def network_rows(repeat: int) -> list[tuple[str, ...]]:
     t = np.eye(10)[generator.integers(0, 10, 100)]
     rows = []
     for label, spec in NETWORKS.items():
-        base = network_pass(spec, x, t, 2 * repeat + 3)
+        base = network_pass(spec, x, t, 4 * repeat + 10)
+        layers = len(spec.split(","))
+        parameters = 2 * spec.count("affine")
+        # torch's fast mode: one forward, then two per differentiated tensor, each through
+        # the whole network; in layer forwards, as symgrad counts them.
+        torch_fast = (2 * parameters + 1) * layers
         for fast in (False, True):
             times, report = timed(
                 lambda spec=spec, fast=fast: check_network(spec, x, t, fast=fast, progress=False),
@@ -481,7 +517,7 @@ def network_rows(repeat: int) -> list[tuple[str, ...]]:
                     f"{min(base) * 1e3:.2f} ms {noise(base)}",
                     spread(times),
                     f"{min(times) / min(base):.0f}",
-                    str(report.forwards),
+                    str(report.forwards) + (f" (torch fast: {torch_fast})" if fast else ""),
                     "",
                     "",
                     ("ok" if report.ok else "problems found")

@@ -364,9 +364,10 @@ class _Run:
         self.subject.install()  # the parameters as checked, whatever backward did to them
         try:
             if fast:
-                projection = project(f"d{name}", backward, f, x, dout, self.method, self.rng)
+                projected = project(f"d{name}", backward, f, x, dout, self.method, self.rng)
+                projection = projected.projection
                 self.subject.install()
-                if projection.ok:
+                if projected.settled:
                     return None, projection
                 projection = replace(projection, drilled=True)
             grouping, source = self.plan(name, f, x, out)

@@ -48,6 +48,7 @@ from symgrad.checking.report import (
     LocalCheck,
     NetworkCheck,
     ParameterCheck,
+    Projection,
     WrongGradient,
 )
 from symgrad.comparison.tolerance import element_bounds, element_scale, numeric_bound
@@ -59,9 +60,6 @@ from symgrad.numeric.methods import Method, get_method
 from symgrad.numeric.steps import describe_step
 from symgrad.numeric.threads import one_blas_thread
 from symgrad.reports import GradientCheck
-
-CENTRAL = get_method("central")
-
 
 # ---------------------------------------------------------------- building from a spec
 
@@ -360,8 +358,9 @@ def check_network(
         seed: seeds the initialisation (for a spec) and the structure probes.
         dtype: ``float64`` (default) or ``float32``.
         method: the numeric method for every local derivative (central by default).
-        fast: one random projection per parameter and per layer instead of every
-            element; whatever disagrees is then checked element by element.
+        fast: random projections per layer array (each layer locally, with backprop's
+            upstream) instead of every element; whatever disagrees is then checked
+            element by element (see ``_fast``).
         step: a fixed step instead of the automatic one.
         progress: draw a progress bar past a second (default: when stderr is a terminal).
         timeout: seconds one call of a layer's forward or backward may run before it is
@@ -555,46 +554,96 @@ def _parameter(net: _Net, name: str, k: int, array: str, verified, propagated):
     )
 
 
+def _kinked_elementwise(subject: Subject) -> bool:
+    """A catalog layer with kinks whose outputs are element by element (ReLU): --fast
+    checks it in full, at about a projection's cost (all elements in one group), because a
+    projection's stencil would cross some of its kinks and settle nothing."""
+    entry = catalog_entry(subject.layer)
+    return entry is not None and not entry.smooth and entry.kind.elementwise
+
+
 def _fast(net: _Net, method: Method | None, step, rng, tracker):
-    """One projection per parameter (through the whole network) and per layer array
-    (locally, with backprop's upstream); what disagrees is then checked in full."""
+    """One projection per layer array, locally, with the upstream backprop gave that
+    layer: a parameter's against the gradient backprop stored, a layer input's against
+    the dx backprop passed down (:func:`symgrad.checking.gradients.project`).
+
+    By the chain rule backprop's gradient of a parameter is the composition of these local
+    vector-Jacobian products, so it is right when its own layer's projection and the dx
+    projection of every layer above agree. No projection runs the whole network, so none
+    crosses a kink but its own layer's, and a catalog ReLU is checked in full instead
+    (:func:`_kinked_elementwise`). What disagrees is checked in full locally; a dx found
+    wrong there sends every parameter below it through the whole numeric chain."""
     names = net.parameter_names()
-    parameters: list[ParameterCheck] = []
     local: list[LocalCheck] = []
-    drill: set[tuple[int, str]] = set()
+    outcome: dict[tuple[int, str], Projection] = {}
+    unsettled: set[tuple[int, str]] = set()
+    wrong_inputs: set[tuple[int, str]] = set()
     forwards = 0
+    for k, subject in enumerate(net.subjects):
+        projections = []
+        checks: list[GradientCheck] = []
+        arrays = list(subject.params) + ([subject.names[0]] if k > 0 else [])
+        for array in arrays:
+            is_input = array == subject.names[0] and array not in subject.values
+            x = subject.inputs[0] if is_input else subject.values[array]
+            f = subject.input_function(0) if is_input else subject.parameter_function(array)
+            claimed = np.asarray(net.upstream_bp[k - 1] if is_input else net.backprop[(k, array)])
+            chosen = method_for(subject, method)
+            projection = None
+            try:
+                with np.errstate(all="ignore"):
+                    if not _kinked_elementwise(subject):
+                        projected = project(
+                            f"d{array}", claimed, f, x, net.upstream_bp[k], chosen, rng
+                        )
+                        projection = projected.projection
+                        forwards += projected.forwards
+                    if projection is None or not projected.settled:
+                        unsettled.add((k, array))
+                        grouping, _ = plan(subject, array, f, x, net.out_shape(k), rng, tracker)
+                        verified = verify(
+                            f"d{array}",
+                            array,
+                            claimed,
+                            f,
+                            x,
+                            net.upstream_bp[k],
+                            grouping,
+                            chosen,
+                            step,
+                        )
+                        forwards += verified.perturbation.forwards
+                        checks.append(verified.check)
+                        if is_input and not verified.check.ok:
+                            wrong_inputs.add((k, array))
+            finally:
+                subject.install()
+            if projection is None:
+                continue
+            if (k, array) in unsettled:
+                projection = dataclasses.replace(projection, drilled=True)
+            outcome[(k, array)] = projection
+            projections.append(projection)
+        skipped = (f"d{subject.names[0]}",) if k == 0 else ()
+        local.append(LocalCheck(net.names[k], k + 1, tuple(checks), tuple(projections), skipped))
+    # A dx the full local check then found right is settled too; one found wrong spoils
+    # every parameter below it, which the numeric chain then measures end to end.
+    doubtful_above = {k for k, array in wrong_inputs}
+    drill = {
+        (k, array)
+        for (k, array) in names
+        if (k, array) in unsettled or any(above > k for above in doubtful_above)
+    }
+    parameters = []
     for (k, array), name in names.items():
-        subject = net.subjects[k]
-
-        def loss(value, k=k, array=array, subject=subject):
-            setattr(subject.layer, array, value)
-            h = net.x
-            for s in net.subjects:
-                h = s.output({0: h})
-            return h
-
-        try:
-            with np.errstate(all="ignore"):
-                projection = project(
-                    name,
-                    net.backprop[(k, array)],
-                    loss,
-                    subject.values[array],
-                    1.0,
-                    method or CENTRAL,  # through the whole network: ReLU's kink included
-                    rng,
-                )
-        finally:
-            subject.install()
-        forwards += 4 * len(net.layers)
-        if not projection.ok:
-            drill.add((k, array))
-            projection = dataclasses.replace(projection, drilled=True)
+        projection = dataclasses.replace(
+            outcome[(k, array)], name=name, drilled=(k, array) in drill
+        )
         parameters.append(
             ParameterCheck(
                 name=name,
                 layer=net.names[k],
-                shape=subject.values[array].shape,
+                shape=net.subjects[k].values[array].shape,
                 max_abs=float("nan"),
                 mean_abs=float("nan"),
                 largest=0.0,
@@ -603,48 +652,6 @@ def _fast(net: _Net, method: Method | None, step, rng, tracker):
                 projection=projection,
             )
         )
-    for k, subject in enumerate(net.subjects):
-        backward = _local_backward(subject, net.upstream_bp[k])
-        projections = []
-        checks: list[GradientCheck] = []
-        arrays = list(subject.params) + ([subject.names[0]] if k > 0 else [])
-        for array in arrays:
-            is_input = array == subject.names[0] and array not in subject.values
-            x = subject.inputs[0] if is_input else subject.values[array]
-            f = subject.input_function(0) if is_input else subject.parameter_function(array)
-            try:
-                with np.errstate(all="ignore"):
-                    projection = project(
-                        f"d{array}",
-                        backward[array],
-                        f,
-                        x,
-                        net.upstream_bp[k],
-                        method_for(subject, method),
-                        rng,
-                    )
-                    forwards += 4
-                    if not projection.ok:
-                        projection = dataclasses.replace(projection, drilled=True)
-                        grouping, _ = plan(subject, array, f, x, net.out_shape(k), rng, tracker)
-                        verified = verify(
-                            f"d{array}",
-                            array,
-                            backward[array],
-                            f,
-                            x,
-                            net.upstream_bp[k],
-                            grouping,
-                            method_for(subject, method),
-                            step,
-                        )
-                        forwards += verified.perturbation.forwards
-                        checks.append(verified.check)
-            finally:
-                subject.install()
-            projections.append(projection)
-        skipped = (f"d{subject.names[0]}",) if k == 0 else ()
-        local.append(LocalCheck(net.names[k], k + 1, tuple(checks), tuple(projections), skipped))
     wrong: list[WrongGradient] = []
     if drill:
         full, _, found, spent = _chain(net, method, step, rng, tracker, wanted=drill)
