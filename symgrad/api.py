@@ -19,9 +19,11 @@ from symgrad.inputs import (
     parse_count,
     parse_dtype,
     parse_init,
+    parse_input,
     parse_method,
     parse_number,
     parse_seed,
+    parse_setting,
     parse_shape,
     parse_step,
     parse_timeout,
@@ -190,6 +192,7 @@ def check_layer(
     step: Number | None = None,
     progress: bool | None = None,
     timeout: Number | None = DEFAULT_TIMEOUT,
+    keywords: Mapping[str, Any] | None = None,
 ) -> LayerCheck:
     """Check a layer object's backward against its forward, as it is.
 
@@ -213,6 +216,7 @@ def check_layer(
         step: a fixed step instead of the automatic one.
         progress: a progress bar past a second (default: when stderr is a terminal).
         timeout: seconds one forward or backward may run before it is stopped (a finding).
+        keywords: keyword arguments for every forward call (``train_flg=True``).
 
     Returns:
         A :class:`~symgrad.checking.report.LayerCheck`: ``.ok``, ``.problems`` (sentences
@@ -233,6 +237,7 @@ def check_layer(
         step=parse_step(step),
         progress=progress,
         timeout=parse_timeout(timeout),
+        keywords=keywords,
     )
 
 
@@ -290,14 +295,23 @@ def check_file(
     fast: bool = False,
     timeout: Number | None = DEFAULT_TIMEOUT,
     progress: bool | None = None,
+    settings: Sequence[str] = (),
+    flags: Sequence[str] = (),
+    paths: Sequence[str] = (),
 ) -> LayerCheck:
     """Check a layer class from a file, ``FILE.py:ClassName``, as it is written.
 
     Args:
         target: the file and the class.
-        inputs: the shape of each of forward's inputs (``"2,3"``), seeded standard-normal.
+        inputs: the shape of each of forward's inputs (``"2,3"``), seeded standard-normal;
+            ``"3:10"`` for an integer input in [0, 10) (class labels, word ids), which is
+            not differentiated.
         labels: shapes ``N,C`` of one-hot labels, which follow the inputs.
         init: constructor arrays, ``"W=3,4"`` (seeded standard-normal).
+        settings: the constructor's other arguments, ``"stride=2"``, ``"ratio=0.5"``,
+            ``"affine=False"`` (numbers and True/False, read as data).
+        flags: keyword arguments of every forward call, ``"train_flg=True"``.
+        paths: folders to import from besides the file's own and the current one.
         seed, dtype, method, step, fast: as :func:`check_layer`.
         timeout: seconds the file, the constructor, and each forward or backward may run.
 
@@ -323,8 +337,11 @@ def check_file(
 
     if not inputs and not labels:
         raise SymgradError("give forward's inputs, e.g. --input 2,3 (repeat for each input)")
-    input_shapes = [parse_shape(text, "--input") for text in inputs]
+    parsed_inputs = [parse_input(text) for text in inputs]
+    input_shapes = [shape for shape, high in parsed_inputs if high is None]
     label_shapes = [parse_shape(text, "--labels") for text in labels]
+    constructor = dict(parse_setting(text, "--set") for text in settings)
+    keywords = dict(parse_setting(text, "--flag") for text in flags)
     inits: dict[str, tuple[int, ...]] = {}
     for text in init:
         name, shape = parse_init(text)
@@ -332,7 +349,7 @@ def check_file(
             raise SymgradError(f"--init {name} is given twice")
         inits[name] = shape
     check_labels(label_shapes, input_shapes)
-    arrays = {f"--input {k + 1}": s for k, s in enumerate(input_shapes)}
+    arrays = {f"--input {k + 1}": s for k, (s, _) in enumerate(parsed_inputs)}
     arrays |= {f"--labels {k + 1}": s for k, s in enumerate(label_shapes)}
     check_budget(arrays | {f"--init {n}": s for n, s in inits.items()})
     seed, chosen = parse_seed(seed), parse_dtype(dtype)
@@ -340,15 +357,16 @@ def check_file(
     split_target(target)  # a malformed target is bad input, before the file runs
     rng = seeded_rng(seed)
     try:
-        cls = load_class(target, limit)
-        layer = build_layer(cls, inits, rng, chosen, limit)
+        cls = load_class(target, limit, paths)
+        layer = build_layer(cls, inits, rng, chosen, limit, constructor)
     except UserCodeFailed as failure:
         name = target.rpartition(":")[2]
         return LayerCheck(layer=name, comparison=None, findings=(say.user_code_failed(failure),))
-    values, constants = random_inputs(input_shapes, label_shapes, rng, chosen)
+    values, constants = random_inputs(parsed_inputs, label_shapes, rng, chosen)
     return check_layer(
         layer,
         *values,
+        keywords=keywords,
         constants=constants,
         seed=seed,
         dtype=chosen,

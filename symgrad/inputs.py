@@ -96,6 +96,41 @@ def parse_init(text: str) -> tuple[str, tuple[int, ...]]:
     return name, parse_shape(shape, f"--init {name}")
 
 
+Scalar = bool | int | float
+
+
+def parse_setting(text: str, what: str) -> tuple[str, Scalar]:
+    """``--set stride=2`` or ``--flag train_flg=True`` → (name, value): an integer, a
+    finite float or True/False, read as data (nothing is evaluated)."""
+    name, equals, value = plain_text(text, what).partition("=")
+    name, value = name.strip(), value.strip()
+    if not equals or not name.isidentifier() or not value:
+        raise SymgradError(
+            f"malformed {what} '{text}': expected NAME=VALUE, e.g. stride=2, ratio=0.5 or "
+            "train_flg=True"
+        )
+    if value in ("True", "False"):
+        return name, value == "True"
+    if re.fullmatch(r"[+-]?\d+", value, re.ASCII):
+        return name, int(value)
+    return name, parse_number(value, f"{what} {name}")
+
+
+def parse_input(text: str) -> tuple[tuple[int, ...], int | None]:
+    """``--input 2,3`` → ((2, 3), None): a float input, differentiated; ``--input 3:10``
+    → ((3,), 10): an integer input with values in [0, 10) (class labels, word ids),
+    never differentiated."""
+    shape, colon, high = plain_text(text, "--input").rpartition(":")
+    if not colon:
+        return parse_shape(text, "--input"), None
+    if not high.isdigit() or int(high) <= 0:
+        raise SymgradError(
+            f"malformed --input '{text}': an integer input is SHAPE:HIGH, e.g. 3:10 for "
+            "three class labels in 0…9, or 2,5:7 for a batch of word ids"
+        )
+    return parse_shape(shape, "--input"), int(high)
+
+
 def parse_number(text: str | float, what: str, positive: bool = False) -> float:
     """A finite number (``0.5``, ``-1e-3``), positive when ``positive``; no NaN, no inf."""
     if isinstance(text, str):

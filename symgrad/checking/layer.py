@@ -11,7 +11,7 @@ many elements per forward where the Jacobian's structure allows
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -419,6 +419,7 @@ def check_layer(
     step: float | None = None,
     progress: bool | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
+    keywords: Mapping[str, Any] | None = None,
 ) -> LayerCheck:
     """Check a layer object's backward against its forward, as it is.
 
@@ -455,13 +456,16 @@ def check_layer(
         timeout: seconds one call of forward or backward may run before it is stopped
             (a finding); None for no limit. Only in the main thread (see
             :mod:`symgrad.checking.containment`).
+        keywords: keyword arguments for every forward call (``train_flg=True``).
 
     Returns:
         A :class:`~symgrad.checking.report.LayerCheck`: ``.ok``, ``.problems`` (sentences
         naming the fix), and the core's comparison table.
     """
     chosen = choose_dtype(dtype, inputs, set(constants))
-    subject = Subject(layer, inputs, constants, chosen, params, guard=Guard(timeout))
+    subject = Subject(
+        layer, inputs, constants, chosen, params, guard=Guard(timeout), keywords=keywords
+    )
     return run_check(subject, get_method(method or "central"), seed, step, symbolic, fast, progress)
 
 

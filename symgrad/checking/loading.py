@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -34,8 +35,11 @@ def split_target(target: str) -> tuple[Path, str]:
     return Path(path), name
 
 
-def load_module(path: Path, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
-    """Run a Python file as a module of its own (for at most ``timeout`` seconds)."""
+def load_module(
+    path: Path, timeout: float | None = DEFAULT_TIMEOUT, paths: Sequence[str] = ()
+) -> Any:
+    """Run a Python file as a module of its own (for at most ``timeout`` seconds), with
+    its folder, ``paths`` and the current folder on the import path while it loads."""
     if not path.is_file():
         raise SymgradError(f"no such file: {path}")
     name = f"symgrad_user_{abs(hash(str(path.resolve())))}"
@@ -43,8 +47,12 @@ def load_module(path: Path, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
     if spec is None or spec.loader is None:
         raise SymgradError(f"{path} is not a Python file symgrad can load")
     module = importlib.util.module_from_spec(spec)
-    folder = str(path.resolve().parent)
-    sys.path.insert(0, folder)  # the file may import its neighbours, as under `python FILE.py`
+    # The file may import its neighbours (as under `python FILE.py`) and packages below
+    # the current folder (as under `python -m`: the book's `from common.layers import …`
+    # run from the book's root), and below any folder given with --path.
+    folders = [str(path.resolve().parent), *(str(Path(p).resolve()) for p in paths), os.getcwd()]
+    added = [f for f in dict.fromkeys(folders) if f not in sys.path]
+    sys.path[:0] = added
     sys.modules[name] = module
     try:
         with Guard(timeout) as guard:
@@ -58,6 +66,11 @@ def load_module(path: Path, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
     except Exception as error:
         sys.modules.pop(name, None)
         what = f"raised {type(error).__name__} while loading: {error}"
+        if isinstance(error, ModuleNotFoundError):
+            what += (
+                f"; run symgrad from the folder that holds {error.name or 'that module'}, "
+                "or pass --path FOLDER (or set PYTHONPATH) so that it can be imported"
+            )
         raise UserCodeFailed(f"{path}{_line(error, path)}", what, "raised", error) from None
     except UserCodeFailed as failure:
         sys.modules.pop(name, None)
@@ -65,8 +78,9 @@ def load_module(path: Path, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
         what = f"{failure.what} while loading"
         raise UserCodeFailed(f"{path}{line}", what, failure.kind, failure.error) from None
     finally:
-        if sys.path and sys.path[0] == folder:
-            sys.path.pop(0)
+        for folder in added:
+            if folder in sys.path:
+                sys.path.remove(folder)
     return module
 
 
@@ -81,7 +95,9 @@ def _line(error: BaseException, path: Path) -> str:
     return found
 
 
-def load_class(target: str, timeout: float | None = DEFAULT_TIMEOUT) -> type:
+def load_class(
+    target: str, timeout: float | None = DEFAULT_TIMEOUT, paths: Sequence[str] = ()
+) -> type:
     """The class named by ``FILE.py:ClassName``.
 
     Raises:
@@ -91,7 +107,7 @@ def load_class(target: str, timeout: float | None = DEFAULT_TIMEOUT) -> type:
             than ``timeout`` seconds).
     """
     path, name = split_target(target)
-    module = load_module(path, timeout)
+    module = load_module(path, timeout, paths)
     found = getattr(module, name, None)
     if not isinstance(found, type):
         defined = sorted(
@@ -111,8 +127,10 @@ def build_layer(
     rng: np.random.Generator,
     dtype: np.dtype,
     timeout: float | None = DEFAULT_TIMEOUT,
+    settings: Mapping[str, Any] | None = None,
 ) -> Any:
-    """``cls(**{name: standard-normal array of that shape})``, checked against __init__.
+    """``cls(**{name: standard-normal array of that shape}, **settings)``, checked against
+    __init__ (``settings`` are its scalar arguments: ``stride=2``, ``dropout_ratio=0.5``).
 
     Raises:
         SymgradError: ``--init`` names that __init__ does not take, or misses some.
@@ -125,23 +143,28 @@ def build_layer(
     if signature is not None:
         parameters = signature.parameters
         takes_any = any(p.kind == p.VAR_KEYWORD for p in parameters.values())
-        unknown = [n for n in inits if n not in parameters and not takes_any]
+        given = {**inits, **(settings or {})}
+        unknown = [n for n in given if n not in parameters and not takes_any]
         if unknown:
             takes = ", ".join(parameters) or "nothing"
             raise SymgradError(
-                f"{cls.__name__}() takes {takes}, not {', '.join(unknown)} (from --init)"
+                f"{cls.__name__}() takes {takes}, not {', '.join(unknown)} (from --init/--set)"
             )
         missing = [
             n
             for n, p in parameters.items()
             if p.default is p.empty
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-            and n not in inits
+            and n not in given
         ]
         if missing:
             example = " ".join(f"--init {n}=SHAPE" for n in missing)
-            raise SymgradError(f"{cls.__name__}() needs {', '.join(missing)}: pass {example}")
+            raise SymgradError(
+                f"{cls.__name__}() needs {', '.join(missing)}: pass {example} for an array, "
+                "or --set NAME=VALUE for a number or True/False"
+            )
     arrays = {name: rng.standard_normal(shape).astype(dtype) for name, shape in inits.items()}
+    arrays |= dict(settings or {})
     where = f"{cls.__name__}()"
     with Guard(timeout) as guard:
         try:
@@ -167,15 +190,23 @@ def check_labels(labels: Sequence[tuple[int, ...]], inputs: Sequence[tuple[int, 
 
 
 def random_inputs(
-    inputs: Sequence[tuple[int, ...]],
+    inputs: Sequence[tuple[tuple[int, ...], int | None]],
     labels: Sequence[tuple[int, ...]],
     rng: np.random.Generator,
     dtype: np.dtype,
 ) -> tuple[list[np.ndarray], tuple[int, ...]]:
-    """Standard-normal inputs of the ``--input`` shapes, then random one-hot ``--labels``
-    (checked with :func:`check_labels`); and the positions of the labels (not
-    differentiated)."""
-    arrays = [rng.standard_normal(shape).astype(dtype) for shape in inputs]
-    constants = tuple(range(len(arrays), len(arrays) + len(labels)))
+    """Forward's arguments: standard-normal arrays for the ``--input`` shapes, integer
+    arrays in [0, HIGH) for ``--input SHAPE:HIGH`` (class labels, word ids), then random
+    one-hot ``--labels`` (checked with :func:`check_labels`); and the positions of what
+    is not differentiated (the integer inputs and the labels)."""
+    arrays: list[np.ndarray] = []
+    constants: list[int] = []
+    for shape, high in inputs:
+        if high is None:
+            arrays.append(rng.standard_normal(shape).astype(dtype))
+        else:
+            constants.append(len(arrays))
+            arrays.append(rng.integers(0, high, size=shape))
+    constants += range(len(arrays), len(arrays) + len(labels))
     arrays += [random_labels(shape, rng) for shape in labels]
-    return arrays, constants
+    return arrays, tuple(constants)

@@ -10,9 +10,10 @@ layer goes through the subject's :class:`~symgrad.checking.containment.Guard`.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -252,6 +253,7 @@ class Subject:
         names: the inputs' names; by default forward's parameter names.
         guard: what runs every call of forward and backward (a time limit, sys.exit
             and KeyboardInterrupt turned into findings); by default none.
+        keywords: keyword arguments every forward call gets (``train_flg=True``).
     """
 
     def __init__(
@@ -263,8 +265,10 @@ class Subject:
         params: Sequence[str] | None,
         names: Sequence[str] | None = None,
         guard: Guard = UNGUARDED,
+        keywords: Mapping[str, Any] | None = None,
     ) -> None:
         self.layer = layer
+        self.keywords = dict(keywords or {})
         self.name = class_name(layer)
         self.guard = guard
         self.calls = f"{self.name}.forward", f"{self.name}.backward"  # where, for the guard
@@ -334,7 +338,14 @@ class Subject:
         if replace:
             for k, value in replace.items():
                 passed[k] = value
-        return self.guard.call(self.calls[0], self.layer.forward, *passed), passed
+        forward = self._forward()
+        return self.guard.call(self.calls[0], forward, *passed), passed
+
+    def _forward(self) -> Any:
+        """forward, with the check's keyword arguments bound."""
+        if not self.keywords:
+            return self.layer.forward
+        return functools.partial(self.layer.forward, **self.keywords)
 
     def call_backward(self, dout: Any) -> Any:
         """backward on ``dout`` as given (the caller copies it to see writes into it)."""
@@ -352,7 +363,7 @@ class Subject:
         call, where, forward, before, after = (
             self.guard.call,
             self.calls[0],
-            self.layer.forward,
+            self._forward(),
             self.inputs[:position],
             self.inputs[position + 1 :],
         )
@@ -361,7 +372,7 @@ class Subject:
 
     def parameter_function(self, name: str):
         """forward as a function of parameter ``name`` alone (put in its slot)."""
-        layer, forward, inputs = self.layer, self.layer.forward, tuple(self.inputs)
+        layer, forward, inputs = self.layer, self._forward(), tuple(self.inputs)
         call, where, put = self.guard.call, self.calls[0], self.slots[name].set
 
         def f(value: np.ndarray) -> Any:

@@ -35,7 +35,9 @@ def check(
             "-i",
             metavar="SHAPE",
             help="The shape of one input of forward, e.g. 2,3; repeat for each, in "
-            "forward's order. Filled with seeded standard-normal numbers.",
+            "forward's order. Filled with seeded standard-normal numbers; SHAPE:HIGH, e.g. "
+            "3:10, is an integer input in 0…HIGH-1 (class labels, word ids), not "
+            "differentiated.",
         ),
     ] = None,
     labels: Annotated[
@@ -54,6 +56,33 @@ def check(
             metavar="NAME=SHAPE",
             help="A constructor array, e.g. --init W=3,4 --init b=4 for the note's Affine "
             "(seeded standard-normal numbers).",
+        ),
+    ] = None,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="NAME=VALUE",
+            help="A constructor argument that is a number or True/False, e.g. --set stride=2 "
+            "--set pad=1 for the book's Convolution, --set dropout_ratio=0.5.",
+        ),
+    ] = None,
+    flags: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--flag",
+            metavar="NAME=VALUE",
+            help="A keyword argument of every forward call, e.g. --flag train_flg=True.",
+        ),
+    ] = None,
+    paths: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--path",
+            metavar="FOLDER",
+            help="A folder to import from, besides the file's own and the current one "
+            "(as python -m does: run from the book's root, `from common.layers import …` "
+            "works).",
         ),
     ] = None,
     seed: Seed = "0",
@@ -81,6 +110,9 @@ def check(
         inputs=inputs or [],
         labels=labels or [],
         init=init or [],
+        settings=settings or [],
+        flags=flags or [],
+        paths=paths or [],
         seed=seed,
         dtype=dtype,
         method=method,
