@@ -6,7 +6,16 @@ import typer
 
 from symgrad.cli.app import app
 from symgrad.cli.check import Fast
-from symgrad.cli.options import METHOD_CHOICES, TIMEOUT_DEFAULT, Dtype, Json, Seed, Step, Timeout
+from symgrad.cli.options import (
+    METHOD_CHOICES,
+    TIMEOUT_DEFAULT,
+    Dtype,
+    Explain,
+    Json,
+    Seed,
+    Step,
+    Timeout,
+)
 
 
 @app.command()
@@ -44,6 +53,7 @@ def net(
     step: Step = None,
     fast: Fast = False,
     timeout: Timeout = TIMEOUT_DEFAULT,
+    explain: Explain = False,
     json: Json = False,
 ) -> int:
     """Check a network's backprop: every parameter end to end, every layer on its own.
@@ -75,5 +85,5 @@ def net(
     else:
         from symgrad.render.console import console
 
-        console().print(checking.render(report))
+        console().print(checking.render(report, explain=explain))
     return 0 if report.ok else 1
