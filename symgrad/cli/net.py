@@ -45,8 +45,9 @@ def net(
         typer.Option(
             "--method",
             "-m",
-            metavar="|".join(METHOD_CHOICES),
-            help="One numeric method for every layer. Default: complex-step for the layers "
+            metavar="METHOD",
+            help=f"One numeric method for every layer ({', '.join(METHOD_CHOICES)}). "
+            "Default: complex-step for the layers "
             "whose forward is complex-safe (affine, softmax-with-loss), central elsewhere.",
         ),
     ] = None,

@@ -61,7 +61,7 @@ Method = Annotated[
     typer.Option(
         "--method",
         "-m",
-        metavar="|".join(METHOD_CHOICES),
+        metavar="METHOD",
         help="Numerical method: forward (error ∝ h), central (∝ h²), five-point (∝ h⁴), "
         "richardson (extrapolated, with an error estimate), complex-step (Im f(x+ih)/h, "
         "exact to rounding; only for layers whose forward is analytic and complex-safe).",

@@ -86,6 +86,11 @@ PROJECTION_LAYOUTS: tuple[fit.Layout, ...] = (
         (PROJECTION_TITLE, ("gradient", "verdict")),
         (None, ("gradient", "⟨v, bwd⟩", "num", "|difference|", "tolerance")),
     ),
+    (
+        (PROJECTION_TITLE, ("gradient", "verdict")),
+        (None, ("gradient", "⟨v, bwd⟩", "num")),
+        (None, ("gradient", "|difference|", "tolerance")),
+    ),
 )
 
 

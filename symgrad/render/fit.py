@@ -35,25 +35,24 @@ class Column:
     wrap: bool = False
 
 
-def table(title: str | None = None) -> Table:
+def table() -> Table:
     """The one table style every command uses: a rule under the header, no frame."""
-    return Table(
-        title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False
-    )
+    return Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
 
 
 def build(columns: dict[str, Column], layout: Layout) -> Group:
     """The tables of one layout, each with the named columns' cells."""
-    tables = []
+    tables: list[RenderableType] = []
     for title, names in layout:
-        drawn = table(title)
+        drawn = table()
         for name in names:
             column = columns[name]
             drawn.add_column(column.title, justify=column.justify, no_wrap=not column.wrap)
         rows = len(columns[names[0]].cells)
         for row in range(rows):
             drawn.add_row(*(columns[name].cells[row] for name in names))
-        tables.append(drawn)
+        # The title above the table, not in it: a narrow table would wrap it to its width.
+        tables.append(drawn if title is None else Group(Title(title), drawn))
     return spaced(tables)
 
 
@@ -65,6 +64,19 @@ def spaced(parts: Sequence[RenderableType]) -> Group:
             lines.append(Text())
         lines.append(part)
     return Group(*lines)
+
+
+class Title:
+    """A line above a table that wraps to the console and never widens the layout."""
+
+    def __init__(self, text: str) -> None:
+        self.text = Text(text)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.text
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(0, 0)
 
 
 class FirstFit:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from rich import box
@@ -19,6 +19,7 @@ from symgrad.reports import (
     Derivation,
     GradientCheck,
     GraphNode,
+    StepCurve,
     StepSweep,
 )
 
@@ -320,7 +321,7 @@ def _model_line(check: GradientCheck) -> Text:
     steps = (
         f"h = {model.step_min:.2g}"
         if model.step_max <= 1.01 * model.step_min
-        else f"h = {model.step_min:.2g}…{model.step_max:.2g}"
+        else f"h from {model.step_min:.2g} to {model.step_max:.2g}"
     )
     truncation = "" if model.method == "complex-step" else f"2×{short_number(model.truncation)} + "
     line = (
@@ -497,6 +498,34 @@ def _bar(error: float | None, region: str, width: int) -> Text:
     return text
 
 
+def _sweep_table(report: StepSweep, curves: Sequence[StepCurve], width: int) -> Table:
+    """|error| per step for ``curves``, each cell a log-scale bar ``width`` cells long."""
+    table = fit.table()
+    table.add_column("h", justify="right", no_wrap=True)
+    for curve in curves:
+        table.add_column(curve.method, no_wrap=True)
+    steps = report.curves[0].steps if report.curves else ()
+    for k, h in enumerate(steps):
+        table.add_row(f"{h:.0e}", *(_bar(c.errors[k], c.regions[k], width) for c in curves))
+    return table
+
+
+def _sweep(report: StepSweep) -> fit.FirstFit:
+    """The sweep's table as wide as fits: long bars, shorter bars, then the methods over
+    two tables."""
+    curves = report.curves
+    half = (len(curves) + 1) // 2
+    groups = [[curves]] + ([[curves[:half], curves[half:]]] if len(curves) > 1 else [])
+    widths = (max(8, 40 // max(1, len(curves))), 6, 4)
+    layouts = [
+        fit.spaced([_sweep_table(report, group, width) for group in tables])
+        for tables in groups
+        for width in widths
+    ]
+    title = Text("|error| against the exact value, by step h (bars on a log scale):")
+    return fit.FirstFit(*(Group(title, layout) for layout in layouts))
+
+
 def step_sweep(report: StepSweep) -> RenderableType:
     """Error versus step, one column per method, with a log-scale bar in each cell."""
     methods = [curve.method for curve in report.curves]
@@ -509,26 +538,18 @@ def step_sweep(report: StepSweep) -> RenderableType:
         ),
     )
     exact = Text(f"exact (SymPy, 50 digits): {report.exact}", style="dim")
-    width = max(8, 40 // max(1, len(report.curves)))
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("h", justify="right")
-    for curve in report.curves:
-        table.add_column(f"{curve.method} |error|", no_wrap=True)
-    steps = report.curves[0].steps if report.curves else ()
-    for k, h in enumerate(steps):
-        cells = [_bar(c.errors[k], c.regions[k], width) for c in report.curves]
-        table.add_row(f"{h:.0e}", *cells)
+    parts: list[RenderableType] = [header, exact, _sweep(report)]
     legend = Text.assemble(
         ("█", "yellow"),
-        " truncation-dominated (falls as h shrinks)   ",
+        " truncation-dominated (falls as h shrinks)\n",
         ("▒", "magenta"),
-        " rounding-dominated (grows, or stays flat, as h shrinks)   ",
+        " rounding-dominated (grows, or stays flat, as h shrinks)\n",
         ("◀", "bold green"),
         " best step",
     )
     if report.notes and any("kink" in c.regions for c in report.curves):
-        legend.append("   ░ no derivative here: no step helps", style="dim")
-    parts: list[RenderableType] = [header, exact, table, legend]
+        legend.append("\n░ no derivative here: no step helps", style="dim")
+    parts.append(legend)
     for curve in report.curves:
         if "kink" in curve.regions:
             continue  # no step is best where there is no derivative; the note says why
