@@ -155,8 +155,10 @@ def test_the_looseness_follows_each_methods_error_order(method, power):
     assert expected / 10 < factor < expected * 10
 
 
-def test_float32_model_lines_are_shown_beside_the_verdict(symgrad):
-    run = symgrad("compare", "affine", "--shape", "2,3", "--dtype", "float32")
+def test_float32_model_lines_are_shown_with_explain(symgrad):
+    plain = symgrad("compare", "affine", "--shape", "2,3", "--dtype", "float32")
+    assert plain.code == 0 and "the same check in float64:" not in plain.stdout
+    run = symgrad("compare", "affine", "--shape", "2,3", "--dtype", "float32", "--explain")
     assert run.code == 0, run.stderr
     assert "the same check in float64:" in run.stdout
     assert "looser than the same check in float64" in run.stdout

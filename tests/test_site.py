@@ -107,8 +107,8 @@ def visit(browser, server: str) -> Iterator:
     """Open a site path in a fresh page, recording console errors and bad requests."""
     contexts = []
 
-    def open_page(path: str) -> Visit:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+    def open_page(path: str, width: int = 1280) -> Visit:
+        context = browser.new_context(viewport={"width": width, "height": 900})
         contexts.append(context)
         page = context.new_page()
         seen = Visit(page)
@@ -217,11 +217,97 @@ def test_search_for_sigmoid_finds_the_sigmoid_page(visit) -> None:
     assert not seen.problems
 
 
-@pytest.mark.parametrize(("name", "path"), [("home", ""), ("sigmoid", "layers/sigmoid/")])
-def test_screenshot(name: str, path: str, visit) -> None:
-    seen = visit(path)
+# A desktop window and a phone (an iPhone's 390 CSS pixels).
+WIDTHS = (1280, 390)
+
+# Every figure, formula, code block and table of an article, and the nearest box that
+# scrolls it: overflowing the column is allowed only inside a box that scrolls sideways
+# and shows so (symgrad.css draws a shadow on the side with more to see). The column is
+# the content area, into whose margins the theme bleeds code blocks and tables.
+OVERFLOW = """() => {
+  const content = document.querySelector(".md-content").getBoundingClientRect();
+  const column = {left: Math.max(content.left, 0), right: Math.min(content.right, innerWidth)};
+  const wide = [];
+  for (const el of document.querySelectorAll(
+      "article img, article svg, article math, article pre, article table")) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || (r.left >= column.left - 1 && r.right <= column.right + 1)) continue;
+    let box = el.parentElement, marked = false;
+    while (box && box.tagName !== "ARTICLE") {
+      const style = getComputedStyle(box);
+      const b = box.getBoundingClientRect();
+      // The innermost box that scrolls and itself fits the column shows the overflow.
+      if (["auto", "scroll"].includes(style.overflowX)
+          && b.left >= column.left - 1 && b.right <= column.right + 1) {
+        marked = style.backgroundImage.includes("gradient");
+        break;
+      }
+      box = box.parentElement;
+    }
+    if (!marked) wide.push(`${el.tagName.toLowerCase()} ${Math.round(r.width)}px wide`);
+  }
+  return wide;
+}"""
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_nothing_overflows_its_column_without_a_visible_scroll(
+    built_site: Path, visit, width: int
+) -> None:
+    overflowing = {}
+    for path in site_pages(built_site):
+        wide = visit(path, width).page.evaluate(OVERFLOW)
+        if wide:
+            overflowing[path or "/"] = wide
+    assert not overflowing
+
+
+def test_the_detector_sees_an_unmarked_overflow(visit) -> None:
+    page = visit("layers/sigmoid/", 390).page
+    page.evaluate(
+        """() => { const img = document.querySelector("article img.graph");
+        img.style.maxWidth = "none"; img.style.width = "1200px"; }"""
+    )
+    assert page.evaluate(OVERFLOW)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_graphs_fit_the_column_and_open_at_full_size(visit, width: int) -> None:
+    for path in ("layers/sigmoid/", "layers/softmax-with-loss/", "concepts/"):
+        page = visit(path, width).page
+        column = page.locator("article").bounding_box()
+        for graph in page.locator("article img.graph").all():
+            box = graph.bounding_box()
+            assert box["x"] + box["width"] <= column["x"] + column["width"] + 1, path
+            link = graph.locator("xpath=..")
+            assert link.get_attribute("href").endswith(".svg"), path
+
+
+def test_the_layers_follow_the_teaching_order(visit) -> None:
+    """The note's order (the catalog's), not the alphabet: add, mul, …, softmax-with-loss."""
+    links = visit("layers/").page.eval_on_selector_all(
+        "nav.md-nav--primary a.md-nav__link[href]", "as => as.map(a => a.href)"
+    )
+    names = [urlparse(link).path.rstrip("/").rsplit("/", 1)[-1] for link in links]
+    order = [name for name in dict.fromkeys(names) if name in {layer.name for layer in CATALOG}]
+    assert order == [layer.name for layer in CATALOG]
+
+
+SCREENS = [
+    ("home", ""),
+    ("sigmoid", "layers/sigmoid/"),
+    ("affine", "layers/affine/"),
+    ("softmax-with-loss", "layers/softmax-with-loss/"),
+    ("apple-orange", "concepts/"),
+]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize(("name", "path"), SCREENS)
+def test_screenshot(name: str, path: str, visit, width: int) -> None:
+    seen = visit(path, width)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    target = SCREENSHOTS / f"{name}.png"
+    target = SCREENSHOTS / f"{name}-{width}.png"
     seen.page.screenshot(path=str(target), full_page=True)
     assert target.stat().st_size > 20_000
     assert not seen.problems

@@ -22,7 +22,9 @@ def list_layers(json: Json = False) -> None:
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for title in ("layer", "forward", "derivative", "--shape means"):
-        table.add_column(title, style="bold cyan" if title == "layer" else None)
+        table.add_column(
+            title, style="bold cyan" if title == "layer" else None, no_wrap=title == "layer"
+        )
     for row in rows:
         table.add_row(row["layer"], row["forward"], row["derivative"], row["shape"])
     console().print(table)

@@ -5,7 +5,17 @@ from typing import Annotated
 import typer
 
 from symgrad.cli.app import app
-from symgrad.cli.options import TIMEOUT_DEFAULT, Dtype, Json, Method, Seed, Step, Timeout
+from symgrad.cli.options import (
+    TIMEOUT_DEFAULT,
+    Dtype,
+    Elements,
+    Explain,
+    Json,
+    Method,
+    Seed,
+    Step,
+    Timeout,
+)
 
 Fast = Annotated[
     bool,
@@ -91,6 +101,8 @@ def check(
     step: Step = None,
     fast: Fast = False,
     timeout: Timeout = TIMEOUT_DEFAULT,
+    explain: Explain = False,
+    elements: Elements = False,
     json: Json = False,
 ) -> int:
     """Check your own layer's backward against its forward, and say what is wrong.
@@ -129,5 +141,5 @@ def check(
     else:
         from symgrad.render.console import console
 
-        console().print(checking.render(report))
+        console().print(checking.render(report, explain=explain, elements=elements))
     return 0 if report.ok else 1

@@ -5,7 +5,18 @@ from typing import Annotated
 import typer
 
 from symgrad.cli.app import app
-from symgrad.cli.options import At, Batch, Dtype, Json, Method, Seed, Shape, Step
+from symgrad.cli.options import (
+    At,
+    Batch,
+    Dtype,
+    Elements,
+    Explain,
+    Json,
+    Method,
+    Seed,
+    Shape,
+    Step,
+)
 
 
 @app.command()
@@ -28,6 +39,8 @@ def compare(
             "ulps the NumPy backward is from it.",
         ),
     ] = False,
+    explain: Explain = False,
+    elements: Elements = False,
     json: Json = False,
 ) -> int:
     """Check NumPy backward against SymPy and numerical differences.
@@ -56,5 +69,5 @@ def compare(
     else:
         from symgrad.render import terminal
 
-        terminal.console().print(terminal.comparison(report))
+        terminal.console().print(terminal.comparison(report, explain=explain, elements=elements))
     return 0 if report.ok else 1

@@ -32,24 +32,34 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
 
 
 def _examples_table() -> None:
-    from rich import box
-    from rich.table import Table
-
     from symgrad.graph.examples import EXAMPLES
+    from symgrad.render import fit
     from symgrad.render.console import console
 
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("example", style="bold cyan", no_wrap=True)
-    table.add_column("what it is", no_wrap=True)
-    table.add_column("graph, at the note's numbers")
+    columns = {
+        "example": fit.Column("example", justify="left"),
+        "what it is": fit.Column("what it is", justify="left", wrap=True),
+        "graph": fit.Column("graph, at the note's numbers", justify="left"),
+        "both": fit.Column(
+            "what it is, its graph and the note's numbers", justify="left", wrap=True
+        ),
+    }
     for example in EXAMPLES:
         formula = example.formula or f"the catalog's {example.layer}"
-        values = ",".join(f"{name}={value}" for name, value in example.values.items())
-        table.add_row(example.name, example.title, f"{formula}\n[dim]--at {values}[/dim]")
+        # ", " between values: a narrow column wraps between them, never inside a number.
+        values = ", ".join(f"{name}={value}" for name, value in example.values.items())
+        columns["example"].cells.append(f"[bold cyan]{example.name}[/]")
+        columns["what it is"].cells.append(example.title)
+        columns["graph"].cells.append(f"{formula}\n[dim]at {values}[/dim]")
+        columns["both"].cells.append(f"{example.title}\n{formula}\n[dim]at {values}[/dim]")
+    layouts = (
+        ((None, ("example", "what it is", "graph")),),
+        ((None, ("example", "both")),),
+    )
     out = console()
-    out.print(table)
+    out.print(fit.fitted(columns, layouts))
     out.print(
-        "TARGET may also be a scalar catalog layer (see `symgrad list`) or an expression"
+        "\nTARGET may also be a scalar catalog layer (see `symgrad list`) or an expression"
         ' in quotes, e.g. "(x+y)**2" --at x=1,y=2.'
     )
 

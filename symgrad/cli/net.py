@@ -6,7 +6,16 @@ import typer
 
 from symgrad.cli.app import app
 from symgrad.cli.check import Fast
-from symgrad.cli.options import METHOD_CHOICES, TIMEOUT_DEFAULT, Dtype, Json, Seed, Step, Timeout
+from symgrad.cli.options import (
+    METHOD_CHOICES,
+    TIMEOUT_DEFAULT,
+    Dtype,
+    Explain,
+    Json,
+    Seed,
+    Step,
+    Timeout,
+)
 
 
 @app.command()
@@ -36,14 +45,16 @@ def net(
         typer.Option(
             "--method",
             "-m",
-            metavar="|".join(METHOD_CHOICES),
-            help="One numeric method for every layer. Default: complex-step for the layers "
+            metavar="METHOD",
+            help=f"One numeric method for every layer ({', '.join(METHOD_CHOICES)}). "
+            "Default: complex-step for the layers "
             "whose forward is complex-safe (affine, softmax-with-loss), central elsewhere.",
         ),
     ] = None,
     step: Step = None,
     fast: Fast = False,
     timeout: Timeout = TIMEOUT_DEFAULT,
+    explain: Explain = False,
     json: Json = False,
 ) -> int:
     """Check a network's backprop: every parameter end to end, every layer on its own.
@@ -75,5 +86,5 @@ def net(
     else:
         from symgrad.render.console import console
 
-        console().print(checking.render(report))
+        console().print(checking.render(report, explain=explain))
     return 0 if report.ok else 1

@@ -10,6 +10,22 @@ from typing import Annotated
 import typer
 
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead.")]
+Explain = Annotated[
+    bool,
+    typer.Option(
+        "--explain",
+        help="Also print how each bound is made: the numeric method's error model "
+        "(truncation + rounding + the backward's own allowance), term by term.",
+    ),
+]
+Elements = Annotated[
+    bool,
+    typer.Option(
+        "--elements",
+        help="Print the element-by-element table of every gradient, however large "
+        "(by default only gradients of up to 24 elements get one).",
+    ),
+]
 Shape = Annotated[
     str | None,
     typer.Option(
@@ -45,7 +61,7 @@ Method = Annotated[
     typer.Option(
         "--method",
         "-m",
-        metavar="|".join(METHOD_CHOICES),
+        metavar="METHOD",
         help="Numerical method: forward (error ∝ h), central (∝ h²), five-point (∝ h⁴), "
         "richardson (extrapolated, with an error estimate), complex-step (Im f(x+ih)/h, "
         "exact to rounding; only for layers whose forward is analytic and complex-safe).",

@@ -25,8 +25,9 @@ def steps(
         typer.Option(
             "--method",
             "-m",
-            metavar="|".join(METHOD_CHOICES),
-            help="A method to show; repeat for several. Default: every method the layer allows.",
+            metavar="METHOD",
+            help=f"A method to show ({', '.join(METHOD_CHOICES)}); repeat for several. "
+            "Default: every method the layer allows.",
         ),
     ] = None,
     dtype: Dtype = "float64",

@@ -11,13 +11,12 @@ import io
 import math
 from typing import Any
 
-from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from symgrad.checking.report import LayerCheck, NetworkCheck, Projection
-from symgrad.render import terminal
+from symgrad.render import fit, terminal
 from symgrad.render.terminal import shape_text, short_number
 
 TEXT_WIDTH = 100  # str(report): what a pytest failure message is wrapped to
@@ -35,11 +34,14 @@ def _agreement(parameters: int, layers: int) -> str:
     return f"{end_to_end}; {local} agree{'s' if layers == 1 else ''} locally"
 
 
-def render(report: LayerCheck | NetworkCheck) -> RenderableType:
-    """The rich renderable for either kind of report."""
+def render(
+    report: LayerCheck | NetworkCheck, explain: bool = False, elements: bool = False
+) -> RenderableType:
+    """The rich renderable for either kind of report; ``explain`` adds how each bound is
+    made, ``elements`` every gradient's element table (see :func:`terminal.comparison`)."""
     if isinstance(report, NetworkCheck):
-        return network(report)
-    return layer(report)
+        return network(report, explain=explain)
+    return layer(report, explain=explain, elements=elements)
 
 
 def text(report: LayerCheck | NetworkCheck) -> str:
@@ -50,34 +52,61 @@ def text(report: LayerCheck | NetworkCheck) -> str:
 
 
 def _findings(report: Any) -> list[RenderableType]:
+    """The problems and warnings in words: one renderable, or none when there are none."""
     parts: list[RenderableType] = []
     errors = [f for f in report.findings if f.severity == "error"]
     warnings = [f for f in report.findings if f.severity == "warning"]
     if errors:
         parts.append(Text(f"Problem{'s' * (len(errors) > 1)}:", style="bold red"))
-        parts += [Text.assemble(("  ✗ ", "bold red"), f.message) for f in errors]
-    if warnings:
-        parts += [Text.assemble(("  ⚠ ", "yellow"), f.message) for f in warnings]
-    return parts
+    if errors or warnings:
+        # A grid, so that a wrapped message hangs under its own first word.
+        grid = Table.grid(padding=(0, 1, 0, 0))
+        grid.add_column(no_wrap=True)
+        grid.add_column()
+        for f in errors:
+            grid.add_row(Text("  ✗", style="bold red"), f.message)
+        for f in warnings:
+            grid.add_row(Text("  ⚠", style="yellow"), f.message)
+        parts.append(grid)
+    return [Group(*parts)] if parts else []
 
 
-def _projections(projections: tuple[Projection, ...]) -> Table:
-    table = Table(
-        title="Fast mode: one random projection per gradient, ⟨v, backward(u)⟩ vs "
-        "d/dt ⟨u, f(x + t·v)⟩",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
-    for title in ("gradient", "⟨v, backward⟩", "numeric", "|difference|", "tolerance", "verdict"):
-        table.add_column(title, justify="left" if title in ("gradient", "verdict") else "right")
+PROJECTION_TITLE = (
+    "Fast mode, one random projection per gradient: ⟨v, bwd⟩ = ⟨v, backward(u)⟩ against "
+    "num = d/dt ⟨u, f(x + t·v)⟩ at t = 0, for a random upstream gradient u and direction v:"
+)
+PROJECTION_LAYOUTS: tuple[fit.Layout, ...] = (
+    (
+        (
+            PROJECTION_TITLE,
+            ("gradient", "⟨v, bwd⟩", "num", "|difference|", "tolerance", "verdict"),
+        ),
+    ),
+    (
+        (PROJECTION_TITLE, ("gradient", "verdict")),
+        (None, ("gradient", "⟨v, bwd⟩", "num", "|difference|", "tolerance")),
+    ),
+    (
+        (PROJECTION_TITLE, ("gradient", "verdict")),
+        (None, ("gradient", "⟨v, bwd⟩", "num")),
+        (None, ("gradient", "|difference|", "tolerance")),
+    ),
+)
+
+
+def _projections(projections: tuple[Projection, ...]) -> fit.FirstFit:
+    columns = {
+        title: fit.Column(title, justify="left" if title in ("gradient", "verdict") else "right")
+        for title in ("gradient", "⟨v, bwd⟩", "num", "|difference|", "tolerance", "verdict")
+    }
+    columns["verdict"].wrap = True
     for p in projections:
         verdict = (
             Text("✓ agree", style="green")
             if p.ok
             else Text("✗ disagree → checked element by element", style="bold red")
         )
-        table.add_row(
+        cells = (
             Text(p.name, style="bold"),
             f"{p.claimed:.10g}",
             f"{p.numeric:.10g}",
@@ -85,14 +114,16 @@ def _projections(projections: tuple[Projection, ...]) -> Table:
             short_number(p.tolerance),
             verdict,
         )
-    return table
+        for column, cell in zip(columns.values(), cells, strict=True):
+            column.cells.append(cell)
+    return fit.fitted(columns, PROJECTION_LAYOUTS)
 
 
-def layer(report: LayerCheck) -> RenderableType:
+def layer(report: LayerCheck, explain: bool = False, elements: bool = False) -> RenderableType:
     """The core's comparison table, how each array was perturbed, and the findings."""
     parts: list[RenderableType] = []
     if report.comparison is not None:
-        parts.append(terminal.comparison(report.comparison))
+        parts += [terminal.comparison(report.comparison, explain=explain, elements=elements)]
     elif not report.projections:
         parts.append(Text.assemble((report.layer, "bold"), ": no numeric comparison was possible"))
     if report.perturbations:
@@ -132,11 +163,67 @@ def layer(report: LayerCheck) -> RenderableType:
         parts.append(
             Text(f"✗ {report.layer}: {count} problem{'s' * (count > 1)}.", style="bold red")
         )
-    return Group(*parts)
+    return fit.spaced(parts)
 
 
-def network(report: NetworkCheck) -> RenderableType:
-    """End to end per parameter (the book's gradient_check numbers), then layer by layer."""
+BP_NUM, BP_WORST = "max|bp−num|", "worst |bp−num|"
+PARAMETER_LAYOUTS: tuple[fit.Layout, ...] = (
+    (
+        (
+            PARAMETER_TITLE := "End to end, per parameter:",
+            (
+                "parameter",
+                "layer",
+                "shape",
+                "verdict",
+                BP_WORST,
+                "its bound",
+                BP_NUM,
+                "mean|bp−num|",
+            ),
+        ),
+    ),
+    (
+        (PARAMETER_TITLE, ("parameter", "layer", "shape", "verdict", BP_WORST, "its bound")),
+        (BOOK_TITLE := "The book's gradient_check numbers:", ("parameter", BP_NUM, "mean|bp−num|")),
+    ),
+    (
+        (PARAMETER_TITLE, ("parameter", "layer", "shape", "verdict")),
+        (None, ("parameter", BP_WORST, "its bound")),
+        (BOOK_TITLE, ("parameter", BP_NUM, "mean|bp−num|")),
+    ),
+)
+LOCAL_TITLE = "Layer by layer: each backward against its own forward, same upstream gradient:"
+LOCAL_LAYOUTS: tuple[fit.Layout, ...] = (
+    ((LOCAL_TITLE, ("#", "layer", "verdict", "gradients", "worst |bwd−num|", "its bound")),),
+    (
+        (LOCAL_TITLE, ("#", "layer", "verdict", "gradients")),
+        (None, ("#", "layer", "worst |bwd−num|", "its bound")),
+    ),
+)
+TEXT_COLUMNS = ("parameter", "layer", "verdict", "gradients")
+
+
+def _columns(titles: tuple[str, ...]) -> dict[str, fit.Column]:
+    """Named columns, words on the left (verdicts and lists wrap), numbers on the right."""
+    return {
+        title: fit.Column(
+            title,
+            justify="left" if title in TEXT_COLUMNS else "right",
+            wrap=title in ("verdict", "gradients"),
+        )
+        for title in titles
+    }
+
+
+def _add(columns: dict[str, fit.Column], cells: dict[str, RenderableType]) -> None:
+    for title, cell in cells.items():
+        columns[title].cells.append(cell)
+
+
+def network(report: NetworkCheck, explain: bool = False) -> RenderableType:
+    """End to end per parameter (the book's gradient_check numbers), then layer by layer;
+    ``explain`` adds the numeric method and its step."""
     arrays = ", ".join(f"{name} ({shape_text(shape)})" for name, shape in report.shapes.items())
     header = Text.assemble(
         ("network ", "bold"),
@@ -145,29 +232,16 @@ def network(report: NetworkCheck) -> RenderableType:
         (f"{report.dtype}, seed {report.seed}", "dim"),
     )
     legend = Text(
-        f"bp = backprop (every layer's backward, dout = 1 at the loss); num = numeric: the "
-        f"chain of each layer's numeric derivative, no backward used ({report.step})",
+        "bp = backprop (every layer's backward, dout = 1 at the loss); num = numeric: the "
+        "chain of each layer's numeric derivative, no backward used"
+        + (f" ({report.step})" if explain else "")
+        + "; bwd = one layer's backward. worst: the element with the largest difference "
+        "over its own bound. The book's gradient_check prints the mean.",
         style="dim",
     )
-    table = Table(
-        title="End to end, per parameter (the book's gradient_check prints the mean)",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
+    parameters = _columns(
+        ("parameter", "layer", "shape", "verdict", BP_WORST, "its bound", BP_NUM, "mean|bp−num|")
     )
-    for title in (
-        "parameter",
-        "layer",
-        "shape",
-        "max|bp−num|",
-        "mean|bp−num|",
-        "worst |bp−num|",
-        "its bound",
-        "verdict",
-    ):
-        table.add_column(
-            title, justify="left" if title in ("parameter", "layer", "verdict") else "right"
-        )
     for p in report.parameters:
         projected = p.projection is not None and not p.projection.drilled
         if projected:
@@ -175,29 +249,26 @@ def network(report: NetworkCheck) -> RenderableType:
             verdict = "✓ agree (projection)" if p.ok else "✗ DISAGREE"
         else:
             numbers = [
-                short_number(p.max_abs),
-                short_number(p.mean_abs),
                 short_number(p.difference),
                 short_number(p.tolerance),
+                short_number(p.max_abs),
+                short_number(p.mean_abs),
             ]
             verdict = "✓ agree" if p.ok else f"✗ {p.wrong} wrong"
-        table.add_row(
-            Text(p.name, style="bold"),
-            p.layer,
-            shape_text(p.shape),
-            *numbers,
-            Text(verdict, style="green" if p.ok else "bold red"),
+        _add(
+            parameters,
+            {
+                "parameter": Text(p.name, style="bold"),
+                "layer": p.layer,
+                "shape": shape_text(p.shape),
+                "verdict": Text(verdict, style="green" if p.ok else "bold red"),
+                BP_WORST: numbers[0],
+                "its bound": numbers[1],
+                BP_NUM: numbers[2],
+                "mean|bp−num|": numbers[3],
+            },
         )
-    local = Table(
-        title="Layer by layer: each backward against its own forward, same upstream gradient",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
-    for title in ("#", "layer", "gradients", "worst |b−n|", "its bound", "verdict"):
-        local.add_column(
-            title, justify="left" if title in ("layer", "gradients", "verdict") else "right"
-        )
+    local = _columns(("#", "layer", "verdict", "gradients", "worst |bwd−num|", "its bound"))
     for c in report.local:
         names = [g.name for g in c.gradients] + [p.name for p in c.projections if not p.drilled]
         decisive = max(
@@ -211,15 +282,20 @@ def network(report: NetworkCheck) -> RenderableType:
             verdict += f", {kinks} kink{'s' * (kinks > 1)} (subgradient)"
         if c.skipped:
             names.append(f"({', '.join(c.skipped)} not needed)")
-        local.add_row(
-            str(c.position),
-            Text(c.layer, style="bold"),
-            ", ".join(names),
-            short_number(worst) if c.gradients else "—",
-            short_number(tolerance) if c.gradients else "—",
-            Text(verdict, style="green" if c.ok else "bold red"),
+        _add(
+            local,
+            {
+                "#": str(c.position),
+                "layer": Text(c.layer, style="bold"),
+                "verdict": Text(verdict, style="green" if c.ok else "bold red"),
+                "gradients": ", ".join(names),
+                "worst |bwd−num|": short_number(worst) if c.gradients else "—",
+                "its bound": short_number(tolerance) if c.gradients else "—",
+            },
         )
-    parts: list[RenderableType] = [header, legend, table, local]
+    table = fit.fitted(parameters, PARAMETER_LAYOUTS)
+    local_table = fit.fitted(local, LOCAL_LAYOUTS)
+    parts: list[RenderableType] = [header, table, local_table, legend]
     parts += [Text(f"note: {note}", style="yellow") for note in report.notes]
     parts += _findings(report)
     count = len(report.parameters)
@@ -238,7 +314,7 @@ def network(report: NetworkCheck) -> RenderableType:
     else:
         broken = ", ".join(report.broken) or "none locally"
         parts.append(Text(f"✗ Broken: {broken} ({speed}).", style="bold red"))
-    return Group(*parts)
+    return fit.spaced(parts)
 
 
 def layer_json(report: LayerCheck) -> dict[str, Any]:

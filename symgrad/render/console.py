@@ -4,7 +4,6 @@ from rich.console import Console
 
 
 def console(stderr: bool = False) -> Console:
-    """A console that does not wrap tables at 80 columns when writing to a file or pipe."""
-    probe = Console(stderr=stderr)
-    width = None if probe.is_terminal else 120
-    return Console(stderr=stderr, highlight=False, width=width)
+    """A console as wide as the terminal; in a pipe or file, as wide as ``COLUMNS`` says,
+    else 80 columns (Rich's own rule when no width is forced), which every command fits."""
+    return Console(stderr=stderr, highlight=False)

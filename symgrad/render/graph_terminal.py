@@ -8,11 +8,10 @@ numbers are shown (formatted); nothing is computed here.
 
 from __future__ import annotations
 
-from rich import box
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
+from symgrad.render import fit
 from symgrad.render.mathtext import pretty
 from symgrad.render.numbers import number
 from symgrad.reports import Backprop, BackpropNode
@@ -42,50 +41,65 @@ def _factor(value: float) -> str:
     return f"({text})" if text.startswith("−") else text
 
 
-def _forward_table(report: Backprop) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="Forward →", title_justify="left")
-    table.add_column("#", justify="right", style="dim")
-    table.add_column("node", style="bold cyan")
-    table.add_column("computes")
-    table.add_column("from")
-    table.add_column("forward value", style=FORWARD_STYLE)
+def _columns(titles: tuple[str, ...]) -> dict[str, fit.Column]:
+    """Text columns that wrap at spaces; the node's number on the right."""
+    return {
+        title: fit.Column(title, justify="right" if title == "#" else "left", wrap=title != "#")
+        for title in titles
+    }
+
+
+FORWARD_LAYOUTS: tuple[fit.Layout, ...] = (
+    ((FORWARD_TITLE := "Forward →", ("#", "node", "computes", "from", "forward value")),),
+    (
+        (FORWARD_TITLE, ("#", "node", "computes", "forward value")),
+        (None, ("#", "node", "from")),
+    ),
+)
+BACKWARD_COLUMNS = ("#", "node", "upstream", "local derivative", "sends down: upstream · local")
+
+
+def _forward_table(report: Backprop) -> fit.FirstFit:
+    columns = _columns(("#", "node", "computes", "from", "forward value"))
     for k, node in enumerate(report.nodes, start=1):
-        table.add_row(
-            str(k),
-            node.op,
+        cells = (
+            Text(str(k), style="dim"),
+            Text(node.op, style="bold cyan"),
             f"{pretty(node.output)} = {pretty(node.expression)}",
             ", ".join(f"{pretty(name)} = {number(value)}" for name, value in node.inputs.items()),
-            f"{pretty(node.output)} = {number(node.forward)}",
+            Text(f"{pretty(node.output)} = {number(node.forward)}", style=FORWARD_STYLE),
         )
-    return table
+        for column, cell in zip(columns.values(), cells, strict=True):
+            column.cells.append(cell)
+    return fit.fitted(columns, FORWARD_LAYOUTS)
 
 
-def _backward_table(report: Backprop) -> Table:
-    table = Table(
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        title=f"Backward ←, from ∂L/∂{pretty(report.output)} = {number(report.dout)}",
-        title_justify="left",
-    )
-    table.add_column("#", justify="right", style="dim")
-    table.add_column("node", style="bold cyan")
-    table.add_column("upstream", style=BACKWARD_STYLE)
-    table.add_column("local derivative")
-    table.add_column("sends down: upstream · local", style=BACKWARD_STYLE)
+def _backward_table(report: Backprop) -> fit.FirstFit:
+    title = f"Backward ←, from ∂L/∂{pretty(report.output)} = {number(report.dout)}"
+    columns = _columns(BACKWARD_COLUMNS)
     for k, node in reversed(list(enumerate(report.nodes, start=1))):
         names = list(node.inputs)
-        table.add_row(
-            str(k),
-            node.op,
-            f"∂L/∂{pretty(node.output)} = {number(node.upstream)}",
+        cells = (
+            Text(str(k), style="dim"),
+            Text(node.op, style="bold cyan"),
+            Text(f"∂L/∂{pretty(node.output)} = {number(node.upstream)}", style=BACKWARD_STYLE),
             "\n".join(_local(node, name) for name in names),
-            "\n".join(
-                f"∂L/∂{pretty(name)} = {_factor(node.upstream)} · "
-                f"{_factor(node.local_values[name])} = {number(node.downstream[name])}"
-                for name in names
+            Text(
+                "\n".join(
+                    f"∂L/∂{pretty(name)} = {_factor(node.upstream)} · "
+                    f"{_factor(node.local_values[name])} = {number(node.downstream[name])}"
+                    for name in names
+                ),
+                style=BACKWARD_STYLE,
             ),
         )
-    return table
+        for column, cell in zip(columns.values(), cells, strict=True):
+            column.cells.append(cell)
+    layouts = (
+        ((title, BACKWARD_COLUMNS),),
+        ((title, BACKWARD_COLUMNS[:4]), (None, (*BACKWARD_COLUMNS[:2], BACKWARD_COLUMNS[4]))),
+    )
+    return fit.fitted(columns, layouts)
 
 
 def backprop(report: Backprop) -> RenderableType:
@@ -104,7 +118,9 @@ def backprop(report: Backprop) -> RenderableType:
         Text(f"at {at}", style="dim"),
         Text(),
         _forward_table(report),
+        Text(),
         _backward_table(report),
+        Text(),
     ]
     parts.append(
         Text.assemble(

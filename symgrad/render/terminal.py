@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from rich import box
@@ -11,6 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from symgrad.render import fit
 from symgrad.render.console import console
 from symgrad.reports import (
     ChainRule,
@@ -18,6 +19,7 @@ from symgrad.reports import (
     Derivation,
     GradientCheck,
     GraphNode,
+    StepCurve,
     StepSweep,
 )
 
@@ -161,24 +163,23 @@ def index_text(index: tuple[int, ...]) -> str:
     return str(index) if index else "()"
 
 
-COLUMNS = (
-    "gradient",
-    "shape",
-    "worst at",
-    "backward",
-    "numeric",
-    "|b−n|",
-    "bound",
-    "|b−s|",
-    "verdict",
+# Column titles. "bwd", never "b": affine has a bias b, and db sits beside the column.
+BWD, NUM, SYM = "bwd", "num", "sym"
+BWD_NUM, BWD_SYM = f"|{BWD}−{NUM}|", f"|{BWD}−{SYM}|"
+SUMMARY_LAYOUTS: tuple[fit.Layout, ...] = (
+    ((None, ("gradient", "shape", "verdict", "worst at", BWD, NUM, BWD_NUM, "bound", BWD_SYM)),),
+    (
+        (None, ("gradient", "shape", "verdict", "worst at", BWD_NUM, "bound", BWD_SYM)),
+        ("At each worst element:", ("gradient", "worst at", BWD, NUM)),
+    ),
 )
-SYMBOLIC_COLUMNS = ("|b−s|",)
 
 
-def comparison(report: Comparison) -> RenderableType:
-    """Summary table, one row per gradient at its worst element (the largest difference
-    over its own bound); the error model behind that bound; kinks and precision when
-    there are any; then element tables for small tensors."""
+def comparison(report: Comparison, explain: bool = False, elements: bool = False) -> RenderableType:
+    """The verdict per gradient at its worst element (the largest difference over its
+    own bound) and what its symbols mean; with ``explain``, the error model behind each
+    bound; kinks and precision when there are any; element tables for small tensors, or
+    for every tensor with ``elements``."""
     arrays = [f"{name} ({shape_text(shape)})" for name, shape in report.shapes.items()]
     where = "" if report.at is None else f", inputs filled with {report.at:g}"
     header = Text.assemble(
@@ -186,55 +187,104 @@ def comparison(report: Comparison) -> RenderableType:
         f": {', '.join(arrays[:-1])} → {arrays[-1]}   ",
         (f"{report.dtype}, seed {report.seed}, random dout{where}", "dim"),
     )
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    # A user's layer without a SymPy forward (symgrad.checking) has no symbolic columns.
+    # A user's layer without a SymPy forward (symgrad.checking) has no symbolic column.
     symbolic = all(check.symbolic is not None for check in report.gradients)
-    titles = COLUMNS if symbolic else tuple(t for t in COLUMNS if t not in SYMBOLIC_COLUMNS)
-    for title in titles:
-        table.add_column(title, justify="left" if title in ("gradient", "verdict") else "right")
-    for check in report.gradients:
-        worst = check.worst["backward_vs_numeric"]
-        beside = check.worst.get("backward_vs_symbolic")
-        cells = (
-            Text(check.name, style="bold"),
-            shape_text(check.shape),
-            index_text(worst.index),
-            short_value(worst.first),
-            short_value(worst.second),
-            short_number(worst.difference),
-            short_number(worst.bound),
-            "" if beside is None else short_number(check.max_difference["backward_vs_symbolic"]),
-            _verdict(check),
-        )
-        row = dict(zip(COLUMNS, cells, strict=True))
-        table.add_row(*(row[title] for title in titles))
-    sources = "b = backward (NumPy), " + (
-        "s = symbolic (SymPy)" if symbolic else "no symbolic forward given"
+    parts: list[RenderableType] = [header, Text(), _summary(report, symbolic)]
+    sources = f"{BWD} = the layer's backward (NumPy), " + (
+        f"{SYM} = SymPy's derivative, " if symbolic else "no symbolic forward given, "
     )
     legend = (
-        f"{sources}\nn = numeric: {report.step}\n"
-        "Every element is held to its own bound; a row shows its gradient's worst element "
-        "(the largest |b−n| / bound)"
-        + (", and |b−s| the largest backward-vs-symbolic difference" if symbolic else "")
+        f"{sources}{NUM} = numeric ({report.method} differences). Every element is held to "
+        f"its own bound on {BWD_NUM}; a row shows its gradient's worst element, the largest "
+        f"{BWD_NUM} / bound"
+        + (f", and {BWD_SYM} is the largest over all elements" if symbolic else "")
+        + (". --explain shows how each bound is made." if not explain else ".")
     )
-    parts: list[RenderableType] = [header, Text(legend, style="dim"), table]
+    parts += [Text(), Text(legend, style="dim")]
     models = [check for check in report.gradients if check.model is not None]
-    if models:
-        legend = MODEL_LEGEND.get(models[0].model.method, STENCIL_LEGEND)
-        parts.append(Text(legend, style="dim"))
-        parts += [_model_line(check) for check in models]
+    if explain:
+        parts.append(Text(f"{NUM}: {report.step}", style="dim"))
+        if models:
+            legend = MODEL_LEGEND.get(models[0].model.method, STENCIL_LEGEND)
+            parts.append(Text(legend + "\n" + SYMBOLS_LEGEND, style="dim"))
+            parts += [_model_line(check) for check in models]
     for check in report.gradients:
         if check.kinks is not None:
-            parts.append(_kink_lines(check))
+            parts += [Text(), _kink_lines(check)]
     precise = [check for check in report.gradients if check.precision is not None]
     if precise:
-        parts.append(_precision_lines(precise))
+        parts += [Text(), _precision_lines(precise)]
+    if report.notes:
+        parts.append(Text())
     parts += [Text(f"note: {note}", style="yellow") for note in report.notes]
-    for check in report.gradients:
-        if 0 < check.backward.size <= ELEMENT_TABLE_LIMIT:
-            parts.append(_element_table(check))
-    parts.append(_conclusion(report))
+    shown = [c for c in report.gradients if 0 < c.backward.size <= ELEMENT_TABLE_LIMIT or elements]
+    for check in shown:
+        parts += [Text(), _element_table(check)]
+    if any(_marked(check) for check in shown):
+        parts.append(
+            Text(
+                "✗ marks an element outside its bound; ? one whose numeric value is too "
+                "uncertain to judge it.",
+                style="dim",
+            )
+        )
+    hidden = [c for c in report.gradients if c not in shown and c.backward.size]
+    if hidden:
+        sizes = ", ".join(f"{c.name} has {c.backward.size:,}" for c in hidden)
+        parts.append(
+            Text(
+                f"Element tables are shown for gradients of up to {ELEMENT_TABLE_LIMIT} "
+                f"elements ({sizes}); --elements shows every element.",
+                style="dim",
+            )
+        )
+    parts += [Text(), _conclusion(report)]
     return Group(*parts)
+
+
+def _summary(report: Comparison, symbolic: bool) -> fit.FirstFit:
+    """One row per gradient; the widest layout that fits, else one sentence each."""
+    columns = {
+        "gradient": fit.Column("gradient", justify="left"),
+        "shape": fit.Column("shape"),
+        "verdict": fit.Column("verdict", justify="left", wrap=True),
+        "worst at": fit.Column("worst at"),
+        BWD: fit.Column(BWD),
+        NUM: fit.Column(NUM),
+        BWD_NUM: fit.Column(BWD_NUM),
+        "bound": fit.Column("bound"),
+        BWD_SYM: fit.Column(BWD_SYM),
+    }
+    sentences = []
+    for check in report.gradients:
+        worst = check.worst["backward_vs_numeric"]
+        beside = check.max_difference.get("backward_vs_symbolic")
+        cells = {
+            "gradient": Text(check.name, style="bold"),
+            "shape": shape_text(check.shape),
+            "verdict": _verdict(check),
+            "worst at": index_text(worst.index),
+            BWD: short_value(worst.first),
+            NUM: short_value(worst.second),
+            BWD_NUM: short_number(worst.difference),
+            "bound": short_number(worst.bound),
+            BWD_SYM: "" if beside is None else short_number(beside),
+        }
+        for name, cell in cells.items():
+            columns[name].cells.append(cell)
+        sentences.append(
+            Text.assemble(
+                (check.name, "bold"),
+                f" ({cells['shape']})  ",
+                cells["verdict"],
+                f"; worst at {cells['worst at']}: {BWD} {cells[BWD]}, {NUM} {cells[NUM]}, "
+                f"{BWD_NUM} {cells[BWD_NUM]}, bound {cells['bound']}"
+                + (f"; largest {BWD_SYM} {cells[BWD_SYM]}" if symbolic else ""),
+            )
+        )
+    if not symbolic:
+        del columns[BWD_SYM]
+    return fit.fitted(columns, SUMMARY_LAYOUTS, last=Group(*sentences))
 
 
 def _verdict(check: GradientCheck) -> Text:
@@ -257,6 +307,12 @@ STENCIL_LEGEND = (
     "bound = 2 × truncation (from the same method at 2h) + rounding R·4ε·|f|/h + the "
     "backward's own 64ε·scale, at the worst element:"
 )
+SYMBOLS_LEGEND = (
+    "ε = the dtype's rounding unit (float64 2.2e-16, float32 1.2e-7), h = the step, "
+    "R = Σ|weights| of the difference stencil, |f| = the size of the dout-weighted outputs "
+    "the step changes, scale = the larger of the element's largest |value| and what it is "
+    "computed from."
+)
 
 
 def _model_line(check: GradientCheck) -> Text:
@@ -265,7 +321,7 @@ def _model_line(check: GradientCheck) -> Text:
     steps = (
         f"h = {model.step_min:.2g}"
         if model.step_max <= 1.01 * model.step_min
-        else f"h = {model.step_min:.2g}…{model.step_max:.2g}"
+        else f"h from {model.step_min:.2g} to {model.step_max:.2g}"
     )
     truncation = "" if model.method == "complex-step" else f"2×{short_number(model.truncation)} + "
     line = (
@@ -351,42 +407,73 @@ def _conclusion(report: Comparison) -> Text:
     return Text(text + ".", style="bold green")
 
 
-def _element_table(check: GradientCheck) -> Table:
-    table = Table(
-        title=f"{check.name}, element by element",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
+def _marked(check: GradientCheck) -> bool:
+    return bool(
+        (check.disagreeing is not None and check.disagreeing.any())
+        or (check.unreliable is not None and check.unreliable.any())
     )
+
+
+KINK_TITLE = "One-sided derivatives at the kinks (the backward must lie between):"
+ELEMENT_LAYOUTS: tuple[fit.Layout, ...] = (
+    ((None, ("index", BWD, SYM, NUM, BWD_NUM, "bound", "mark", "left", "right")),),
+    (
+        (None, ("index", BWD, SYM, NUM, BWD_NUM, "bound", "mark")),
+        (KINK_TITLE, ("index", "left", "right")),
+    ),
+    (
+        (None, ("index", BWD, NUM, BWD_NUM, "bound", "mark")),
+        (None, ("index", SYM)),
+        (KINK_TITLE, ("index", "left", "right")),
+    ),
+    (
+        (None, ("index", BWD, NUM, "mark")),
+        (None, ("index", BWD_NUM, "bound")),
+        (None, ("index", SYM)),
+        (KINK_TITLE, ("index", "left", "right")),
+    ),
+)
+
+
+def _element_table(check: GradientCheck) -> RenderableType:
+    """Every element: backward, symbolic, numeric, their difference and its bound, and
+    the one-sided derivatives where there are kinks."""
     kinks = check.kinks
-    titles = ["index", "backward", "symbolic", "numeric", "|back − num|", "bound", ""]
+    names = ["index", BWD, SYM, NUM, BWD_NUM, "bound", "mark", "left", "right"]
     if check.symbolic is None:
-        titles.remove("symbolic")
-    if kinks is not None:
-        titles += ["left", "right"]
-    for title in titles:
-        table.add_column(title, justify="right")
+        names.remove(SYM)
+    if kinks is None:
+        names = names[:-2]
+    if not _marked(check):
+        names.remove("mark")
+    columns = {name: fit.Column("" if name == "mark" else name) for name in names}
     for index in np.ndindex(check.backward.shape):
         b, n = check.backward[index], check.numeric[index]
-        row = [str(index) if index else "()", f"{b + 0.0: .10f}"]
+        # + 0.0 turns −0.0 into 0.0: a sign on zero means nothing to a reader here.
+        row: dict[str, RenderableType] = {"index": index_text(index), BWD: f"{b + 0.0: .10f}"}
         if check.symbolic is not None:
-            row.append(f"{check.symbolic[index] + 0.0: .10f}")
-        bound = short_number(float(check.bound[index])) if check.bound is not None else ""
-        mark = Text("")
+            row[SYM] = f"{check.symbolic[index] + 0.0: .10f}"
+        row["bound"] = short_number(float(check.bound[index])) if check.bound is not None else ""
+        row["mark"] = Text("")
         if check.disagreeing is not None and check.disagreeing[index]:
-            mark = Text("✗", style="bold red")
+            row["mark"] = Text("✗", style="bold red")
         elif check.unreliable is not None and check.unreliable[index]:
-            mark = Text("?", style="yellow")
+            row["mark"] = Text("?", style="yellow")
         if kinks is not None and kinks.mask[index]:
-            # + 0.0 turns −0.0 into 0.0: a sign on zero means nothing to a reader here.
-            row += [Text(f"{n: .10f}", style="dim"), Text("kink", style="yellow"), bound, mark]
-            row += [f"{kinks.left[index] + 0.0: .10f}", f"{kinks.right[index] + 0.0: .10f}"]
+            row[NUM] = Text(f"{n + 0.0: .10f}", style="dim")
+            row[BWD_NUM] = Text("kink", style="yellow")
+            row["left"] = f"{kinks.left[index] + 0.0: .10f}"
+            row["right"] = f"{kinks.right[index] + 0.0: .10f}"
         else:
-            row += [f"{n: .10f}", short_number(abs(b - n)), bound, mark]
-            if kinks is not None:
-                row += ["", ""]
-        table.add_row(*row)
-    return table
+            row[NUM] = f"{n + 0.0: .10f}"
+            row[BWD_NUM] = short_number(abs(b - n))
+            row["left"] = row["right"] = ""
+        for name in names:
+            columns[name].cells.append(row[name])
+    return Group(
+        Text(f"{check.name}, element by element", style="italic"),
+        fit.fitted(columns, ELEMENT_LAYOUTS),
+    )
 
 
 BAR_FLOOR = -17  # log10 of the smallest error a bar shows; 1 (10⁰) fills it
@@ -411,6 +498,34 @@ def _bar(error: float | None, region: str, width: int) -> Text:
     return text
 
 
+def _sweep_table(report: StepSweep, curves: Sequence[StepCurve], width: int) -> Table:
+    """|error| per step for ``curves``, each cell a log-scale bar ``width`` cells long."""
+    table = fit.table()
+    table.add_column("h", justify="right", no_wrap=True)
+    for curve in curves:
+        table.add_column(curve.method, no_wrap=True)
+    steps = report.curves[0].steps if report.curves else ()
+    for k, h in enumerate(steps):
+        table.add_row(f"{h:.0e}", *(_bar(c.errors[k], c.regions[k], width) for c in curves))
+    return table
+
+
+def _sweep(report: StepSweep) -> fit.FirstFit:
+    """The sweep's table as wide as fits: long bars, shorter bars, then the methods over
+    two tables."""
+    curves = report.curves
+    half = (len(curves) + 1) // 2
+    groups = [[curves]] + ([[curves[:half], curves[half:]]] if len(curves) > 1 else [])
+    widths = (max(8, 40 // max(1, len(curves))), 6, 4)
+    layouts = [
+        fit.spaced([_sweep_table(report, group, width) for group in tables])
+        for tables in groups
+        for width in widths
+    ]
+    title = Text("|error| against the exact value, by step h (bars on a log scale):")
+    return fit.FirstFit(*(Group(title, layout) for layout in layouts))
+
+
 def step_sweep(report: StepSweep) -> RenderableType:
     """Error versus step, one column per method, with a log-scale bar in each cell."""
     methods = [curve.method for curve in report.curves]
@@ -423,26 +538,18 @@ def step_sweep(report: StepSweep) -> RenderableType:
         ),
     )
     exact = Text(f"exact (SymPy, 50 digits): {report.exact}", style="dim")
-    width = max(8, 40 // max(1, len(report.curves)))
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("h", justify="right")
-    for curve in report.curves:
-        table.add_column(f"{curve.method} |error|", no_wrap=True)
-    steps = report.curves[0].steps if report.curves else ()
-    for k, h in enumerate(steps):
-        cells = [_bar(c.errors[k], c.regions[k], width) for c in report.curves]
-        table.add_row(f"{h:.0e}", *cells)
+    parts: list[RenderableType] = [header, exact, _sweep(report)]
     legend = Text.assemble(
         ("█", "yellow"),
-        " truncation-dominated (falls as h shrinks)   ",
+        " truncation-dominated (falls as h shrinks)\n",
         ("▒", "magenta"),
-        " rounding-dominated (grows, or stays flat, as h shrinks)   ",
+        " rounding-dominated (grows, or stays flat, as h shrinks)\n",
         ("◀", "bold green"),
         " best step",
     )
     if report.notes and any("kink" in c.regions for c in report.curves):
-        legend.append("   ░ no derivative here: no step helps", style="dim")
-    parts: list[RenderableType] = [header, exact, table, legend]
+        legend.append("\n░ no derivative here: no step helps", style="dim")
+    parts.append(legend)
     for curve in report.curves:
         if "kink" in curve.regions:
             continue  # no step is best where there is no derivative; the note says why

@@ -6,6 +6,10 @@ import shlex
 
 from symgrad.errors import SymgradError
 
+# The width the output is captured at: what a terminal shows by default, and what the
+# site's column holds in a code block at desktop width (a phone scrolls it).
+COLUMNS = 80
+
 
 def run(command: str) -> str:
     """What ``symgrad <command>`` prints, run through the Typer app in this process.
@@ -18,7 +22,9 @@ def run(command: str) -> str:
 
     from symgrad.cli.app import app
 
-    result = CliRunner().invoke(app, shlex.split(command), prog_name="symgrad")
+    result = CliRunner().invoke(
+        app, shlex.split(command), prog_name="symgrad", env={"COLUMNS": str(COLUMNS)}
+    )
     if result.exit_code not in (0, None) or result.exception is not None:
         raise SymgradError(
             f"`symgrad {command}` failed (exit {result.exit_code}): {result.exception!r}\n"

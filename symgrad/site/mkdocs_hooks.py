@@ -21,6 +21,11 @@ import symgrad
 PACKAGE = Path(symgrad.__file__).resolve().parent
 
 
+def _source(item: Any) -> str:
+    """A navigation item's Markdown file, relative to docs/ ("" for a section)."""
+    return getattr(getattr(item, "file", None), "src_uri", "")
+
+
 def on_pre_build(config: Any) -> None:
     """Write the generated pages before MkDocs collects the files of ``docs_dir``."""
     done = subprocess.run(
@@ -31,6 +36,20 @@ def on_pre_build(config: Any) -> None:
     )
     if done.returncode != 0:
         raise PluginError(f"python -m symgrad.site failed:\n{done.stderr.strip()}")
+
+
+def on_nav(nav: Any, config: Any, files: Any) -> Any:
+    """The layers in the note's teaching order (the catalog's: add, mul, …, affine,
+    softmax-with-loss), not the file names' alphabetical one; the index page first."""
+    from symgrad.layers import CATALOG
+    from symgrad.site.generate import LAYERS
+
+    order = {f"{LAYERS}/{layer.name}.md": k for k, layer in enumerate(CATALOG)}
+    for section in nav.items:
+        children = getattr(section, "children", None) or []
+        if any(_source(item) in order for item in children):
+            section.children = sorted(children, key=lambda item: order.get(_source(item), -1))
+    return nav
 
 
 def on_serve(server: Any, config: Any, builder: Any) -> Any:

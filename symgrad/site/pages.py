@@ -82,8 +82,10 @@ def layer_page(layer: Layer, values: dict[str, str] | None) -> str:
             markdown.forward(derivation),
             "## Computational graph",
             # A Markdown image, not an <img> tag: MkDocs and Zensical rewrite its path
-            # for the page's URL style, which they cannot do inside raw HTML.
-            f"![The computational graph of the {name} layer]({name}.svg){{ .graph }}",
+            # for the page's URL style, which they cannot do inside raw HTML. Fitted to
+            # the column, it links to itself at full size (click to zoom).
+            f"[![The computational graph of the {name} layer]({name}.svg){{ .graph }}]"
+            f"({name}.svg){{ .zoom title='Open the graph at full size' }}",
             f'<p class="caption">{escape(_graph_caption(layer, values))}</p>',
             "## Node by node",
             "Each node of the graph, in forward order, with the local derivative that its"
