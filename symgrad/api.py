@@ -218,8 +218,29 @@ def check_layer(
         A :class:`~symgrad.checking.report.LayerCheck`: ``.ok``, ``.problems`` (sentences
         naming the fix), ``.checked`` and the comparison table.
     """
+    from symgrad.checking.activation import check_activation, follows_protocol
     from symgrad.checking.layer import check_layer as check
 
+    if follows_protocol(layer):
+        if constants or params:
+            from symgrad.errors import SymgradError
+
+            raise SymgradError(
+                f"{type(layer).__name__} is an activation (fn, grad): it takes one array, no "
+                "labels or parameters"
+            )
+        return check_activation(
+            layer,
+            *inputs,
+            seed=parse_seed(seed),
+            dtype=None if dtype is None else parse_dtype(dtype),
+            method=None if method is None else parse_method(method),
+            symbolic=symbolic,
+            fast=fast,
+            step=parse_step(step),
+            progress=progress,
+            timeout=parse_timeout(timeout),
+        )
     return check(
         layer,
         *inputs,
