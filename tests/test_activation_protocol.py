@@ -134,6 +134,10 @@ ACTIVATIONS = textwrap.dedent(
             return 0.5 * (1 + t) + 0.5 * x * (1 - t**2) * c * (1 + 3 * 0.044715 * x**2)
 
 
+    class GELUBothWrong(GELUTanhGrad):
+        grad2 = GELUDroppedTerm.grad2
+
+
     class GradRaises(Sigmoid):
         def grad(self, x):
             raise ValueError("no derivative here")
@@ -251,6 +255,15 @@ def test_a_grad_from_the_tanh_approximation(acts, x):
     first = report.problems[0]
     assert first.startswith("GELUTanhGrad.grad is not the derivative of GELUTanhGrad.fn")
     assert report.wrong[0].name == "grad" and 1e-6 < report.wrong[0].relative < 1e-2
+
+
+def test_a_wrong_grad2_under_a_wrong_grad_is_told_apart(acts, x):
+    """SymPy's second derivative says whether grad2 is wrong on its own."""
+    both = symgrad.check_layer(acts.GELUBothWrong(), x, symbolic=GELU_FORMULA)
+    assert [w.name for w in both.wrong] == ["grad", "grad2"]
+    assert "wrong on its own, and so is grad" in both.problems[1]
+    unknown = symgrad.check_layer(acts.GELUBothWrong(), x)  # no formula: it cannot say
+    assert "part of this may be grad's error" in unknown.problems[1]
 
 
 def test_a_method_that_raises_is_named(acts, x):

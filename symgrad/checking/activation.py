@@ -327,7 +327,7 @@ def _merged(owner, name, x, reports, findings, recognised) -> LayerCheck:
             hints = say.pattern_hints(check, {}, {name: x}, w.relative, derivative)
             if any(e.name == function for e in wrong):  # checked against a wrong function
                 beside = check.worst.get("backward_vs_symbolic")
-                agrees = bool(beside and beside.ok)
+                agrees = None if beside is None else beside.ok
                 inherited = say.inherited_hint(derivative, function, agrees)
                 hints = [inherited] if agrees else [inherited, *hints]
             evidence = dataclasses.replace(w, name=derivative, hints=tuple(hints))

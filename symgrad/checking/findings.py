@@ -493,20 +493,25 @@ def _off_by(w: WrongGradient) -> str:
     )
 
 
-def describe_wrong(layer: str, w: WrongGradient) -> str:
-    """The wrong-gradient sentence: where, by how much, and the hints."""
-    at, shown = _at(w), _shown(w)
+def _evidence(w: WrongGradient, claimed: str, numeric: str, otherwise: str) -> str:
+    """The values at the worst element (``claimed`` and ``numeric`` name them), by how
+    much they differ, and the hints, or ``otherwise`` when none fits."""
+    shown = _shown(w)
     symbolic = "" if w.symbolic is None else f", symbolic {shown(w.symbolic)}"
     text = (
-        f"{layer}: {w.name} is wrong at {w.wrong} of {w.size} element{'s' * (w.size > 1)}; "
-        f"worst at {at}: backward {shown(w.backward)}, numeric {shown(w.numeric)} "
+        f"{claimed} {shown(w.backward)}, {numeric} {shown(w.numeric)} "
         f"± {w.numeric_error:.1g}{symbolic} ({_off_by(w)})."
     )
-    if w.hints:
-        text += " Hint: " + "; ".join(w.hints) + "."
-    else:
-        text += f" Re-derive d{w.array} from forward, one operation at a time (symgrad derive)."
-    return text
+    return text + (" Hint: " + "; ".join(w.hints) + "." if w.hints else f" {otherwise}")
+
+
+def describe_wrong(layer: str, w: WrongGradient) -> str:
+    """The wrong-gradient sentence: where, by how much, and the hints."""
+    redo = f"Re-derive d{w.array} from forward, one operation at a time (symgrad derive)."
+    return (
+        f"{layer}: {w.name} is wrong at {w.wrong} of {w.size} element{'s' * (w.size > 1)}; "
+        f"worst at {_at(w)}: " + _evidence(w, "backward", "numeric", redo)
+    )
 
 
 # ---------------------------------------------------------------- activations: fn, grad, grad2
@@ -543,12 +548,18 @@ def method_random(owner: str, method: str, difference: float) -> Finding:
     )
 
 
-def inherited_hint(derivative: str, function: str, symbolic_agrees: bool) -> str:
-    """The hint for a derivative checked against a ``function`` that is itself wrong."""
+def inherited_hint(derivative: str, function: str, symbolic_agrees: bool | None) -> str:
+    """The hint for a derivative checked against a ``function`` that is itself wrong:
+    whether it agrees with SymPy's derivative of the formula (None: no formula known)."""
     if symbolic_agrees:
         return (
             f"{derivative} equals SymPy's derivative of the formula, so only {function} is "
             f"wrong: fix {function} and {derivative} will agree with it"
+        )
+    if symbolic_agrees is False:
+        return (
+            f"{derivative} differs from SymPy's derivative of the formula as well: it is "
+            f"wrong on its own, and so is {function} (above)"
         )
     return (
         f"{function}, which {derivative} is checked against, is wrong too (above): part of "
@@ -562,18 +573,12 @@ def wrong_derivative(
     """``owner.derivative`` disagrees with the numeric derivative of ``owner.of``; ``w`` is
     the evidence (its hints already worded for ``derivative``), ``at_value`` the input
     at its worst element."""
-    shown = _shown(w)
-    symbolic = "" if w.symbolic is None else f", symbolic {shown(w.symbolic)}"
+    redo = f"Re-derive {derivative} from {of}, one operation at a time."
     text = (
         f"{owner}.{derivative} is not the derivative of {owner}.{of}: wrong at {w.wrong} of "
         f"{w.size} element{'s' * (w.size > 1)}; worst at {_at(w)} = {at_value:.6g}: "
-        f"{derivative} gives {shown(w.backward)}, the numeric derivative of {of} is "
-        f"{shown(w.numeric)} ± {w.numeric_error:.1g}{symbolic} ({_off_by(w)})."
+        + _evidence(w, f"{derivative} gives", f"the numeric derivative of {of} is", redo)
     )
-    if w.hints:
-        text += " Hint: " + "; ".join(w.hints) + "."
-    else:
-        text += f" Re-derive {derivative} from {of}, one operation at a time."
     return Finding("wrong-gradient", text, subject=f"{owner}.{derivative}")
 
 
