@@ -260,12 +260,13 @@ def check_network(
 ) -> NetworkCheck:
     """Check a network's backprop, every parameter end to end and every layer locally.
 
+    seed, dtype, method, fast, step, progress and timeout are as :func:`check_layer`'s.
+
     Args:
         spec_or_layers: ``"affine:50,relu,affine:10,softmax-with-loss"`` (catalog layers
             with the book's initialisation from ``seed``), or a list of layer objects with
             the note's interface, the last one the loss (``forward(x, t)`` → a scalar).
         x: the input batch; t: the labels.
-        seed, dtype, method, fast, step, progress, timeout: as :func:`check_layer`.
 
     Returns:
         A :class:`~symgrad.checking.report.NetworkCheck`: per parameter the book's max

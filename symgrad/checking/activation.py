@@ -235,14 +235,13 @@ def check_activation(
     and grad2 with the same differences of grad, every element held to its own bound
     (symgrad.comparison.verdict). First each method runs twice on the input: it must
     return real finite numbers of the input's shape, the same both times, without
-    writing into its argument.
+    writing into its argument. seed, dtype, method, fast, step, progress and timeout are
+    as :func:`symgrad.checking.layer.check_layer`'s.
 
     Args:
         activation: the object (``fn``, ``grad``, optionally ``grad2``); it is as it was
             afterwards.
         *inputs: the one array fn takes.
-        seed, dtype, method, fast, step, progress, timeout: as
-            :func:`symgrad.checking.layer.check_layer`.
         symbolic: fn's SymPy forward (:func:`scalar_form`) for a third column; by default
             the class's ``symbolic`` attribute, else the catalog activation fn is
             recognised as (:func:`recognise`); False for none.
