@@ -200,7 +200,10 @@ def check_layer(
     ``backward(dout)`` returns one gradient per differentiated input (a tuple when there
     are several) and stores parameter gradients as ``d<name>`` (``dW`` for ``W``). Every
     element of every gradient is held to its own bound from the numeric method's error
-    model (:func:`symgrad.checking.layer.check_layer` says how).
+    model (:func:`symgrad.checking.layer.check_layer` says how). An activation in
+    numpy-ml's convention (``fn``, ``grad``, optionally ``grad2``; no forward/backward)
+    is checked as such, grad against fn and grad2 against grad
+    (:func:`symgrad.checking.activation.check_activation`).
 
     Args:
         layer: the object; its own arrays are as they were afterwards.
@@ -222,23 +225,31 @@ def check_layer(
         A :class:`~symgrad.checking.report.LayerCheck`: ``.ok``, ``.problems`` (sentences
         naming the fix), ``.checked`` and the comparison table.
     """
+    from symgrad.checking.activation import check_activation, follows_protocol
     from symgrad.checking.layer import check_layer as check
 
-    return check(
-        layer,
-        *inputs,
-        constants=constants,
-        seed=parse_seed(seed),
-        dtype=None if dtype is None else parse_dtype(dtype),
-        method=None if method is None else parse_method(method),
-        symbolic=symbolic,
-        params=params,
-        fast=fast,
-        step=parse_step(step),
-        progress=progress,
-        timeout=parse_timeout(timeout),
-        keywords=keywords,
-    )
+    options = {
+        "seed": parse_seed(seed),
+        "dtype": None if dtype is None else parse_dtype(dtype),
+        "method": None if method is None else parse_method(method),
+        "symbolic": symbolic,
+        "fast": fast,
+        "step": parse_step(step),
+        "progress": progress,
+        "timeout": parse_timeout(timeout),
+    }
+    if not follows_protocol(layer):
+        return check(
+            layer, *inputs, constants=constants, params=params, keywords=keywords, **options
+        )
+    if constants or params or keywords:
+        from symgrad.errors import SymgradError
+
+        raise SymgradError(
+            f"{type(layer).__name__} is an activation (fn, grad): it takes one array, no "
+            "labels, parameters or forward keywords"
+        )
+    return check_activation(layer, *inputs, **options)
 
 
 def check_network(

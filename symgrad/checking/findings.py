@@ -18,6 +18,7 @@ from symgrad.checking.containment import UserCodeFailed
 from symgrad.checking.gradients import Verified, differences, worst_index
 from symgrad.checking.report import Finding, WrongGradient
 from symgrad.comparison.tolerance import numeric_bound
+from symgrad.reports import GradientCheck
 
 KINDS = (
     "forward-raised",
@@ -45,6 +46,9 @@ KINDS = (
     "user-code-interrupt",
     "user-code-timeout",
     "user-code-raised",
+    "method-raised",
+    "method-result-unusable",
+    "method-random",
 )
 
 
@@ -169,27 +173,33 @@ def backward_raised(layer: str, error: BaseException, dout_shape: tuple[int, ...
     )
 
 
+def not_numbers(value: object) -> str | None:
+    """What ``value`` is, in words, when it is not an array of real, finite numbers (a
+    string, complex or object values, a ragged list, NaN); None when it is one."""
+    if isinstance(value, str | bytes):
+        return f"a {type(value).__name__}, {value[:20]!r},"
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):  # a ragged list
+        array = None
+    if array is None or array.dtype == object:
+        return f"a {type(value).__name__} that is not an array of numbers"
+    if np.iscomplexobj(array):
+        return "complex values"
+    if not np.issubdtype(array.dtype, np.number) or array.dtype == bool:
+        return f"{array.dtype} values"
+    if not np.all(np.isfinite(array)):
+        bad = int(array.size - np.isfinite(array).sum())
+        return f"{bad} non-finite value{'s' * (bad != 1)} (NaN or inf)"
+    return None
+
+
 def unusable_gradient(layer: str, gradient: str, value: object) -> Finding | None:
     """A finding when what backward gave for ``gradient`` is not an array of real, finite
-    numbers (a string, complex or object values, a ragged list, NaN); else None."""
-    if isinstance(value, str | bytes):
-        what = f"a {type(value).__name__}, {value[:20]!r},"
-    else:
-        try:
-            array = np.asarray(value)
-        except (ValueError, TypeError):  # a ragged list
-            array = None
-        if array is None or array.dtype == object:
-            what = f"a {type(value).__name__} that is not an array of numbers"
-        elif np.iscomplexobj(array):
-            what = "complex values"
-        elif not np.issubdtype(array.dtype, np.number) or array.dtype == bool:
-            what = f"{array.dtype} values"
-        elif not np.all(np.isfinite(array)):
-            bad = int(array.size - np.isfinite(array).sum())
-            what = f"{bad} non-finite value{'s' * (bad != 1)} (NaN or inf)"
-        else:
-            return None
+    numbers (:func:`not_numbers`); else None."""
+    what = not_numbers(value)
+    if what is None:
+        return None
     return Finding(
         "gradient-not-usable",
         f"{layer}.backward returned {what} for {gradient}: a gradient is an array of real, "
@@ -315,9 +325,12 @@ def _factors(dims: dict[int, str]) -> list[tuple[float, str, str]]:
     return named
 
 
-def factor_hint(backward: np.ndarray, numeric: np.ndarray, allowed: np.ndarray, dims) -> str | None:
-    """The backward is c × the right gradient everywhere, for some c ≠ 1 (each element
-    within ``allowed``, its own bound, of c × numeric).
+def factor_hint(
+    backward: np.ndarray, numeric: np.ndarray, allowed: np.ndarray, dims, who: str = "backward"
+) -> str | None:
+    """The backward (or ``who``, the method that computed it) is c × the right gradient
+    everywhere, for some c ≠ 1 (each element within ``allowed``, its own bound, of c ×
+    numeric).
 
     c is fitted by least squares, then snapped to a named factor (2, 1/N, −1, …) when it
     is within 1e-6 of one; the elements are held to the named factor itself, or, for an
@@ -339,7 +352,7 @@ def factor_hint(backward: np.ndarray, numeric: np.ndarray, allowed: np.ndarray, 
         return None
     if c == -1:
         return (
-            "the sign is flipped: backward is −1 × the right gradient everywhere (a "
+            f"the sign is flipped: {who} is −1 × the right gradient everywhere (a "
             "difference taken the wrong way round, e.g. t − y instead of y − t)"
         )
     if match is not None:
@@ -350,15 +363,15 @@ def factor_hint(backward: np.ndarray, numeric: np.ndarray, allowed: np.ndarray, 
             fix = f"a factor {size} too many, or a division by {size} missing"
         else:
             fix = f"divided by {size} once too often, or a factor {size} missing"
-        return f"backward is {written} × the right gradient everywhere{what}: {fix}"
+        return f"{who} is {written} × the right gradient everywhere{what}: {fix}"
     if abs(c - 1) < SLIGHT:
         return (
-            f"backward is {c:.9g} × the right gradient everywhere, off by a relative "
+            f"{who} is {c:.9g} × the right gradient everywhere, off by a relative "
             f"{abs(c - 1):.1g}: {SLIGHTLY_DIFFERENT}"
         )
     if c == 0:
         return None
-    return f"backward is {c:.6g} × the right gradient everywhere: a constant factor is off"
+    return f"{who} is {c:.6g} × the right gradient everywhere: a constant factor is off"
 
 
 def transpose_hint(backward: np.ndarray, numeric: np.ndarray, allowed: np.ndarray) -> str | None:
@@ -405,7 +418,6 @@ def wrong_gradient(
 ) -> tuple[WrongGradient, Finding]:
     """The evidence and the sentence for a gradient that disagrees with numeric values."""
     check, numeric, sides = verified.check, verified.numeric, verified.sides
-    tolerance = check.bound
     index = worst_index(check)
     gap = differences(check, sides)
     wrong = check.disagreeing
@@ -413,22 +425,14 @@ def wrong_gradient(
     largest = float(np.max(np.abs(check.numeric), initial=0.0))
     absolute = float(gap[index])
     symbolic = None if check.symbolic is None else float(check.symbolic[index])
+    relative = absolute / largest if largest else float("inf")
     hints = []
     if right_for_ones:
         hints.append(
             "it equals the gradient for dout = 1 (all ones): backward is right only where "
             "dout is 1; multiply by dout"
         )
-    for hint in (
-        factor_hint(check.backward, check.numeric, tolerance, dims),
-        transpose_hint(check.backward, check.numeric, tolerance),
-        where_hint(wrong, inputs),
-    ):
-        if hint:
-            hints.append(hint)
-    relative = absolute / largest if largest else float("inf")
-    if not hints and relative < SLIGHT:
-        hints.append(f"the disagreement is slight (relative {relative:.1g}): {SLIGHTLY_DIFFERENT}")
+    hints += pattern_hints(check, dims, inputs, relative)
     evidence = WrongGradient(
         name=check.name,
         array=array,
@@ -447,28 +451,135 @@ def wrong_gradient(
     return evidence, Finding("wrong-gradient", describe_wrong(layer, evidence), subject=check.name)
 
 
-def describe_wrong(layer: str, w: WrongGradient) -> str:
-    """The wrong-gradient sentence: where, by how much, and the hints."""
-    at = f"{w.array}[{', '.join(map(str, w.index))}]" if w.index else w.array
-    # Enough digits that the two values visibly differ.
+def pattern_hints(
+    check: GradientCheck,
+    dims: dict[int, str],
+    inputs: dict[str, np.ndarray],
+    relative: float,
+    who: str = "backward",
+) -> list[str]:
+    """The patterns a wrong gradient fits: a constant factor, a transpose, wrong exactly
+    where an input is positive; else, for a small ``relative`` disagreement, that it is
+    slight."""
+    tolerance = check.bound
+    hints = [
+        hint
+        for hint in (
+            factor_hint(check.backward, check.numeric, tolerance, dims, who),
+            transpose_hint(check.backward, check.numeric, tolerance),
+            where_hint(check.disagreeing, inputs),
+        )
+        if hint
+    ]
+    if not hints and relative < SLIGHT:
+        hints.append(f"the disagreement is slight (relative {relative:.1g}): {SLIGHTLY_DIFFERENT}")
+    return hints
+
+
+def _at(w: WrongGradient) -> str:
+    return f"{w.array}[{', '.join(map(str, w.index))}]" if w.index else w.array
+
+
+def _shown(w: WrongGradient):
+    """A formatter with enough digits that the claimed and numeric values visibly differ."""
     scale = max(abs(w.backward), abs(w.numeric), 1e-300)
     digits = min(17, max(6, 2 + math.ceil(-math.log10(max(w.absolute / scale, 1e-17)))))
+    return lambda value: f"{value:.{digits}g}"
 
-    def shown(value: float) -> str:
-        return f"{value:.{digits}g}"
 
+def _off_by(w: WrongGradient) -> str:
+    return f"off by {w.absolute:.3g}, relative {w.relative:.2g}" + (
+        f", {w.ulps:.3g} ulp" if math.isfinite(w.ulps) else ""
+    )
+
+
+def _evidence(w: WrongGradient, claimed: str, numeric: str, otherwise: str) -> str:
+    """The values at the worst element (``claimed`` and ``numeric`` name them), by how
+    much they differ, and the hints, or ``otherwise`` when none fits."""
+    shown = _shown(w)
     symbolic = "" if w.symbolic is None else f", symbolic {shown(w.symbolic)}"
     text = (
-        f"{layer}: {w.name} is wrong at {w.wrong} of {w.size} element{'s' * (w.size > 1)}; "
-        f"worst at {at}: backward {shown(w.backward)}, numeric {shown(w.numeric)} "
-        f"± {w.numeric_error:.1g}{symbolic} (off by {w.absolute:.3g}, relative {w.relative:.2g}"
-        + (f", {w.ulps:.3g} ulp)." if math.isfinite(w.ulps) else ").")
+        f"{claimed} {shown(w.backward)}, {numeric} {shown(w.numeric)} "
+        f"± {w.numeric_error:.1g}{symbolic} ({_off_by(w)})."
     )
-    if w.hints:
-        text += " Hint: " + "; ".join(w.hints) + "."
-    else:
-        text += f" Re-derive d{w.array} from forward, one operation at a time (symgrad derive)."
-    return text
+    return text + (" Hint: " + "; ".join(w.hints) + "." if w.hints else f" {otherwise}")
+
+
+def describe_wrong(layer: str, w: WrongGradient) -> str:
+    """The wrong-gradient sentence: where, by how much, and the hints."""
+    redo = f"Re-derive d{w.array} from forward, one operation at a time (symgrad derive)."
+    return (
+        f"{layer}: {w.name} is wrong at {w.wrong} of {w.size} element{'s' * (w.size > 1)}; "
+        f"worst at {_at(w)}: " + _evidence(w, "backward", "numeric", redo)
+    )
+
+
+# ---------------------------------------------------------------- activations: fn, grad, grad2
+# (symgrad.checking.activation: numpy-ml's convention, each method named as the user wrote it)
+
+
+def method_raised(owner: str, method: str, error: BaseException, shape: tuple[int, ...]) -> Finding:
+    message = f": {error}" if str(error) else ""
+    return Finding(
+        "method-raised",
+        f"{owner}.{method} raised {type(error).__name__}{message} on an input of shape "
+        f"{_shape(shape)}. Fix {method} so that it runs on any array (an activation is "
+        "applied element by element, whatever the shape).",
+        subject=f"{owner}.{method}",
+    )
+
+
+def method_result_unusable(owner: str, method: str, what: str, fix: str) -> Finding:
+    """``what`` the method returned, and ``fix``: what it should return instead."""
+    return Finding(
+        "method-result-unusable",
+        f"{owner}.{method} returned {what}: {fix}.",
+        subject=f"{owner}.{method}",
+    )
+
+
+def method_random(owner: str, method: str, difference: float) -> Finding:
+    return Finding(
+        "method-random",
+        f"{owner}.{method} is not a function of its input: two calls on the same array gave "
+        f"results that differ by up to {difference:.3g}. An activation and its derivatives "
+        "draw no random numbers and keep no state between calls.",
+        subject=f"{owner}.{method}",
+    )
+
+
+def inherited_hint(derivative: str, function: str, symbolic_agrees: bool | None) -> str:
+    """The hint for a derivative checked against a ``function`` that is itself wrong:
+    whether it agrees with SymPy's derivative of the formula (None: no formula known)."""
+    if symbolic_agrees:
+        return (
+            f"{derivative} equals SymPy's derivative of the formula, so only {function} is "
+            f"wrong: fix {function} and {derivative} will agree with it"
+        )
+    if symbolic_agrees is False:
+        return (
+            f"{derivative} differs from SymPy's derivative of the formula as well: it is "
+            f"wrong on its own, and so is {function} (above)"
+        )
+    return (
+        f"{function}, which {derivative} is checked against, is wrong too (above): part of "
+        f"this may be {function}'s error; fix {function} first"
+    )
+
+
+def wrong_derivative(
+    owner: str, derivative: str, of: str, w: WrongGradient, at_value: float
+) -> Finding:
+    """``owner.derivative`` disagrees with the numeric derivative of ``owner.of``; ``w`` is
+    the evidence (its hints already worded for ``derivative``), ``at_value`` the input
+    at its worst element."""
+    redo = f"Re-derive {derivative} from {of}, one operation at a time."
+    text = (
+        f"{owner}.{derivative} is not the derivative of {owner}.{of}: wrong at {w.wrong} of "
+        f"{w.size} element{'s' * (w.size > 1)}; worst at {_at(w)} = {at_value:.6g}: "
+        + _evidence(w, f"{derivative} gives", f"the numeric derivative of {of} is", redo)
+    )
+    return Finding("wrong-gradient", text, subject=f"{owner}.{derivative}")
 
 
 # ---------------------------------------------------------------- contained user code

@@ -69,8 +69,9 @@ def plan(
     """How to perturb array ``name`` of a layer: the catalog's couplings where the layer
     runs a catalog forward, else couplings probed from the forward itself; and which."""
     entry = catalog_entry(subject.layer)
-    couplings, source = None, "catalog"
-    if entry is not None:
+    couplings = subject.known_couplings(x.shape, out_shape)
+    source = "catalog" if couplings is None else "declared"
+    if entry is not None and couplings is None:
         catalog_name = name
         if name not in subject.values:  # an input: the catalog's name at its position
             position = subject.differentiated_names.index(name)

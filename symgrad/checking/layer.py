@@ -534,7 +534,7 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
         if raw is None:
             run.backward_only()
         return done()
-    dout: Any = 1.0 if out.ndim == 0 else run.rng.standard_normal(out.shape).astype(subject.dtype)
+    dout: Any = subject.upstream(out.shape, run.rng)
     returned = run.main_backward(out, dout, passed)
     if returned is None and any(f.kind == "backward-raised" for f in run.findings):
         return done()

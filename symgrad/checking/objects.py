@@ -330,6 +330,19 @@ class Subject:
                 if isinstance(grads, list | dict):
                     grads[slot.key] = np.zeros_like(value)
 
+    def upstream(self, shape: tuple[int, ...], rng: np.random.Generator) -> Any:
+        """The upstream gradient ``dout`` a check hands backward: random normal of the
+        output's shape (so that a transpose or a misplaced sum cannot hide), 1 for a
+        scalar output."""
+        return 1.0 if not shape else rng.standard_normal(shape).astype(self.dtype)
+
+    def known_couplings(
+        self, shape: tuple[int, ...], out_shape: tuple[int, ...]
+    ) -> tuple[tuple[int, int], ...] | None:
+        """The Jacobian's structure when the subject knows it without the catalog or a
+        probe (symgrad.numeric.structure); None here: a layer object says nothing."""
+        return None
+
     def call_forward(self, replace: dict[int, np.ndarray] | None = None) -> tuple[Any, list]:
         """forward on the inputs (``replace``: position → other values), copied when
         ``copy_inputs`` is set; returns the output and the arrays actually passed (to see

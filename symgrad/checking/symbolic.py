@@ -16,6 +16,7 @@ A catalog class (or a subclass keeping its forward) gets its catalog form withou
 from __future__ import annotations
 
 import inspect
+import math
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,12 @@ from symgrad.layers import get_layer
 from symgrad.layers.spec import Layer
 
 ELEMENT_LIMIT = 400  # symbols (and outputs) a function form may have: SymPy differentiates each
+# Functions NumPy lacks (SciPy has them, and symgrad does not depend on SciPy): lambdify
+# would fall back to the math module's scalar versions, which refuse arrays.
+SPECIAL = {
+    "erf": np.vectorize(math.erf, otypes=[float]),
+    "erfc": np.vectorize(math.erfc, otypes=[float]),
+}
 
 
 def resolve(spec: Any, layer: Any) -> Any:
@@ -132,7 +139,8 @@ def _expression(expr, values, dout, wanted, out_shape):
     args = list(values.values())
     result = {}
     for name in wanted:
-        derivative = sp.lambdify(symbols, sp.diff(expr, sp.Symbol(name, real=True)), "numpy")
+        derivative = sp.diff(expr, sp.Symbol(name, real=True))
+        derivative = sp.lambdify(symbols, derivative, [SPECIAL, "numpy"])
         local = np.broadcast_to(derivative(*args), out_shape)
         result[f"d{name}"] = unbroadcast(dout * local, values[name].shape)
     return result
