@@ -126,7 +126,7 @@ def parse_input(text: str) -> tuple[tuple[int, ...], int | None]:
     if not high.isdigit() or int(high) <= 0:
         raise SymgradError(
             f"malformed --input '{text}': an integer input is SHAPE:HIGH, e.g. 3:10 for "
-            "three class labels in 0…9, or 2,5:7 for a batch of word ids"
+            "three class labels from 0 to 9, or 2,5:7 for a batch of word ids"
         )
     return parse_shape(shape, "--input"), int(high)
 

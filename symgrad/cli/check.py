@@ -46,7 +46,7 @@ def check(
             metavar="SHAPE",
             help="The shape of one input of forward, e.g. 2,3; repeat for each, in "
             "forward's order. Filled with seeded standard-normal numbers; SHAPE:HIGH, e.g. "
-            "3:10, is an integer input in 0…HIGH-1 (class labels, word ids), not "
+            "3:10, is an integer input from 0 to HIGH-1 (class labels, word ids), not "
             "differentiated.",
         ),
     ] = None,
@@ -91,7 +91,7 @@ def check(
             "--path",
             metavar="FOLDER",
             help="A folder to import from, besides the file's own and the current one "
-            "(as python -m does: run from the book's root, `from common.layers import …` "
+            "(as python -m does: from the book's root, `from common.layers import Affine` "
             "works).",
         ),
     ] = None,
