@@ -193,6 +193,7 @@ def check_layer(
     progress: bool | None = None,
     timeout: Number | None = DEFAULT_TIMEOUT,
     keywords: Mapping[str, Any] | None = None,
+    strict: bool = False,
 ) -> LayerCheck:
     """Check a layer object's backward against its forward, as it is.
 
@@ -220,6 +221,9 @@ def check_layer(
         progress: a progress bar past a second (default: when stderr is a terminal).
         timeout: seconds one forward or backward may run before it is stopped (a finding).
         keywords: keyword arguments for every forward call (``train_flg=True``).
+        strict: count as errors the two lenient warnings: a backward that is the exact
+            derivative of a formula its forward smooths slightly (log(y + 1e-7)), and a
+            loss that ignores dout.
 
     Returns:
         A :class:`~symgrad.checking.report.LayerCheck`: ``.ok``, ``.problems`` (sentences
@@ -240,7 +244,13 @@ def check_layer(
     }
     if not follows_protocol(layer):
         return check(
-            layer, *inputs, constants=constants, params=params, keywords=keywords, **options
+            layer,
+            *inputs,
+            constants=constants,
+            params=params,
+            keywords=keywords,
+            strict=strict,
+            **options,
         )
     if constants or params or keywords:
         from symgrad.errors import SymgradError
@@ -312,6 +322,7 @@ def check_file(
     settings: Sequence[str] = (),
     flags: Sequence[str] = (),
     paths: Sequence[str] = (),
+    strict: bool = False,
 ) -> LayerCheck:
     """Check a layer class from a file, ``FILE.py:ClassName``, as it is written.
 
@@ -326,6 +337,7 @@ def check_file(
             ``"affine=False"`` (numbers and True/False, read as data).
         flags: keyword arguments of every forward call, ``"train_flg=True"``.
         paths: folders to import from besides the file's own and the current one.
+        strict: as :func:`check_layer`'s.
         seed, dtype, method, step, fast: as :func:`check_layer`.
         timeout: seconds the file, the constructor, and each forward or backward may run.
 
@@ -381,6 +393,7 @@ def check_file(
         layer,
         *values,
         keywords=keywords,
+        strict=strict,
         constants=constants,
         seed=seed,
         dtype=chosen,

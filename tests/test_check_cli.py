@@ -33,8 +33,8 @@ DOCUMENTED = [
     (
         "SoftmaxWithLoss",
         ["--input", "2,3", "--labels", "2,3"],
-        1,
-        ["ignores dout", "+ 1e-7 inside the log"],
+        0,
+        ["recognised as softmax-with-loss", "ignores dout", "log(y + 1e-7)", "⚠"],
     ),
 ]
 

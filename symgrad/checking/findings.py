@@ -42,6 +42,8 @@ KINDS = (
     "wrong-gradient",
     "no-gradient-stored",
     "nothing-checked",
+    "smoothed-forward",
+    "loss-ignores-dout",
     "user-code-exit",
     "user-code-interrupt",
     "user-code-timeout",
@@ -272,6 +274,8 @@ def no_gradient_stored(layer: str, name: str) -> Finding:
 def nothing_checked(layer: str) -> Finding:
     return Finding(
         "nothing-checked",
+        "smoothed-forward",
+        "loss-ignores-dout",
         f"{layer}: no gradient was compared, so nothing is vouched for: every input is a "
         "constant and no parameter with a stored gradient was found; leave the inputs to "
         "differentiate out of constants=/--labels, or name the parameters with params=…",
@@ -300,6 +304,32 @@ def dout_ignored(layer: str, gradients: Sequence[str]) -> Finding:
         f"{layer}.backward ignores dout: with dout = 0 it still returns nonzero {names}. "
         "Each gradient is dout times the local derivative; multiply by dout (for a loss "
         "layer too: it is 1 only when the loss is the last thing computed).",
+        subject=names,
+    )
+
+
+def loss_ignores_dout(layer: str, names: str) -> Finding:
+    return Finding(
+        "loss-ignores-dout",
+        f"{layer}.backward ignores dout ({names} is the same for dout = 0). For a loss that is "
+        "harmless while it is the last thing computed, where dout = 1; it is wrong as soon as "
+        "the loss is scaled or added to another (a weight-decay term, a second head): "
+        "multiply by dout to be safe.",
+        severity="warning",
+        subject=names,
+    )
+
+
+def smoothed_forward(layer: str, gradient: str, formula: str, deviation: float) -> Finding:
+    return Finding(
+        "smoothed-forward",
+        f"{layer}: {gradient} is the exact derivative of {formula}, but the forward differs "
+        f"from {formula} by a relative {deviation:.1g}, so it disagrees slightly with the "
+        "forward's numeric derivative. Likely a smoothing constant the backward leaves out "
+        "(the book's cross_entropy_error takes log(y + 1e-7)): fine for training; pass "
+        "--strict to count it as an error.",
+        severity="warning",
+        subject=gradient,
     )
 
 
@@ -460,13 +490,20 @@ def pattern_hints(
 ) -> list[str]:
     """The patterns a wrong gradient fits: a constant factor, a transpose, wrong exactly
     where an input is positive; else, for a small ``relative`` disagreement, that it is
-    slight."""
+    slight.
+
+    Where a symbolic column is known and the backward disagrees with it, the patterns are
+    read against the formula's exact derivative: a forward with a smoothing constant (the
+    book's log(y + 1e-7)) then cannot hide a factor 1/N or a flipped sign."""
     tolerance = check.bound
+    right = check.numeric
+    if check.symbolic is not None and not check.worst["backward_vs_symbolic"].ok:
+        right = check.symbolic
     hints = [
         hint
         for hint in (
-            factor_hint(check.backward, check.numeric, tolerance, dims, who),
-            transpose_hint(check.backward, check.numeric, tolerance),
+            factor_hint(check.backward, right, tolerance, dims, who),
+            transpose_hint(check.backward, right, tolerance),
             where_hint(check.disagreeing, inputs),
         )
         if hint

@@ -56,6 +56,79 @@ def resolve(spec: Any, layer: Any) -> Any:
     return spec
 
 
+RECOGNISED = 1e-3  # a forward this close to a catalog layer's (relatively) is taken for it
+# Recognition runs every catalog forward of the same arity and then SymPy's gradient on
+# the check's arrays: worth it for a layer of a book's size, not for 10⁶ elements.
+RECOGNITION_LIMIT = 100_000
+
+
+def _catalog_arrays(layer: Layer, subject: Subject) -> dict[str, np.ndarray] | None:
+    """The subject's arrays under the catalog layer's names, when their arities match."""
+    names = (*layer.inputs, *layer.labels)
+    if len(names) != len(subject.names) or set(layer.params) != set(subject.params):
+        return None
+    arrays = {
+        c: np.asarray(x, dtype=np.float64) for c, x in zip(names, subject.inputs, strict=True)
+    }
+    first = np.shape(subject.inputs[0]) if subject.inputs else ()
+    for label in layer.labels:  # the catalog's labels are one-hot; class indices become so
+        given = np.asarray(subject.inputs[names.index(label)])
+        if np.issubdtype(given.dtype, np.integer) and first and given.ndim + 1 == len(first):
+            if given.min(initial=0) < 0 or given.max(initial=0) >= first[-1]:
+                return None
+            arrays[label] = np.eye(first[-1])[given]
+    arrays.update({p: np.asarray(subject.values[p], dtype=np.float64) for p in layer.params})
+    return arrays
+
+
+def deviation(form: Any, subject: Subject, out: np.ndarray) -> float | None:
+    """How far the user's forward output lies from the formula's at the same arrays:
+    max |out − formula| over max |formula| (None when the formula cannot be evaluated
+    here, or does not fit)."""
+    if isinstance(form, Layer):
+        arrays = _catalog_arrays(form, subject)
+        if arrays is None:
+            return None
+        try:
+            with np.errstate(all="ignore"):
+                expected = np.asarray(form.output(arrays), dtype=np.float64)
+        except Exception:  # a catalog forward that does not take these arrays (int labels)
+            return None
+    elif _is_sympy(form):
+        import sympy as sp
+
+        values = {n: np.asarray(x, dtype=np.float64) for n, x in _arrays(subject).items()}
+        if not {str(v) for v in form.free_symbols} <= set(values):
+            return None
+        symbols = [sp.Symbol(n, real=True) for n in values]
+        form = form.xreplace({v: sp.Symbol(str(v), real=True) for v in form.free_symbols})
+        with np.errstate(all="ignore"):
+            evaluate = sp.lambdify(symbols, form, modules=[SPECIAL, "numpy"])
+            expected = np.broadcast_to(evaluate(*values.values()), np.shape(out))
+    else:
+        return None
+    if expected.shape != np.shape(out) or not np.all(np.isfinite(expected)):
+        return None
+    largest = float(np.max(np.abs(expected), initial=0.0))
+    gap = float(np.max(np.abs(np.asarray(out, dtype=np.float64) - expected), initial=0.0))
+    return gap / largest if largest else gap
+
+
+def recognise(subject: Subject, out: np.ndarray) -> Layer | None:
+    """The catalog layer whose forward the user's matches at the check's arrays (tried
+    among those with the same inputs and parameters, for inputs of at most
+    :data:`RECOGNITION_LIMIT` elements), or None."""
+    from symgrad.layers import CATALOG
+
+    if sum(np.size(x) for x in subject.inputs) > RECOGNITION_LIMIT:
+        return None
+    for layer in CATALOG:
+        gap = deviation(layer, subject, out)
+        if gap is not None and gap <= RECOGNISED:
+            return layer
+    return None
+
+
 def _is_sympy(value: Any) -> bool:
     return type(value).__module__.startswith("sympy")
 
@@ -77,7 +150,7 @@ def gradients(
     wanted = (*subject.differentiated_names, *subject.params)
     dout = np.asarray(dout, dtype=np.float64)
     if isinstance(form, Layer):
-        return _catalog(form, subject, values, dout, digits)
+        return _catalog(form, subject, dout, digits)
     if digits is not None:
         return None, "only a catalog layer's SymPy forward is evaluated at many digits"
     if _is_sympy(form):
@@ -96,17 +169,16 @@ def _arrays(subject: Subject) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _catalog(layer: Layer, subject: Subject, values, dout, digits: int | None):
+def _catalog(layer: Layer, subject: Subject, dout, digits: int | None):
     from symgrad.comparison.engine import symbolic_gradients
 
     names = (*layer.inputs, *layer.labels)
-    if len(names) != len(subject.names) or set(layer.params) != set(subject.params):
+    renamed = _catalog_arrays(layer, subject)
+    if renamed is None:
         return None, (
             f"the symbolic column is {layer.name}'s, whose arrays ({', '.join(names)}; "
             f"parameters {', '.join(layer.params) or 'none'}) do not match this layer's"
         )
-    renamed = {c: values[s] for c, s in zip(names, subject.names, strict=True)}
-    renamed.update({p: values[p] for p in layer.params})
     result = symbolic_gradients(layer, renamed, dout, digits)
     back = dict(zip(names, subject.names, strict=True)) | {p: p for p in layer.params}
     kind = np.float64 if digits is None else object

@@ -95,6 +95,15 @@ def check(
             "works).",
         ),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Count as problems two things that are otherwise warnings: a backward that "
+            "is the exact derivative of a formula its forward smooths slightly (the book's "
+            "log(y + 1e-7)), and a loss whose backward ignores dout.",
+        ),
+    ] = False,
     seed: Seed = "0",
     dtype: Dtype = "float64",
     method: Method = "central",
@@ -125,6 +134,7 @@ def check(
         settings=settings or [],
         flags=flags or [],
         paths=paths or [],
+        strict=strict,
         seed=seed,
         dtype=dtype,
         method=method,

@@ -262,7 +262,7 @@ def _summary(report: Comparison, symbolic: bool) -> fit.FirstFit:
         cells = {
             "gradient": Text(check.name, style="bold"),
             "shape": shape_text(check.shape),
-            "verdict": _verdict(check),
+            "verdict": _verdict(check, report.waived.get(check.name)),
             "worst at": index_text(worst.index),
             BWD: short_value(worst.first),
             NUM: short_value(worst.second),
@@ -287,7 +287,9 @@ def _summary(report: Comparison, symbolic: bool) -> fit.FirstFit:
     return fit.fitted(columns, SUMMARY_LAYOUTS, last=Group(*sentences))
 
 
-def _verdict(check: GradientCheck) -> Text:
+def _verdict(check: GradientCheck, waived: str | None = None) -> Text:
+    if not check.ok and waived:
+        return Text("⚠ = formula", style="yellow")
     if not check.ok:
         return Text(f"✗ {check.wrong} of {check.backward.size} wrong", style="bold red")
     if check.unreliable_count:
@@ -375,7 +377,14 @@ def _precision_lines(checks: list[GradientCheck]) -> Group:
 
 
 def _conclusion(report: Comparison) -> Text:
-    bad = [c.name for c in report.gradients if not c.ok]
+    bad = [c.name for c in report.gradients if not c.ok and c.name not in report.waived]
+    if report.waived and not bad and not report.problems:
+        accepted = "; ".join(f"{name} is {why}" for name, why in report.waived.items())
+        return Text(
+            f"⚠ {accepted}, and differs from the numeric derivative of this forward only "
+            "because the forward differs slightly from the formula (see the warning).",
+            style="yellow",
+        )
     if bad or report.problems:
         lines = [f"✗ {problem}" for problem in report.problems]
         if bad:
