@@ -43,6 +43,7 @@ KINDS = (
     "no-gradient-stored",
     "nothing-checked",
     "smoothed-forward",
+    "forward-not-repeatable",
     "loss-ignores-dout",
     "user-code-exit",
     "user-code-interrupt",
@@ -274,8 +275,6 @@ def no_gradient_stored(layer: str, name: str) -> Finding:
 def nothing_checked(layer: str) -> Finding:
     return Finding(
         "nothing-checked",
-        "smoothed-forward",
-        "loss-ignores-dout",
         f"{layer}: no gradient was compared, so nothing is vouched for: every input is a "
         "constant and no parameter with a stored gradient was found; leave the inputs to "
         "differentiate out of constants=/--labels, or name the parameters with params=…",
@@ -305,6 +304,16 @@ def dout_ignored(layer: str, gradients: Sequence[str]) -> Finding:
         "Each gradient is dout times the local derivative; multiply by dout (for a loss "
         "layer too: it is 1 only when the loss is the last thing computed).",
         subject=names,
+    )
+
+
+def forward_not_repeatable(layer: str) -> Finding:
+    return Finding(
+        "forward-not-repeatable",
+        f"{layer}.forward returns different outputs for the same arrays, even with NumPy's "
+        "random numbers and the layer's own attributes put back before every call: no "
+        "derivative of it can be checked. Draw random numbers from np.random or a generator "
+        "kept on the layer, and keep what changes between calls in the layer's attributes.",
     )
 
 

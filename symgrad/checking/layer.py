@@ -249,7 +249,7 @@ class _Run:
                     say.gradient_shape(self.name, f"d{name}", name, value.shape, want)
                 )
             else:
-                good[name] = value
+                good[name] = np.array(value, copy=True)  # a later call may reuse its memory
         return good
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -259,8 +259,12 @@ class _Run:
         return arrays
 
     def deterministic(self, dout: Any, first: dict[str, np.ndarray]) -> bool:
-        """A second backward after the same forward gives the same gradients."""
+        """A second forward and backward on the same arrays give the same gradients. The
+        forward runs again first: a backward that reuses a cached array in place (the
+        sequel's TimeSoftmaxWithLoss subtracts 1 from its saved softmax) is right once per
+        forward, as training calls it, and must not be blamed for a second call."""
         try:
+            self.subject.call_forward()
             returned, _ = self.call_backward(dout)
         except Exception:
             return True  # a backward that frees its state may refuse a second call: fine
@@ -542,6 +546,15 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
         if raw is None:
             run.backward_only()
         return done()
+    narrowed = _narrowed(subject, out)
+    if narrowed:
+        raw, passed, rebound = run.first_forward()
+        out = run.output_ok(raw)
+        if out is None:
+            return done()
+    out, held = _steady(run, out)
+    if out is None:
+        return done()
     dout: Any = subject.upstream(out.shape, run.rng)
     returned = run.main_backward(out, dout, passed)
     if returned is None and any(f.kind == "backward-raised" for f in run.findings):
@@ -563,13 +576,17 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
         subject.call_forward()  # the state backward saw, for the symbolic values below
     from symgrad.checking import symbolic as formulas
 
-    notes: list[str] = []
+    notes: list[str] = [n for n in (narrowed, held) if n]
     form = formulas.resolve(symbolic_spec, subject.layer)
-    if form is None and symbolic_spec is None:
+    recognised = form is None and symbolic_spec is None
+    if recognised:
         form = formulas.recognise(subject, out)
-        if form is not None:
-            notes.append(f"recognised as {form.name}: its SymPy forward is the symbolic column")
     symbolic, why = _symbolic(form if form is not None else False, subject, out, dout)
+    if recognised and form is not None:
+        if symbolic is None:  # its formula does not take these shapes: not what it is
+            form, why = None, None
+        else:
+            notes.append(f"recognised as {form.name}: its SymPy forward is the symbolic column")
     # How far the user's forward lies from the formula: a smoothing constant shows here.
     deviation = None if symbolic is None else formulas.deviation(form, subject, out)
     if out.ndim == 0:  # a loss: ignoring dout is harmless while it is computed last
@@ -652,6 +669,56 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
     if not checks and not projections and not run.findings:
         run.findings.append(say.nothing_checked(subject.name))
     return done(comparison, wrong, perturbations, projections)
+
+
+def _narrowed(subject: Subject, out: np.ndarray) -> str | None:
+    """A forward that computes in a narrower float than it is given (the sequel's time
+    layers build float32 arrays inside) rounds at that precision: its numeric derivative
+    is held to that dtype's ε, or rounding noise would read as wrong gradients. Recasts
+    the subject when so, and says why."""
+    if not (np.issubdtype(out.dtype, np.floating) and out.dtype.itemsize < subject.dtype.itemsize):
+        return None
+    given = subject.dtype.name
+    subject.recast(out.dtype)
+    return (
+        f"{subject.name}.forward returns {out.dtype.name} for {given} inputs: it computes "
+        f"in {out.dtype.name}, so the check runs at {out.dtype.name}'s precision"
+    )
+
+
+def _steady(run: _Run, out: np.ndarray) -> tuple[np.ndarray | None, str | None]:
+    """forward as a function of its arguments: when a second call on the same arrays
+    gives another output, the layer is random (dropout's new mask each call) or keeps
+    state (a stateful RNN's carried-over hidden state). Then every forward is held to the
+    same random numbers, and if need be the same state (Subject.hold_fixed), and the check
+    runs on that; returns the output to check and a note saying so (None, and a finding,
+    when even that does not make forward repeat itself)."""
+    subject = run.subject
+
+    def twice() -> tuple[Any, Any]:
+        with np.errstate(all="ignore"):
+            return subject.call_forward()[0], subject.call_forward()[0]
+
+    with np.errstate(all="ignore"):
+        again = subject.call_forward()[0]
+    if _same(again, out):
+        return out, None
+    subject.hold_fixed(state=False)
+    first, second = twice()
+    if _same(first, second):
+        return np.asarray(first), (
+            f"{subject.name}.forward is random (a new mask or noise each call): checked "
+            "with its random numbers held fixed, the same in every forward"
+        )
+    subject.hold_fixed(state=True)
+    first, second = twice()
+    if _same(first, second):
+        return np.asarray(first), (
+            f"{subject.name}.forward keeps state between calls: checked from the same "
+            "state (and random numbers) in every forward"
+        )
+    run.findings.append(say.forward_not_repeatable(subject.name))
+    return None, None
 
 
 LENIENT = ("smoothed-forward", "loss-ignores-dout")  # warnings --strict makes errors

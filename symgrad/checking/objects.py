@@ -235,6 +235,61 @@ class State:
             _restore(array, saved)
 
 
+RESEED = 20_240_101  # NumPy's global generator, reseeded to this before every held forward
+
+
+class Held:
+    """What a held forward starts from: the same random numbers, and optionally the same
+    attributes, every call."""
+
+    def __init__(self, layer: Any, slots: Mapping[str, Slot], state: bool) -> None:
+        self.layer = layer
+        self.generators = [
+            (value, _generator_state(value))
+            for value in _attribute_values(layer)
+            if _generator_state(value) is not None
+        ]
+        # The parameters are set by the check itself; everything else goes back.
+        held = {s.attribute for s in slots.values()} | {"grads"}
+        self.state = None
+        if state:
+            self.state = State(layer)
+            self.state.bindings = {k: v for k, v in self.state.bindings.items() if k not in held}
+            self.state.contents = {k: self.state.contents[k] for k in self.state.bindings}
+            self.state.inner = []
+
+    def reset(self) -> None:
+        np.random.seed(RESEED)
+        for generator, saved in self.generators:
+            _set_generator_state(generator, saved)
+        if self.state is not None:
+            for name, value in self.state.bindings.items():
+                _restore(value, self.state.contents[name])
+                setattr(self.layer, name, value)
+
+
+def _attribute_values(layer: Any) -> list[Any]:
+    try:
+        return list(vars(layer).values())
+    except TypeError:
+        return []
+
+
+def _generator_state(value: Any) -> Any:
+    if isinstance(value, np.random.Generator):
+        return value.bit_generator.state
+    if isinstance(value, np.random.RandomState):
+        return value.get_state()
+    return None
+
+
+def _set_generator_state(generator: Any, state: Any) -> None:
+    if isinstance(generator, np.random.Generator):
+        generator.bit_generator.state = state
+    else:
+        generator.set_state(state)
+
+
 class Subject:
     """A layer object under check: copies of its inputs and parameters, and its calls.
 
@@ -299,6 +354,7 @@ class Subject:
         self.values = {n: np.array(s.get(layer), dtype=self.dtype) for n, s in self.slots.items()}
         self.copy_inputs = False  # set when forward writes into its inputs
         self.state: State | None = None
+        self.held: Held | None = None
 
     @property
     def differentiated(self) -> tuple[int, ...]:
@@ -313,11 +369,13 @@ class Subject:
         """Within: the layer holds private copies of its parameters (in the check's dtype);
         after: exactly its own state again, whatever the check or the layer did."""
         self.state = State(self.layer)
+        global_random = np.random.get_state()  # a check never moves the caller's stream
         try:
             self.install()
             yield self
         finally:
             self.state.restore()
+            np.random.set_state(global_random)
 
     def install(self) -> None:
         """Put the check's parameter values (fresh copies) into the layer; a gradient list
@@ -355,10 +413,38 @@ class Subject:
         return self.guard.call(self.calls[0], forward, *passed), passed
 
     def _forward(self) -> Any:
-        """forward, with the check's keyword arguments bound."""
-        if not self.keywords:
-            return self.layer.forward
-        return functools.partial(self.layer.forward, **self.keywords)
+        """forward, with the check's keyword arguments bound, and, once the layer has been
+        seen to be random or to keep state (:meth:`hold_fixed`), with its randomness and
+        its state put back before every call."""
+        forward = self.layer.forward
+        if self.keywords:
+            forward = functools.partial(forward, **self.keywords)
+        if self.held is None:
+            return forward
+        held = self.held
+
+        def fixed(*args: Any) -> Any:
+            held.reset()
+            return forward(*args)
+
+        return fixed
+
+    def recast(self, dtype: np.dtype) -> None:
+        """Check in ``dtype`` from now on: the differentiated inputs and the parameters
+        are cast to it and put into the layer."""
+        self.dtype = np.dtype(dtype)
+        self.inputs = [
+            x if k in self.constants else x.astype(self.dtype) for k, x in enumerate(self.inputs)
+        ]
+        self.values = {n: v.astype(self.dtype) for n, v in self.values.items()}
+        self.install()
+
+    def hold_fixed(self, state: bool) -> None:
+        """From now on every forward starts from the same randomness (NumPy's global
+        generator reseeded, generators the layer owns rewound) and, with ``state``, from
+        the same attributes (a stateful layer's carried-over hidden state): a dropout mask
+        is then the same in every forward, and forward a function of its arguments."""
+        self.held = Held(self.layer, self.slots, state)
 
     def call_backward(self, dout: Any) -> Any:
         """backward on ``dout`` as given (the caller copies it to see writes into it)."""
