@@ -1,0 +1,344 @@
+"""The books' own code, checked as it is written (issue 10).
+
+Every class here is written for these tests in the conventions of *Deep Learning from
+Scratch* (arrays W, b with gradients dW, db; caches self.x, self.out, masks) and of its
+sequel (self.params and self.grads lists, written in place with [...]); none is copied.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from symgrad.api import check_layer
+from symgrad.checking import findings
+
+rng = np.random.default_rng(7)
+X = rng.standard_normal((3, 4))
+W = rng.standard_normal((4, 5))
+B = rng.standard_normal(5)
+SYMGRAD = Path(sys.executable).with_name("symgrad")
+
+
+def softmax(x):
+    x = x - x.max(axis=-1, keepdims=True)
+    return np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)
+
+
+def cross_entropy(y, t):
+    if t.size == y.size:
+        t = t.argmax(axis=1)
+    return -np.sum(np.log(y[np.arange(y.shape[0]), t] + 1e-7)) / y.shape[0]
+
+
+class BookAffine:
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+        self.x = self.dW = self.db = None
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dout):
+        self.dW = self.x.T @ dout
+        self.db = dout.sum(axis=0)
+        return dout @ self.W.T
+
+
+class BookAffineHalfDW(BookAffine):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.dW = self.dW / 2
+        return dx
+
+
+class SequelAffine:
+    def __init__(self, W, b):
+        self.params = [W, b]
+        self.grads = [np.zeros_like(W), np.zeros_like(b)]
+        self.x = None
+
+    def forward(self, x):
+        W, b = self.params
+        self.x = x
+        return x @ W + b
+
+    def backward(self, dout):
+        W, _ = self.params
+        self.grads[0][...] = self.x.T @ dout
+        self.grads[1][...] = dout.sum(axis=0)
+        return dout @ W.T
+
+
+class SequelAffineDWOverN(SequelAffine):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.grads[0][...] /= self.x.shape[0]
+        return dx
+
+
+class BookLoss:
+    """Softmax with the book's cross-entropy: log(y + 1e-7), and a backward without it."""
+
+    def forward(self, x, t):
+        self.t, self.y = t, softmax(x)
+        return cross_entropy(self.y, t)
+
+    def backward(self, dout=1):
+        n = self.t.shape[0]
+        if self.t.size == self.y.size:
+            return (self.y - self.t) / n
+        dx = self.y.copy()
+        dx[np.arange(n), self.t] -= 1
+        return dx / n
+
+
+class LossWithoutN(BookLoss):
+    def backward(self, dout=1):
+        return super().backward(dout) * self.t.shape[0]
+
+
+class LossFlipped(BookLoss):
+    def backward(self, dout=1):
+        return -super().backward(dout)
+
+
+class BookDropout:
+    def __init__(self, ratio=0.5):
+        self.ratio, self.mask = ratio, None
+
+    def forward(self, x, train_flg=True):
+        if train_flg:
+            self.mask = np.random.rand(*x.shape) > self.ratio
+            return x * self.mask
+        return x * (1.0 - self.ratio)
+
+    def backward(self, dout):
+        return dout * self.mask
+
+
+class DropoutIgnoresMask(BookDropout):
+    def backward(self, dout):
+        return dout
+
+
+class Float32Inside:
+    """Computes in float32 whatever it is given, as the sequel's time layers do."""
+
+    def forward(self, x):
+        self.out = np.tanh(x.astype("f"))
+        return self.out
+
+    def backward(self, dout):
+        return dout * (1 - self.out**2)
+
+
+class ReusesItsCache(BookLoss):
+    """The sequel's TimeSoftmaxWithLoss habit: dx is the saved softmax, changed in place."""
+
+    def backward(self, dout=1):
+        dx = self.y
+        dx[np.arange(self.y.shape[0]), self.t.argmax(axis=1)] -= 1
+        dx /= self.y.shape[0]
+        return dx
+
+
+T = np.eye(4)[[0, 3, 1]]
+
+
+def problems(report):
+    return " ".join(report.problems)
+
+
+@pytest.mark.parametrize("used", [False, True], ids=["fresh", "after-one-forward"])
+def test_a_books_affine_is_right_fresh_and_after_use(used):
+    layer = BookAffine(W.copy(), B.copy())
+    if used:  # as the book's gradient_check leaves it: forward and backward already run
+        layer.forward(X)
+        layer.backward(np.ones((3, 5)))
+    report = check_layer(layer, X)
+    assert report.ok, report.problems
+    assert [g.name for g in report.comparison.gradients] == ["dx", "dW", "db"]
+
+
+def test_a_used_layer_is_left_exactly_as_it_was():
+    layer = BookAffine(W.copy(), B.copy())
+    layer.forward(X)
+    layer.backward(np.ones((3, 5)))
+    before = {k: (v, np.array(v, copy=True)) for k, v in vars(layer).items()}
+    check_layer(layer, X + 1)
+    assert set(vars(layer)) == set(before)
+    for name, (value, saved) in before.items():
+        assert getattr(layer, name) is value and np.array_equal(value, saved)
+
+
+def test_a_dw_halved_in_a_used_books_affine_is_caught():
+    layer = BookAffineHalfDW(W.copy(), B.copy())
+    layer.forward(X)
+    report = check_layer(layer, X)
+    assert not report.ok and "dW is wrong" in problems(report) and "1/2" in problems(report)
+
+
+def test_the_sequels_params_and_grads_are_checked_by_their_names():
+    layer = SequelAffine(W.copy(), B.copy())
+    report = check_layer(layer, X)
+    assert report.ok, report.problems
+    assert [g.name for g in report.comparison.gradients] == ["dx", "dW", "db"]
+    assert np.array_equal(layer.params[0], W) and not layer.grads[0].any()
+
+
+def test_a_sequel_dw_divided_by_n_is_caught_with_its_hint():
+    report = check_layer(SequelAffineDWOverN(W.copy(), B.copy()), X)
+    assert "dW is wrong" in problems(report) and "1/3" in problems(report)
+
+
+@pytest.mark.parametrize("labels", [T, T.argmax(axis=1)], ids=["one-hot", "indices"])
+def test_the_books_loss_is_right_with_warnings_and_strict_refuses(labels):
+    report = check_layer(BookLoss(), X, labels, constants=(1,))
+    assert report.ok, report.problems
+    kinds = {f.kind for f in report.findings}
+    assert kinds == {"smoothed-forward", "loss-ignores-dout"}
+    assert "recognised as softmax-with-loss" in " ".join(report.comparison.notes)
+    strict = check_layer(BookLoss(), X, labels, constants=(1,), strict=True)
+    assert not strict.ok and len(strict.problems) == 2
+
+
+@pytest.mark.parametrize(
+    ("layer", "hint"),
+    [(LossWithoutN(), "3 is the batch size N"), (LossFlipped(), "the sign is flipped")],
+)
+def test_a_loss_bug_keeps_its_hint_despite_the_smoothing_constant(layer, hint):
+    report = check_layer(layer, X, T, constants=(1,))
+    assert not report.ok and hint in problems(report)
+
+
+def test_dropout_is_checked_with_its_mask_held_fixed():
+    state = np.random.get_state()
+    report = check_layer(BookDropout(), X)
+    assert report.ok, report.problems
+    assert "random" in " ".join(report.comparison.notes)
+    assert np.array_equal(np.random.get_state()[1], state[1])  # the caller's stream
+    assert check_layer(BookDropout(), X, seed=3).ok
+
+
+def test_a_dropout_backward_that_ignores_its_mask_is_caught():
+    report = check_layer(DropoutIgnoresMask(), X, keywords={"train_flg": True})
+    assert not report.ok and "dx is wrong" in problems(report)
+
+
+def test_a_layer_computing_in_float32_is_checked_at_float32():
+    report = check_layer(Float32Inside(), X)
+    assert report.ok, report.problems
+    assert report.comparison.dtype == "float32"
+    assert "computes in float32" in " ".join(report.comparison.notes)
+
+
+def test_a_backward_reusing_its_cache_is_not_blamed_for_a_second_call():
+    report = check_layer(ReusesItsCache(), X, T, constants=(1,))
+    assert not {"not-deterministic", "wrong-gradient"} & {f.kind for f in report.findings}
+
+
+def test_every_finding_kind_is_listed():
+    source = Path(findings.__file__).read_text()
+    made = set(re.findall(r'Finding\(\s*"([a-z-]+)"', source))
+    assert made <= set(findings.KINDS), made - set(findings.KINDS)
+
+
+def run(*args, cwd):
+    return subprocess.run(
+        [str(SYMGRAD), *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+BOOK = {
+    "common/__init__.py": "",
+    "common/functions.py": """
+        import numpy as np
+
+        def sigmoid(x):
+            return 1 / (1 + np.exp(-x))
+        """,
+    "common/layers.py": """
+        import numpy as np
+        from common.functions import sigmoid
+
+        class Sigmoid:
+            def forward(self, x):
+                self.out = sigmoid(x)
+                return self.out
+
+            def backward(self, dout):
+                return dout * (1.0 - self.out) * self.out
+
+        class Pool:
+            def __init__(self, size, scale=1.0, double=False):
+                self.size, self.scale, self.double = size, scale, double
+
+            def forward(self, x, train_flg=False):
+                self.x = x
+                out = self.scale * x.reshape(x.shape[0], -1, self.size).sum(axis=2)
+                return 2 * out if self.double else out
+
+            def backward(self, dout):
+                d = np.repeat(dout, self.size, axis=1) * self.scale
+                return 2 * d if self.double else d
+
+        class Embed:
+            def __init__(self, W):
+                self.params, self.grads = [W], [np.zeros_like(W)]
+
+            def forward(self, idx):
+                W, = self.params
+                self.idx = idx
+                return W[idx]
+
+            def backward(self, dout):
+                self.grads[0][...] = 0
+                np.add.at(self.grads[0], self.idx, dout)
+        """,
+}
+
+
+@pytest.fixture
+def book(tmp_path):
+    for name, text in BOOK.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return tmp_path
+
+
+def test_a_books_file_runs_from_its_root_and_names_the_fix_elsewhere(book, tmp_path):
+    done = run("check", "common/layers.py:Sigmoid", "--input", "2,3", cwd=book)
+    assert done.returncode == 0, done.stdout + done.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    target = str(book / "common/layers.py") + ":Sigmoid"
+    lost = run("check", target, "--input", "2,3", cwd=elsewhere)
+    assert lost.returncode == 1 and "--path" in lost.stdout and "Traceback" not in lost.stderr
+    found = run("check", target, "--input", "2,3", "--path", str(book), cwd=elsewhere)
+    assert found.returncode == 0, found.stdout
+
+
+def test_scalar_constructor_arguments_and_forward_flags(book):
+    args = ["check", "common/layers.py:Pool", "--input", "2,6"]
+    done = run(*args, "--set", "size=3", "--set", "scale=0.5", "--set", "double=True",
+               "--flag", "train_flg=True", cwd=book)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    missing = run(*args, cwd=book)
+    assert missing.returncode == 2 and "--set" in missing.stderr
+    bad = run(*args, "--set", "size=__import__('os')", cwd=book)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_integer_inputs_are_indices_and_not_differentiated(book):
+    done = run("check", "common/layers.py:Embed", "--input", "6:10", "--init", "W=10,3", cwd=book)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "dW" in done.stdout
