@@ -103,6 +103,9 @@ class Slot:
     attribute: str
     key: int | str | None = None
     gradient_attribute: str | None = None
+    # Attributes that hold the very same array (the sequel's TimeEmbedding keeps its W as
+    # self.W and as params[0], and forward reads self.W): set together with the entry.
+    aliases: tuple[str, ...] = ()
 
     def get(self, layer: Any) -> Any:
         holder = getattr(layer, self.attribute)
@@ -113,6 +116,8 @@ class Slot:
             setattr(layer, self.attribute, value)
         else:
             getattr(layer, self.attribute)[self.key] = value
+        for alias in self.aliases:
+            setattr(layer, alias, value)
 
     def gradient(self, layer: Any) -> Any:
         """What backward left as this parameter's gradient (None when nothing)."""
@@ -159,7 +164,18 @@ def list_slots(layer: Any) -> tuple[Slot, ...]:
     ):
         return ()
     names = _list_names(layer, len(params))
-    return tuple(Slot(n, "params", k, "grads") for k, n in enumerate(names))
+    held = vars(layer) if hasattr(layer, "__dict__") else {}
+
+    def aliases(array: np.ndarray) -> tuple[str, ...]:
+        return tuple(n for n, v in held.items() if v is array and n not in ("params", "grads"))
+
+    slots = []
+    for k, name in enumerate(names):
+        same = aliases(params[k])
+        if name.startswith("params[") and same and same[0] not in names:
+            name = same[0]  # the name forward reads it by
+        slots.append(Slot(name, "params", k, "grads", same))
+    return tuple(slots)
 
 
 ENTRY = re.compile(r"^([A-Za-z_]\w*)\[(?:(\d+)|'([^']*)'|\"([^\"]*)\")\]$")
