@@ -44,6 +44,7 @@ KINDS = (
     "nothing-checked",
     "smoothed-forward",
     "forward-not-repeatable",
+    "model-gradient",
     "loss-ignores-dout",
     "user-code-exit",
     "user-code-interrupt",

@@ -625,7 +625,7 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
             continue
         checks.append(verified.check)
         perturbations.append(verified.perturbation)
-        if not verified.check.ok and _smoothed(verified.check, deviation):
+        if not verified.check.ok and formulas.smoothed(verified.check, deviation):
             waived[verified.check.name] = f"the exact derivative of {form.name}"
             run.findings.append(
                 say.smoothed_forward(subject.name, verified.check.name, form.name, deviation)
@@ -733,20 +733,6 @@ def _strictly(report: LayerCheck) -> LayerCheck:
     if comparison is not None and comparison.waived:
         comparison = replace(comparison, waived={})
     return replace(report, findings=findings, comparison=comparison)
-
-
-SMOOTHING = 1e-4  # a forward this close to its formula differs by a smoothing constant
-
-
-def _smoothed(check: GradientCheck, deviation: float | None) -> bool:
-    """The backward is the formula's exact derivative and disagrees only with the numeric
-    derivative of a forward that differs slightly from the formula."""
-    if deviation is None or check.symbolic is None or not 0 < deviation <= SMOOTHING:
-        return False
-    exact = check.worst["backward_vs_symbolic"].ok
-    scale = float(np.max(np.abs(check.symbolic), initial=0.0))
-    slight = check.max_difference["backward_vs_numeric"] <= 1e3 * deviation * max(scale, 1e-300)
-    return exact and slight
 
 
 def _symbolic(spec: Any, subject: Subject, out: np.ndarray, dout: Any):

@@ -25,6 +25,7 @@ from symgrad.checking.objects import Subject, catalog_entry
 from symgrad.errors import SymgradError
 from symgrad.layers import get_layer
 from symgrad.layers.spec import Layer
+from symgrad.reports import GradientCheck
 
 ELEMENT_LIMIT = 400  # symbols (and outputs) a function form may have: SymPy differentiates each
 # Functions NumPy lacks (SciPy has them, and symgrad does not depend on SciPy): lambdify
@@ -244,3 +245,17 @@ def _function(function, subject: Subject, values, dout, wanted):
         result[f"d{name}"] = flat[start : start + count].reshape(values[name].shape)
         start += count
     return result, None
+
+
+SMOOTHING = 1e-4  # a forward this close to its formula differs by a smoothing constant
+
+
+def smoothed(check: GradientCheck, deviation: float | None) -> bool:
+    """The backward is the formula's exact derivative and disagrees only with the numeric
+    derivative of a forward that differs slightly from the formula."""
+    if deviation is None or check.symbolic is None or not 0 < deviation <= SMOOTHING:
+        return False
+    exact = check.worst["backward_vs_symbolic"].ok
+    scale = float(np.max(np.abs(check.symbolic), initial=0.0))
+    slight = check.max_difference["backward_vs_numeric"] <= 1e3 * deviation * max(scale, 1e-300)
+    return exact and slight
