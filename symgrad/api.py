@@ -415,9 +415,16 @@ def check_net(
     fast: bool = False,
     timeout: Number | None = DEFAULT_TIMEOUT,
     progress: bool | None = None,
+    labels: str | None = None,
+    settings: Sequence[str] = (),
+    init: Sequence[str] = (),
+    paths: Sequence[str] = (),
 ) -> NetworkCheck:
-    """Check a catalog network, ``"affine:50,relu,affine:10,softmax-with-loss"``, on a
-    seeded input batch of ``input_shape`` (N,IN) and random one-hot labels.
+    """Check a network on a seeded input batch of ``input_shape`` (N,IN) and random
+    one-hot labels: a catalog spec, ``"affine:50,relu,affine:10,softmax-with-loss"``, or
+    a network class of your own, ``FILE.py:CLASS`` (the book's ``TwoLayerNet``: built
+    from ``settings`` such as ``input_size=784`` and ``init`` arrays, its labels of shape
+    ``labels`` N,C).
 
     The other arguments are :func:`symgrad.checking.check_network`'s, as text or values.
 
@@ -432,6 +439,17 @@ def check_net(
     from symgrad.layers.spec import random_labels
 
     shape = parse_shape(input_shape, "--input") if isinstance(input_shape, str) else input_shape
+    if len(shape) < 2:
+        raise SymgradError(f"--input takes N,IN (a batch of rows), got {input_shape}")
+    seed, chosen = parse_seed(seed), parse_dtype(dtype)
+    chosen_method = None if method is None else parse_method(method)
+    step, limit = parse_step(step), parse_timeout(timeout)
+    rng = np.random.default_rng([seed, 1])  # a stream of its own: the weights use seed's
+    if ".py:" in spec:
+        return _check_net_file(
+            spec, shape, labels, settings, init, paths, seed, chosen, chosen_method, step,
+            fast, limit, progress, rng,
+        )  # fmt: skip
     if len(shape) != 2:
         raise SymgradError(f"--input takes N,IN (a batch of rows), got {input_shape}")
     rows, width = shape
@@ -443,10 +461,6 @@ def check_net(
         arrays[f"output {position}"] = (rows, width)
     arrays["t"] = (rows, width)
     check_budget(arrays)
-    seed, chosen = parse_seed(seed), parse_dtype(dtype)
-    chosen_method = None if method is None else parse_method(method)
-    step, limit = parse_step(step), parse_timeout(timeout)
-    rng = np.random.default_rng([seed, 1])  # a stream of its own: the weights use seed's
     x = rng.standard_normal(shape).astype(chosen)
     t = random_labels((rows, width), rng)
     return check_network(
@@ -461,6 +475,44 @@ def check_net(
         timeout=limit,
         progress=progress,
     )
+
+
+def _check_net_file(
+    target, shape, labels, settings, init, paths, seed, dtype, method, step, fast, limit,
+    progress, rng,
+) -> NetworkCheck:  # fmt: skip
+    """``symgrad net FILE.py:CLASS``: the user's network class, built and checked."""
+    from symgrad.checking import findings as say
+    from symgrad.checking.containment import UserCodeFailed
+    from symgrad.checking.loading import build_layer, load_class, split_target
+    from symgrad.checking.report import NetworkCheck
+    from symgrad.errors import SymgradError
+    from symgrad.layers.spec import random_labels
+
+    if labels is None:
+        raise SymgradError("a network class needs its labels' shape: --labels N,C")
+    label_shape = parse_shape(labels, "--labels")
+    if len(label_shape) != 2 or label_shape[0] != shape[0]:
+        raise SymgradError(f"--labels takes N,C with N = {shape[0]}, the batch, got {labels}")
+    constructor = dict(parse_setting(text, "--set") for text in settings)
+    inits = dict(parse_init(text) for text in init)
+    check_budget({"--input": shape, "--labels": label_shape} | inits)
+    split_target(target)
+    try:
+        cls = load_class(target, limit, paths)
+        network = build_layer(cls, inits, rng, dtype, limit, constructor)
+    except UserCodeFailed as failure:
+        name = target.rpartition(":")[2]
+        return NetworkCheck(
+            spec=name, layers=(), shapes={}, dtype=dtype.name, seed=seed, loss=float("nan"),
+            step="", parameters=(), local=(), findings=(say.user_code_failed(failure),),
+        )  # fmt: skip
+    x = rng.standard_normal(shape).astype(dtype)
+    t = random_labels(label_shape, rng)
+    return check_network(
+        network, x, t, seed=seed, dtype=dtype, method=method, fast=fast, step=step,
+        timeout=limit, progress=progress,
+    )  # fmt: skip
 
 
 __all__ = [

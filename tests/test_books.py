@@ -7,6 +7,7 @@ sequel (self.params and self.grads lists, written in place with [...]); none is 
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
 import sys
@@ -342,3 +343,122 @@ def test_integer_inputs_are_indices_and_not_differentiated(book):
     done = run("check", "common/layers.py:Embed", "--input", "6:10", "--init", "W=10,3", cwd=book)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "dW" in done.stdout
+
+
+class BookRelu:
+    def forward(self, x):
+        self.mask = x <= 0
+        out = x.copy()
+        out[self.mask] = 0
+        return out
+
+    def backward(self, dout):
+        dx = dout.copy()
+        dx[self.mask] = 0
+        return dx
+
+
+class TwoLayers:
+    """A network in the book's shape: params dict, layers, lastLayer, gradient(), loss()."""
+
+    def __init__(self, input_size, hidden_size, output_size, decay=0.0):
+        generator = np.random.default_rng(0)
+        self.params = {
+            "W1": 0.5 * generator.standard_normal((input_size, hidden_size)),
+            "b1": np.zeros(hidden_size),
+            "W2": 0.5 * generator.standard_normal((hidden_size, output_size)),
+            "b2": np.zeros(output_size),
+        }
+        self.decay = decay
+        self.layers = {
+            "Affine1": BookAffine(self.params["W1"], self.params["b1"]),
+            "Relu1": BookRelu(),
+            "Affine2": BookAffine(self.params["W2"], self.params["b2"]),
+        }
+        self.lastLayer = BookLoss()
+
+    def predict(self, x):
+        for layer in self.layers.values():
+            x = layer.forward(x)
+        return x
+
+    def loss(self, x, t):
+        decay = sum(0.5 * self.decay * np.sum(self.params[k] ** 2) for k in ("W1", "W2"))
+        return self.lastLayer.forward(self.predict(x), t) + decay
+
+    def gradient(self, x, t):
+        self.loss(x, t)
+        dout = self.lastLayer.backward(1)
+        for layer in reversed(list(self.layers.values())):
+            dout = layer.backward(dout)
+        a1, a2 = self.layers["Affine1"], self.layers["Affine2"]
+        return {
+            "W1": a1.dW + self.decay * self.params["W1"],
+            "b1": a1.db,
+            "W2": a2.dW + self.decay * self.params["W2"],
+            "b2": a2.db,
+        }
+
+
+class WrongLayersBias(TwoLayers):
+    def gradient(self, x, t):
+        grads = super().gradient(x, t)
+        grads["b1"] = 2 * grads["b1"]  # a bookkeeping slip
+        return grads
+
+
+class DecayTwice(TwoLayers):
+    def gradient(self, x, t):
+        grads = super().gradient(x, t)
+        grads["W1"] = grads["W1"] + self.decay * self.params["W1"]
+        return grads
+
+
+class DecayForgotten(TwoLayers):
+    def gradient(self, x, t):
+        grads = super().gradient(x, t)
+        grads["W2"] = grads["W2"] - self.decay * self.params["W2"]
+        return grads
+
+
+def test_the_books_network_is_right_with_its_own_gradient_checked():
+    from symgrad.api import check_network
+
+    for decay in (0.0, 0.1):
+        report = check_network(TwoLayers(6, 5, 4, decay), X[:, :4].repeat(2, 1)[:, :6], T)
+        assert report.ok, report.problems
+        assert any("own gradient() checked" in n for n in report.notes)
+
+
+@pytest.mark.parametrize(
+    ("network", "key", "words"),
+    [
+        (WrongLayersBias(6, 5, 4), "b1", "differs from backprop"),
+        (DecayTwice(6, 5, 4, 0.1), "W1", "differs from backprop"),
+        (DecayForgotten(6, 5, 4, 0.1), "W2", "differs from backprop"),
+    ],
+    ids=["bookkeeping", "decay-twice", "decay-forgotten"],
+)
+def test_a_networks_gradient_bookkeeping_bug_is_named(network, key, words):
+    from symgrad.api import check_network
+
+    x = np.random.default_rng(2).standard_normal((3, 6))
+    report = check_network(network, x, T)
+    model = [f for f in report.findings if f.kind == "model-gradient"]
+    assert not report.ok and [f.subject for f in model] == [key], report.problems
+    assert words in model[0].message
+    assert np.array_equal(network.params["W1"], TwoLayers(6, 5, 4).params["W1"])  # untouched
+
+
+def test_a_network_class_from_the_command_line(tmp_path):
+    parts = (softmax, cross_entropy, BookAffine, BookLoss, BookRelu, TwoLayers, WrongLayersBias)
+    code = "import numpy as np\n\n\n" + "\n\n".join(inspect.getsource(p) for p in parts)
+    (tmp_path / "nets.py").write_text(code)
+    sizes = ["--set", "input_size=6", "--set", "hidden_size=5", "--set", "output_size=4"]
+    batch = ["--input", "3,6", "--labels", "3,4"]
+    done = run("net", "nets.py:TwoLayers", *sizes, *batch, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    slip = run("net", "nets.py:WrongLayersBias", *sizes, *batch, cwd=tmp_path)
+    assert slip.returncode == 1 and "gradient()['b1']" in slip.stdout.replace("\n", " ")
+    missing = run("net", "nets.py:TwoLayers", *sizes, "--input", "3,6", cwd=tmp_path)
+    assert missing.returncode == 2 and "--labels" in missing.stderr

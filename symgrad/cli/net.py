@@ -23,9 +23,11 @@ def net(
     spec: Annotated[
         str,
         typer.Argument(
-            metavar="SPEC",
+            metavar="SPEC|FILE.py:CLASS",
             help="Catalog layers separated by commas, the last a loss, e.g. "
-            "affine:50,relu,affine:10,softmax-with-loss (affine:OUT gives the output size).",
+            "affine:50,relu,affine:10,softmax-with-loss (affine:OUT gives the output size); "
+            "or your own network class, e.g. ch05/two_layer_net.py:TwoLayerNet with --set "
+            "input_size=784 --set hidden_size=50 --set output_size=10 --labels 3,10.",
         ),
     ],
     input_shape: Annotated[
@@ -38,6 +40,28 @@ def net(
             "labels are random one-hot rows for the loss's classes.",
         ),
     ] = "3,784",
+    labels: Annotated[
+        str | None,
+        typer.Option("--labels", metavar="N,C", help="A network class's one-hot labels' shape."),
+    ] = None,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="NAME=VALUE",
+            help="A network class's constructor argument, e.g. --set hidden_size=50.",
+        ),
+    ] = None,
+    init: Annotated[
+        list[str] | None,
+        typer.Option("--init", metavar="NAME=SHAPE", help="A network class's constructor array."),
+    ] = None,
+    paths: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--path", metavar="FOLDER", help="A folder to import from (as symgrad check)."
+        ),
+    ] = None,
     seed: Seed = "0",
     dtype: Dtype = "float64",
     method: Annotated[
@@ -76,6 +100,10 @@ def net(
         step=step,
         fast=fast,
         timeout=timeout,
+        labels=labels,
+        settings=settings or [],
+        init=init or [],
+        paths=paths or [],
     )
     from symgrad.render import checking
 
