@@ -96,7 +96,8 @@ def perturbed(
         None
         if d is None
         else np.asarray(d).astype(
-            np.result_type(x.dtype, np.complex64) if np.iscomplexobj(d) else x.dtype
+            np.result_type(x.dtype, np.complex64) if np.iscomplexobj(d) else x.dtype,
+            copy=False,  # already in x's precision (the usual case): no copy of each
         )
         for d in displacements
     ]
@@ -145,10 +146,16 @@ def rounding_scale(base: np.ndarray) -> np.ndarray:
     product's entry near 0) still rounds on the scale of those terms, which the outputs'
     typical size stands for; an element's bound is never made smaller by that luck."""
     size = np.abs(np.asarray(base))
-    finite = size[np.isfinite(size)]
-    if finite.size == 0:
+    if size.size == 0:
         return size
-    return np.maximum(size, float(np.sqrt(np.mean(np.square(finite)))))
+    mean_square = float(np.mean(np.square(size)))
+    if not np.isfinite(mean_square):  # an inf or NaN output: the rest's typical size
+        finite = size[np.isfinite(size)]
+        if finite.size == 0:
+            return size
+        mean_square = float(np.mean(np.square(finite)))
+    root = np.sqrt(mean_square)
+    return np.maximum(size, root, out=size) if size.ndim else np.maximum(size, root)
 
 
 def touched(outputs: list[np.ndarray]) -> np.ndarray | float:

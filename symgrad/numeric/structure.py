@@ -52,7 +52,10 @@ SPARSE = 16  # a probe perturbs at most one element per SPARSE indices of every 
 # Outputs of this many packs are combined at once (NumPy's per-call overhead, paid once per
 # batch instead of once per pack), within a few megabytes of stacked outputs.
 CHUNK_PACKS = 64
-CHUNK_BYTES = 2**18
+CHUNK_BYTES = 2**22
+# A whole elementwise pack is combined in slices of this size, so that ``combine``'s
+# temporaries stay in cache instead of costing the array's size each.
+SLICE_BYTES = 2**18
 
 
 class Tracker(Protocol):
@@ -101,6 +104,8 @@ class Grouping:
     _memo: tuple | None = field(default=None, repr=False)
     _remembering: bool = field(default=False, repr=False)
     _rest: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _rest_scale: np.ndarray | None = field(default=None, repr=False)
+    _sizes: tuple[Any, np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.shape = tuple(int(n) for n in self.shape)
@@ -126,6 +131,11 @@ class Grouping:
     def coupled(self) -> tuple[int, ...]:
         """The input axes that are coupled to an output axis."""
         return tuple(p for p, _ in self.couplings)
+
+    @property
+    def elementwise(self) -> bool:
+        """Each output element is the footprint of the input element of the same index."""
+        return self.shape == self.out_shape and self._summed == () and self._in_order
 
     @property
     def groups(self) -> int:
@@ -207,14 +217,29 @@ class Grouping:
         A grouping belongs to one function of one array: the caller has usually run the
         forward at x already (to learn its output's shape, or to probe its structure).
         """
-        self._rest = (x, _widened(output))
+        self._rest, self._rest_scale = (x, _widened(output)), None
 
     def _base(self, f: Function, x: np.ndarray) -> np.ndarray:
         """f(x) in float64 (complex128): remembered, or evaluated once and remembered."""
         if self._rest is None or self._rest[0] is not x:
-            self._rest = (x, _widened(f(x)))
+            self._rest, self._rest_scale = (x, _widened(f(x))), None
             self.forwards += 1
         return self._rest[1]
+
+    def _at_rest_scale(self, f: Function, x: np.ndarray) -> np.ndarray:
+        """rounding_scale of f(x), computed once per output at rest (every call of one
+        check's stencils, re-runs and kink check shares it)."""
+        base = self._base(f, x)
+        if self._rest_scale is None:
+            self._rest_scale = rounding_scale(base)
+        return self._rest_scale
+
+    def _magnitudes(self, dout: Any) -> np.ndarray:
+        """|dout| in float64, computed once per upstream gradient (held, so that the same
+        object is the same values)."""
+        if self._sizes is None or self._sizes[0] is not dout:
+            self._sizes = (dout, np.abs(np.asarray(dout, dtype=np.float64)))
+        return self._sizes[1]
 
     def _attributed(self, contributions: np.ndarray) -> np.ndarray:
         """(packs, *out_shape) → (packs, *coupled sizes in input order): each element's
@@ -249,14 +274,12 @@ class Grouping:
     def _slices(self, batch: list[Pack]) -> list[tuple[Any, ...]]:
         """Where to combine the stacked outputs: all at once, or, for one whole-array pack
         of an elementwise f (each output element the footprint of the input element of
-        the same index), in slices of CHUNK_BYTES along the first axis, so that
-        ``combine``'s temporaries stay in cache instead of costing the array's size
-        each."""
+        the same index), in slices of SLICE_BYTES along the first axis."""
         whole = len(batch) == 1 and batch[0][1] is None
-        if not (whole and self.shape == self.out_shape and self._summed == () and self.shape):
+        if not (whole and self.elementwise and self.shape):
             return [()]
         row_bytes = 8 * math.prod(self.shape[1:])
-        step = max(1, CHUNK_BYTES // max(1, row_bytes))
+        step = max(1, SLICE_BYTES // max(1, row_bytes))
         return [(slice(i, i + step),) for i in range(0, self.shape[0], step)]
 
     def perturbed(
@@ -289,8 +312,8 @@ class Grouping:
             self.spread = {k: [a.reshape(()) for a in v] for k, v in flat.spread.items()}
             return [(v.reshape(()), m.reshape(())) for v, m in results]
         key = (f, x, dout, getattr(combine, "__code__", combine), len(displacements))
+        size = self._magnitudes(dout)
         dout = np.asarray(dout, dtype=np.float64)
-        size = np.abs(dout)
         dtype = np.result_type(x.dtype, *(d.dtype for d in displacements if d is not None))
         todo = None  # everything
         memo = self._memo if self._remembering else None
@@ -317,7 +340,7 @@ class Grouping:
         # parameter for every forward would cost more than the forward itself.
         point = x.astype(dtype, copy=True)
         base = self._base(f, x) if any(d is None for d in displacements) else None
-        rest_scale = rounding_scale(self._base(f, x))  # remembered f(x): no forward
+        rest_scale = self._at_rest_scale(f, x)  # remembered f(x): no forward
         outside = None
         # A chunk's stacked outputs stay within CHUNK_BYTES (16 bytes: a complex128 each).
         out_size = max(1, math.prod(self.out_shape))
@@ -380,6 +403,18 @@ class Grouping:
         # counts at the size it rounds on (differences.rounding_scale).
         at_rest = np.asarray(base)
         for k, ((values, sizes), (c, m)) in enumerate(zip(results, combined, strict=True)):
+            if part and outside[k] is None and np.isrealobj(c):
+                # A slice of a whole elementwise pack: every element's footprint is its own
+                # output, so its contributions are written straight into its rows (with
+                # the batch's axis of one in front, as the stacked outputs have it).
+                rows = (np.newaxis, *part)
+                np.multiply(dout[part], c, out=values[rows])
+                own = np.maximum(m, at_rest, out=sizes[rows])
+                np.multiply(size[part], own, out=own)
+                for name, weights in self.weights.items() if k == 0 else ():
+                    into = spread[name][0][rows]
+                    np.multiply(weights[part], np.abs(c, out=into), out=into)
+                continue
             own = size[part] * np.maximum(m, at_rest)
             targets = [(values, dout[part] * c, None), (sizes, own, outside[k])]
             if k == 0:
