@@ -37,7 +37,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from symgrad.numeric.differences import NumericGradient, numerical_gradient, rounding_scale
+from symgrad.numeric.differences import (
+    Combine,
+    Combined,
+    NumericGradient,
+    numerical_gradient,
+    rounding_scale,
+)
 from symgrad.numeric.methods import Method
 
 Couplings = tuple[tuple[int, int], ...]
@@ -45,14 +51,13 @@ Couplings = tuple[tuple[int, int], ...]
 # indices into the footprint sums.
 Pack = tuple[tuple[Any, ...], tuple[np.ndarray, ...] | None]
 Function = Callable[[np.ndarray], Any]
-Combine = Callable[[list[np.ndarray]], list[tuple[np.ndarray, np.ndarray]]]
 
 PROBES = 6  # random elements perturbed to test a guessed structure
 SPARSE = 16  # a probe perturbs at most one element per SPARSE indices of every axis
 # Outputs of this many packs are combined at once (NumPy's per-call overhead, paid once per
 # batch instead of once per pack), within a few megabytes of stacked outputs.
 CHUNK_PACKS = 64
-CHUNK_BYTES = 2**22
+CHUNK_BYTES = 2**21
 # A whole elementwise pack is combined in slices of this size, so that ``combine``'s
 # temporaries stay in cache instead of costing the array's size each.
 SLICE_BYTES = 2**18
@@ -261,7 +266,7 @@ class Grouping:
         unmoved = base.astype(kind, copy=False)
         outside: list[tuple[float, np.ndarray] | None] = []
         for _, m in combine([unmoved] * len(stacked)):
-            if not np.any(m):
+            if m is None or not np.any(m):
                 outside.append(None)
                 continue
             # Outputs round on rounding_scale's size, as inside a footprint.
@@ -289,7 +294,7 @@ class Grouping:
         dout: np.ndarray | float,
         displacements: Sequence[np.ndarray | None],
         combine: Combine,
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
+    ) -> Combined:
         """:func:`symgrad.numeric.differences.perturbed`, a pack of elements at a time.
 
         Per element i of x: Σ dout·c and Σ |dout|·m over i's footprint, for each (c, m)
@@ -310,14 +315,14 @@ class Grouping:
             results = flat.perturbed(lambda v: f(v.reshape(())), single, dout, shaped, combine)
             self.forwards += flat.forwards
             self.spread = {k: [a.reshape(()) for a in v] for k, v in flat.spread.items()}
-            return [(v.reshape(()), m.reshape(())) for v, m in results]
+            return [(v.reshape(()), None if m is None else m.reshape(())) for v, m in results]
         key = (f, x, dout, getattr(combine, "__code__", combine), len(displacements))
         size = self._magnitudes(dout)
         dout = np.asarray(dout, dtype=np.float64)
         dtype = np.result_type(x.dtype, *(d.dtype for d in displacements if d is not None))
         todo = None  # everything
         memo = self._memo if self._remembering else None
-        results: list[tuple[np.ndarray, np.ndarray]] = []
+        results: Combined = []
         spread: dict[str, list[np.ndarray]] = {}
         if (
             memo is not None
@@ -328,7 +333,10 @@ class Grouping:
             for new, old in zip(displacements, memo[1], strict=True):
                 if new is not None:
                     todo |= new != old
-            results = [(values.copy(), sizes.copy()) for values, sizes in memo[2]]
+            results = [
+                (values.copy(), None if sizes is None else sizes.copy())
+                for values, sizes in memo[2]
+            ]
             spread = {k: [a.copy() for a in v] for k, v in memo[3].items()}
         packs = self.packs(todo)
         if todo is not None and len(packs) >= self.groups:
@@ -375,7 +383,10 @@ class Grouping:
                 ]
                 combined = combine(outputs)
                 if not results:
-                    results = [(np.empty(x.shape), np.empty(x.shape)) for _ in combined]
+                    results = [
+                        (np.empty(x.shape), None if m is None else np.empty(x.shape))
+                        for _, m in combined
+                    ]
                     spread = {name: [np.empty(x.shape)] for name in self.weights}
                 at_rest = rest_scale[part]
                 self._attribute(
@@ -409,14 +420,16 @@ class Grouping:
                 # the batch's axis of one in front, as the stacked outputs have it).
                 rows = (np.newaxis, *part)
                 np.multiply(dout[part], c, out=values[rows])
-                own = np.maximum(m, at_rest, out=sizes[rows])
-                np.multiply(size[part], own, out=own)
+                if sizes is not None:
+                    own = np.maximum(m, at_rest, out=sizes[rows])
+                    np.multiply(size[part], own, out=own)
                 for name, weights in self.weights.items() if k == 0 else ():
                     into = spread[name][0][rows]
                     np.multiply(weights[part], np.abs(c, out=into), out=into)
                 continue
-            own = size[part] * np.maximum(m, at_rest)
-            targets = [(values, dout[part] * c, None), (sizes, own, outside[k])]
+            targets = [(values, dout[part] * c, None)]
+            if sizes is not None:
+                targets.append((sizes, size[part] * np.maximum(m, at_rest), outside[k]))
             if k == 0:
                 for name, weights in self.weights.items():
                     targets.append((spread[name][0], weights[part] * np.abs(c), None))
