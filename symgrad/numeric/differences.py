@@ -209,7 +209,9 @@ def stencil(
             key = (k, offset) if offset else (0, 0.0)
             if key not in points:
                 points[key] = len(displacements)
-                displacements.append(None if offset == 0 else offset * h)
+                # ±h itself for the offsets ±1 (the same numbers, without a copy each).
+                shifted = h if offset == 1 else np.negative(h) if offset == -1 else offset * h
+                displacements.append(None if offset == 0 else shifted)
 
     def combine(outputs: list[np.ndarray]) -> Combined:
         if all(o is outputs[0] for o in outputs):  # f at rest: no difference, nothing touched
@@ -311,11 +313,13 @@ def numerical_gradient(
             result.value, method, result.step, result.error, rounding, x.dtype, size / scale(x)
         )
     h = representable(x, nominal)
+    del nominal  # x's size each: what is no longer needed is let go before the re-run
     value, truncation, rounding, size = _stencil_estimate(f, x, dout, method, h, elementwise)
     if step is None:
         shrink = balance(method, truncation, rounding)
         if np.any(shrink < 1):
-            h = representable(x, np.where(shrink < 1, h * shrink, h))
+            del value, truncation, rounding, size
+            h = representable(x, np.multiply(h, shrink, out=shrink))  # shrink is 1 elsewhere
             estimate = _stencil_estimate(f, x, dout, method, h, elementwise)
             value, truncation, rounding, size = estimate
     return NumericGradient(value, method, h, truncation, rounding, x.dtype, size / scale(x))
@@ -333,7 +337,8 @@ def _stencil_estimate(
     eps = float(np.finfo(x.dtype).eps)
     (value, size), (doubled, _) = stencil(f, x, dout, method, [h, 2 * h], elementwise, 1)
     # D(2h) − D(h) ≈ (2ᵖ − 1)·C·hᵖ·f^(p+1): the leading truncation term, measured.
-    truncation = np.abs(doubled - value) / (2**method.order - 1)
+    gap = np.asarray(doubled - value)  # an array even for a scalar x, to be reused
+    truncation = np.abs(gap, out=gap) / (2**method.order - 1)
     rounding = method.rounding * ROUNDING_ULPS * eps * size / h
     return value, truncation, rounding, size
 
@@ -349,7 +354,10 @@ def balance(method: Method, truncation: np.ndarray, rounding: np.ndarray) -> np.
     kink the first stencil did not see.
     """
     p = method.order
-    expected = rounding / ROUNDING_ULPS
+    expected = np.asarray(rounding / ROUNDING_ULPS)  # an array, written into below
     with np.errstate(divide="ignore", invalid="ignore"):
-        factor = (expected / (p * truncation)) ** (1 / (p + 1))
-    return np.clip(np.nan_to_num(factor, nan=1.0, posinf=1.0), SHRINK_LIMIT, 1.0)
+        ratio = np.divide(expected, p * truncation, out=expected)
+    # The root only where it shrinks: 1 where the ratio is ≥ 1, ∞ or NaN.
+    factor = np.ones_like(ratio)
+    np.power(ratio, 1 / (p + 1), out=factor, where=ratio < 1)
+    return np.maximum(factor, SHRINK_LIMIT, out=factor)
