@@ -239,7 +239,7 @@ class Grouping:
             self._rest_scale = rounding_scale(base)
         return self._rest_scale
 
-    def _magnitudes(self, dout: Any) -> np.ndarray:
+    def magnitudes(self, dout: Any) -> np.ndarray:
         """|dout| in float64, computed once per upstream gradient (held, so that the same
         object is the same values)."""
         if self._sizes is None or self._sizes[0] is not dout:
@@ -317,7 +317,7 @@ class Grouping:
             self.spread = {k: [a.reshape(()) for a in v] for k, v in flat.spread.items()}
             return [(v.reshape(()), None if m is None else m.reshape(())) for v, m in results]
         key = (f, x, dout, getattr(combine, "__code__", combine), len(displacements))
-        size = self._magnitudes(dout)
+        size = self.magnitudes(dout)
         dout = np.asarray(dout, dtype=np.float64)
         dtype = np.result_type(x.dtype, *(d.dtype for d in displacements if d is not None))
         todo = None  # everything
@@ -490,6 +490,8 @@ def probe_couplings(
     # so that one element's dependence is seen outside the others' indices unless it
     # reaches only those few (then the guess is wrong, which costs time, never a verdict).
     together = max(1, min(probes, min(x.shape) // SPARSE, min(base.shape) // SPARSE))
+    base_nan = np.isnan(base)
+    base_nan = base_nan if base_nan.any() else None  # usually none: no NaN test per probe
     for start in range(0, min(probes, x.size), together):
         width = min(together, probes - start)
         elements = tuple(rng.choice(n, size=width, replace=False) for n in x.shape)
@@ -501,7 +503,10 @@ def probe_couplings(
                 out = np.asarray(f(point))
             if out.shape != base.shape:
                 return ()  # the output's shape depends on the values: no structure to use
-            changed |= ~((out == base) | (np.isnan(out) & np.isnan(base)))
+            moved = out != base
+            if base_nan is not None:  # NaN where it was NaN has not moved
+                moved &= ~(np.isnan(out) & base_nan)
+            changed |= moved
         where = np.nonzero(changed)
         candidates = {(p, q) for p, q in candidates if np.all(np.isin(where[q], elements[p]))}
         if not candidates:
