@@ -399,7 +399,7 @@ def cost_rows(repeat: int, large: bool) -> list[tuple[str, ...]]:
                 start = time.perf_counter()
                 result = check_layer(counted(), x, symbolic=False, progress=False)
                 times.append(time.perf_counter() - start)
-            layer_bytes = 4 * x.nbytes  # x, out, dout and dx: one forward+backward's arrays
+            own = own_bytes(Sigmoid(), x)
             peak = peak_memory(
                 lambda x=x: check_layer(Sigmoid(), x, symbolic=False, progress=False)
             )
@@ -411,7 +411,7 @@ def cost_rows(repeat: int, large: bool) -> list[tuple[str, ...]]:
                     f"{min(times) / min(base):.0f}",
                     str(counted.forwards),
                     f"{1 - counted.inside / times[-1]:.0%}",
-                    f"{peak / layer_bytes:.1f}×",
+                    f"{peak / own:.1f}× / {peak / (own + 2 * x.nbytes):.1f}×",
                     "ok" if result.ok else "problems found",
                 )
             )
@@ -442,6 +442,17 @@ def cost_rows(repeat: int, large: bool) -> list[tuple[str, ...]]:
         )
         rows.append(fast_row(f"affine X {n}×{inner} --fast", counted, (w, b), (x,), base, 3))
     return rows
+
+
+def own_bytes(layer, x: np.ndarray) -> int:
+    """The layer's own arrays: its input, its output, and the arrays it keeps after a
+    forward (each counted once: the note's Sigmoid keeps ``self.out``, its output itself)."""
+    out = layer.forward(x)
+    seen = [x, out]
+    for value in vars(layer).values():
+        if isinstance(value, np.ndarray) and not any(np.shares_memory(value, a) for a in seen):
+            seen.append(value)
+    return sum(a.nbytes for a in seen)
 
 
 def fast_row(label: str, counted, made: tuple, inputs: tuple, base, tensors: int):
@@ -561,16 +572,18 @@ def print_costs(out, repeat: int, large: bool) -> None:
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    for column in ("case", "one fb", "check", "fb equiv.", "forwards", "outside fwd", "peak"):
+    columns = ("case", "one fb", "check", "fb equiv.", "forwards", "outside fwd", "peak")
+    for column in columns:
         table.add_column(column, justify="left" if column == "case" else "right")
     table.add_column("symgrad says")
     for row in cost_rows(repeat, large) + network_rows(repeat):
         table.add_row(*row)
     out.print(table)
     out.print(
-        "peak: tracemalloc's peak during the check over the bytes of x, out, dout and dx "
-        "(the arrays one forward+backward holds); outside fwd: share of the check's time "
-        "spent outside the layer's forwards."
+        "peak: tracemalloc's peak during the check, as a multiple of the layer's own arrays "
+        "(x, out and what forward keeps, each once: for the note's Sigmoid x and out), then "
+        "of those and dout and dx (one forward+backward's arrays); outside fwd: share of "
+        "the check's time spent outside the layer's forwards."
     )
     try:
         import torch  # noqa: F401

@@ -194,7 +194,7 @@ def verify(
     """
     fixed = step is not None
     f = Counted(f)
-    grouping.weights = {**grouping.weights, "terms": np.abs(np.asarray(dout, dtype=np.float64))}
+    grouping.weights = {**grouping.weights, "terms": grouping.magnitudes(dout)}
     numeric = grouped_gradient(f, x, dout, method, step, grouping)
     spread = reach(grouping, numeric, x, "ones")
     numeric = with_terms(numeric, reach(grouping, numeric, x, "terms"))

@@ -79,6 +79,7 @@ class _Run:
         self.tracker = tracker
         self.findings: list[Finding] = []
         self.rebound: set[str] = set()
+        self.repeatable = False  # a second backward after one forward gave the same
         self.layer = subject.layer
         self.name = subject.name
 
@@ -269,6 +270,7 @@ class _Run:
         except Exception:
             return True  # a backward that frees its state may refuse a second call: fine
         second = self.gathered(returned)
+        self.repeatable = True
         for name, value in first.items():
             other = second.get(name)
             if other is None or np.shape(other) != np.shape(value):
@@ -278,6 +280,7 @@ class _Run:
             if not gap <= allowed:
                 stored = name in self.subject.params
                 self.findings.append(say.not_deterministic(self.name, f"d{name}", gap, stored))
+                self.repeatable = False
                 return False
         return True
 
@@ -290,15 +293,21 @@ class _Run:
 
     def probe_dout(self, dout: Any, first: dict[str, np.ndarray]) -> bool:
         """Zero dout → zero gradients; doubled dout → doubled gradients. Returns whether
-        backward ignores dout."""
+        backward ignores dout.
+
+        Where a second backward on the same random dout gave the same gradients, backward
+        keeps no state that dout changes, and both probes run on the first forward's
+        state; otherwise each runs after a forward of its own."""
         results = {}
-        for factor in (0.0, 2.0):
+        fresh = not (self.repeatable and isinstance(dout, np.ndarray))
+        for factor in (2.0, 0.0):
             scaled = factor * dout
             if isinstance(scaled, np.ndarray):
-                scaled = scaled.astype(self.subject.dtype)
+                scaled = scaled.astype(self.subject.dtype, copy=False)
             try:
-                self.subject.call_forward()
-                returned, _ = self.call_backward(scaled)
+                if fresh:
+                    self.subject.call_forward()
+                returned = self.subject.call_backward(scaled)  # scaled is its own copy
             except Exception:
                 return False
             results[factor] = self.gathered(returned)

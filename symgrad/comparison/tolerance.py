@@ -55,21 +55,23 @@ def element_scale(numeric: NumericGradient, *values: np.ndarray | None) -> np.nd
 
 
 def element_bounds(
-    numeric: NumericGradient, scale: np.ndarray, kink: np.ndarray
+    numeric: NumericGradient, scale: np.ndarray, kink: np.ndarray, symbolic: bool = True
 ) -> dict[str, np.ndarray]:
-    """The bound of every element for each pair, keyed as in :data:`symgrad.reports.PAIRS`.
+    """The bound of every element for each pair, keyed as in :data:`symgrad.reports.PAIRS`
+    (without ``symbolic_vs_numeric`` when there is no ``symbolic`` column).
 
     Where ``kink`` is set the numeric side is the one-sided interval, whose values carry
     rounding but no truncation estimate (a central difference across a kink has a huge
     one, which must not make the interval check pass).
     """
-    model = np.where(kink, numeric.rounding, numeric_bound(numeric))
+    model = numeric_bound(numeric)
+    if kink.any():
+        model = np.where(kink, numeric.rounding, model)
     own = exact_tolerance(numeric.dtype, scale)
-    return {
-        "backward_vs_symbolic": own,
-        "backward_vs_numeric": own + model,
-        "symbolic_vs_numeric": exact_tolerance(np.float64, scale) + model,
-    }
+    bounds = {"backward_vs_symbolic": own, "backward_vs_numeric": own + model}
+    if symbolic:
+        bounds["symbolic_vs_numeric"] = exact_tolerance(np.float64, scale) + model
+    return bounds
 
 
 def float64_equivalent(

@@ -29,9 +29,29 @@ UNRELIABLE = 0.05
 def ratios(difference: np.ndarray, bound: np.ndarray) -> np.ndarray:
     """|difference| / bound per element; NaN, and anything over a zero bound, is ∞."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = difference / bound
-    ratio = np.where(bound > 0, ratio, np.where(difference == 0, 0.0, np.inf))
-    return np.where(np.isnan(ratio) | np.isnan(difference), np.inf, ratio)
+        ratio = np.asarray(difference / bound, dtype=np.float64)
+    unbounded = ~(np.asarray(bound) > 0)  # 0, negative or NaN
+    if unbounded.any():
+        difference = np.broadcast_to(difference, ratio.shape)
+        ratio[unbounded] = np.where(difference[unbounded] == 0, 0.0, np.inf)
+    # A NaN difference over a positive bound, or ∞/∞: infinitely far.
+    np.copyto(ratio, np.inf, where=np.isnan(ratio))
+    return ratio
+
+
+def _magnitude(values: np.ndarray) -> float:
+    """max |value| (0 for none, NaN if any is NaN), in two reductions without a copy."""
+    high, low = float(np.max(values, initial=0.0)), float(np.min(values, initial=0.0))
+    return float("nan") if high != high or low != low else max(high, -low)
+
+
+def _largest_gap(difference: np.ndarray) -> float:
+    """The largest difference, a NaN counted as ∞ and ∞ as the largest float (as
+    ``np.nan_to_num(difference, nan=np.inf)`` has them)."""
+    largest = _magnitude(difference)
+    if largest != largest:
+        return float("inf")
+    return float(np.finfo(np.float64).max) if largest == float("inf") else largest
 
 
 def _worst(
@@ -107,7 +127,7 @@ def check_gradient(
         "numeric": numeric.values,
     }
     scale = element_scale(numeric, *values.values())
-    bounds = element_bounds(numeric, scale, sides.kink)
+    bounds = element_bounds(numeric, scale, sides.kink, values["symbolic"] is not None)
     pairs = [p for p in PAIRS if values["symbolic"] is not None or "symbolic" not in p]
     worst, largest_gap, disagreeing = {}, {}, np.zeros(numeric.values.shape, dtype=bool)
     for pair in pairs:
@@ -123,11 +143,12 @@ def check_gradient(
         ratio = ratios(difference, bounds[pair])
         disagreeing |= ratio > 1
         worst[pair] = _worst(ratio, a, b, difference, bounds[pair])
-        gap = np.nan_to_num(difference, nan=np.inf)
-        largest_gap[pair] = float(np.max(gap, initial=0.0))
-    own = numeric_bound(numeric)
-    reliable_scale = UNRELIABLE * scale
-    unreliable = ~sides.kink & ~disagreeing & ~(own <= reliable_scale)  # NaN or ∞ included
+        largest_gap[pair] = _largest_gap(difference)
+    # Where the numeric value's own bound is too wide (NaN or ∞ included) and nothing
+    # already disagrees or is a kink.
+    unreliable = ~(numeric_bound(numeric) <= UNRELIABLE * scale)
+    if unreliable.any():
+        unreliable &= ~sides.kink & ~disagreeing
     at = worst["backward_vs_numeric"].index
     model = ToleranceModel(
         method=numeric.method.name,
@@ -150,7 +171,7 @@ def check_gradient(
     precision = None
     if truth is not None and values["symbolic"] is not None:
         precision = _precision(values["backward"], values["symbolic"], truth, numeric.dtype.name)
-    largest = max(float(np.max(np.abs(v), initial=0.0)) for v in values.values() if v is not None)
+    largest = max(_magnitude(v) for v in values.values() if v is not None)
     return GradientCheck(
         name=name,
         shape=values["backward"].shape,

@@ -26,8 +26,10 @@ from symgrad.numeric.steps import (
 )
 
 Function = Callable[[np.ndarray], "np.ndarray | float"]
-# From the outputs at each displacement: (combined outputs, their magnitudes) pairs.
-Combine = Callable[[list[np.ndarray]], list[tuple[np.ndarray, np.ndarray]]]
+# From the outputs at each displacement: (combined outputs, their magnitudes) pairs; a
+# magnitude nobody needs is None, and so is its contraction (the work is skipped).
+Combined = list[tuple[np.ndarray, np.ndarray | None]]
+Combine = Callable[[list[np.ndarray]], Combined]
 
 ROUNDING_ULPS = 4  # δ = 4ε: the relative error assumed for one evaluation of f
 SHRINK_LIMIT = 1e-3  # an automatic step shrinks at most this much to balance its errors
@@ -79,9 +81,10 @@ def perturbed(
     displacements: Sequence[np.ndarray | None],
     combine: Combine,
     elementwise: bool = False,
-) -> list[tuple[np.ndarray, np.ndarray]]:
+) -> Combined:
     """Per element i of x: Σ dout·c and Σ |dout|·m for each (c, m) that ``combine`` forms
-    from the outputs f(x + dₖ[i]·eᵢ), one per displacement dₖ (None: x itself).
+    from the outputs f(x + dₖ[i]·eᵢ), one per displacement dₖ (None: x itself); None in
+    place of Σ |dout|·m where m is None.
 
     f is evaluated in x's dtype (complex when a displacement is complex) and its outputs
     are converted to float64 (complex128) before ``combine`` sees them. When
@@ -96,7 +99,8 @@ def perturbed(
         None
         if d is None
         else np.asarray(d).astype(
-            np.result_type(x.dtype, np.complex64) if np.iscomplexobj(d) else x.dtype
+            np.result_type(x.dtype, np.complex64) if np.iscomplexobj(d) else x.dtype,
+            copy=False,  # already in x's precision (the usual case): no copy of each
         )
         for d in displacements
     ]
@@ -115,8 +119,11 @@ def perturbed(
         # Output i depends on element i by structure: if it did not move, rounding hid
         # the move, which counts at the output's rounding size (as in Grouping.perturbed).
         size = rounding_scale(at(None))
-        return [(dout * c, np.abs(dout) * np.maximum(m, size)) for c, m in combine(outputs)]
-    results: list[tuple[np.ndarray, np.ndarray]] | None = None
+        return [
+            (dout * c, None if m is None else np.abs(dout) * np.maximum(m, size))
+            for c, m in combine(outputs)
+        ]
+    results: Combined | None = None
     floor = None
     for index in np.ndindex(x.shape):
         outputs = []
@@ -129,11 +136,15 @@ def perturbed(
             outputs.append(at(point))
         combined = combine(outputs)
         if results is None:
-            results = [(np.empty(x.shape), np.empty(x.shape)) for _ in combined]
+            results = [
+                (np.empty(x.shape), None if m is None else np.empty(x.shape)) for _, m in combined
+            ]
         if floor is None:  # outputs this element moved round on rounding_scale's size
             floor = rounding_scale(at(None))
         for (values, sizes), (c, m) in zip(results, combined, strict=True):
             values[index] = float(np.sum(dout * c))
+            if sizes is None:
+                continue
             moved = np.where(np.asarray(m) > 0, np.maximum(m, floor), 0.0)
             sizes[index] = float(np.sum(np.abs(dout) * moved))
     return results or []
@@ -145,10 +156,16 @@ def rounding_scale(base: np.ndarray) -> np.ndarray:
     product's entry near 0) still rounds on the scale of those terms, which the outputs'
     typical size stands for; an element's bound is never made smaller by that luck."""
     size = np.abs(np.asarray(base))
-    finite = size[np.isfinite(size)]
-    if finite.size == 0:
+    if size.size == 0:
         return size
-    return np.maximum(size, float(np.sqrt(np.mean(np.square(finite)))))
+    mean_square = float(np.mean(np.square(size)))
+    if not np.isfinite(mean_square):  # an inf or NaN output: the rest's typical size
+        finite = size[np.isfinite(size)]
+        if finite.size == 0:
+            return size
+        mean_square = float(np.mean(np.square(finite)))
+    root = np.sqrt(mean_square)
+    return np.maximum(size, root, out=size) if size.ndim else np.maximum(size, root)
 
 
 def touched(outputs: list[np.ndarray]) -> np.ndarray | float:
@@ -163,11 +180,12 @@ def touched(outputs: list[np.ndarray]) -> np.ndarray | float:
         return 0.0
     shape = np.broadcast_shapes(*(np.shape(o) for o in outputs))
     largest = np.asarray(np.abs(np.broadcast_to(first, shape)))
-    changed = np.zeros(shape, dtype=bool)
+    unchanged = None  # where every other output equals the first (NaN never does)
     for other in outputs[1:]:
         np.maximum(largest, np.abs(other), out=largest)
-        changed |= other != first
-    np.copyto(largest, 0.0, where=~changed)
+        same = np.equal(other, first)
+        unchanged = same if unchanged is None else unchanged & same
+    np.copyto(largest, 0.0, where=unchanged)
     return largest
 
 
@@ -178,9 +196,12 @@ def stencil(
     method: Method,
     steps: Sequence[np.ndarray],
     elementwise: bool = False,
-) -> list[tuple[np.ndarray, np.ndarray]]:
+    sized: int | None = None,
+) -> list[tuple[np.ndarray, np.ndarray | None]]:
     """The method's stencil at each of ``steps`` (representable, per element), sharing the
-    evaluations the steps have in common: (derivative, magnitude of f) per step."""
+    evaluations the steps have in common: (derivative, magnitude of f) per step; the
+    magnitude only for the first ``sized`` steps (all by default), None for the rest."""
+    sized = len(steps) if sized is None else sized
     points: dict[tuple[int, float], int] = {}
     displacements: list[np.ndarray | None] = []
     for k, h in enumerate(steps):
@@ -188,17 +209,19 @@ def stencil(
             key = (k, offset) if offset else (0, 0.0)
             if key not in points:
                 points[key] = len(displacements)
-                displacements.append(None if offset == 0 else offset * h)
+                # ±h itself for the offsets ±1 (the same numbers, without a copy each).
+                shifted = h if offset == 1 else np.negative(h) if offset == -1 else offset * h
+                displacements.append(None if offset == 0 else shifted)
 
-    def combine(outputs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def combine(outputs: list[np.ndarray]) -> Combined:
         if all(o is outputs[0] for o in outputs):  # f at rest: no difference, nothing touched
-            return [(0.0, 0.0)] * len(steps)
+            return [(0.0, 0.0 if k < sized else None) for k in range(len(steps))]
         combined = []
         for k in range(len(steps)):
             at = [outputs[points[(k, o) if o else (0, 0.0)]] for o in method.offsets]
             value = {o: out for o, out in zip(method.offsets, at, strict=True)}
             total = sum(w * (value[a] - value[b]) for w, a, b in method.terms)
-            combined.append((total, touched(at)))
+            combined.append((total, touched(at) if k < sized else None))
         return combined
 
     results = perturbed(f, x, dout, displacements, combine, elementwise)
@@ -290,11 +313,13 @@ def numerical_gradient(
             result.value, method, result.step, result.error, rounding, x.dtype, size / scale(x)
         )
     h = representable(x, nominal)
+    del nominal  # x's size each: what is no longer needed is let go before the re-run
     value, truncation, rounding, size = _stencil_estimate(f, x, dout, method, h, elementwise)
     if step is None:
         shrink = balance(method, truncation, rounding)
         if np.any(shrink < 1):
-            h = representable(x, np.where(shrink < 1, h * shrink, h))
+            del value, truncation, rounding, size
+            h = representable(x, np.multiply(h, shrink, out=shrink))  # shrink is 1 elsewhere
             estimate = _stencil_estimate(f, x, dout, method, h, elementwise)
             value, truncation, rounding, size = estimate
     return NumericGradient(value, method, h, truncation, rounding, x.dtype, size / scale(x))
@@ -310,9 +335,10 @@ def _stencil_estimate(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The stencil at h and its error model: (value, truncation, rounding, |f|)."""
     eps = float(np.finfo(x.dtype).eps)
-    (value, size), (doubled, _) = stencil(f, x, dout, method, [h, 2 * h], elementwise)
+    (value, size), (doubled, _) = stencil(f, x, dout, method, [h, 2 * h], elementwise, 1)
     # D(2h) − D(h) ≈ (2ᵖ − 1)·C·hᵖ·f^(p+1): the leading truncation term, measured.
-    truncation = np.abs(doubled - value) / (2**method.order - 1)
+    gap = np.asarray(doubled - value)  # an array even for a scalar x, to be reused
+    truncation = np.abs(gap, out=gap) / (2**method.order - 1)
     rounding = method.rounding * ROUNDING_ULPS * eps * size / h
     return value, truncation, rounding, size
 
@@ -328,7 +354,10 @@ def balance(method: Method, truncation: np.ndarray, rounding: np.ndarray) -> np.
     kink the first stencil did not see.
     """
     p = method.order
-    expected = rounding / ROUNDING_ULPS
+    expected = np.asarray(rounding / ROUNDING_ULPS)  # an array, written into below
     with np.errstate(divide="ignore", invalid="ignore"):
-        factor = (expected / (p * truncation)) ** (1 / (p + 1))
-    return np.clip(np.nan_to_num(factor, nan=1.0, posinf=1.0), SHRINK_LIMIT, 1.0)
+        ratio = np.divide(expected, p * truncation, out=expected)
+    # The root only where it shrinks: 1 where the ratio is ≥ 1, ∞ or NaN.
+    factor = np.ones_like(ratio)
+    np.power(ratio, 1 / (p + 1), out=factor, where=ratio < 1)
+    return np.maximum(factor, SHRINK_LIMIT, out=factor)

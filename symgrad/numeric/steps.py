@@ -53,14 +53,14 @@ def representable(x: np.ndarray, h: np.ndarray | float) -> np.ndarray:
     the division by h magnifies. Raises when the step is lost against x (x + h = x).
     """
     h = np.broadcast_to(np.asarray(h, dtype=np.float64), x.shape)
-    actual = (x + h.astype(x.dtype)) - x
+    actual = (x + h.astype(x.dtype, copy=False)) - x
     if np.any(actual == 0):
         where = np.abs(x[actual == 0]).max(initial=0.0)
         raise StepLost(
             f"step {float(h[actual == 0].max()):.1e} is lost against |x| = {where:.3g} in "
             f"{x.dtype} (x + h == x); choose a larger --step"
         )
-    return actual.astype(np.float64)
+    return actual.astype(np.float64, copy=False)
 
 
 def describe_step(method: Method | str, dtype: np.dtype | str, step: float | None = None) -> str:

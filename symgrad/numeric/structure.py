@@ -37,7 +37,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from symgrad.numeric.differences import NumericGradient, numerical_gradient, rounding_scale
+from symgrad.numeric.differences import (
+    Combine,
+    Combined,
+    NumericGradient,
+    numerical_gradient,
+    rounding_scale,
+)
 from symgrad.numeric.methods import Method
 
 Couplings = tuple[tuple[int, int], ...]
@@ -45,14 +51,16 @@ Couplings = tuple[tuple[int, int], ...]
 # indices into the footprint sums.
 Pack = tuple[tuple[Any, ...], tuple[np.ndarray, ...] | None]
 Function = Callable[[np.ndarray], Any]
-Combine = Callable[[list[np.ndarray]], list[tuple[np.ndarray, np.ndarray]]]
 
 PROBES = 6  # random elements perturbed to test a guessed structure
 SPARSE = 16  # a probe perturbs at most one element per SPARSE indices of every axis
 # Outputs of this many packs are combined at once (NumPy's per-call overhead, paid once per
 # batch instead of once per pack), within a few megabytes of stacked outputs.
 CHUNK_PACKS = 64
-CHUNK_BYTES = 2**18
+CHUNK_BYTES = 2**21
+# A whole elementwise pack is combined in slices of this size, so that ``combine``'s
+# temporaries stay in cache instead of costing the array's size each.
+SLICE_BYTES = 2**18
 
 
 class Tracker(Protocol):
@@ -101,6 +109,8 @@ class Grouping:
     _memo: tuple | None = field(default=None, repr=False)
     _remembering: bool = field(default=False, repr=False)
     _rest: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _rest_scale: np.ndarray | None = field(default=None, repr=False)
+    _sizes: tuple[Any, np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.shape = tuple(int(n) for n in self.shape)
@@ -126,6 +136,11 @@ class Grouping:
     def coupled(self) -> tuple[int, ...]:
         """The input axes that are coupled to an output axis."""
         return tuple(p for p, _ in self.couplings)
+
+    @property
+    def elementwise(self) -> bool:
+        """Each output element is the footprint of the input element of the same index."""
+        return self.shape == self.out_shape and self._summed == () and self._in_order
 
     @property
     def groups(self) -> int:
@@ -207,14 +222,29 @@ class Grouping:
         A grouping belongs to one function of one array: the caller has usually run the
         forward at x already (to learn its output's shape, or to probe its structure).
         """
-        self._rest = (x, _widened(output))
+        self._rest, self._rest_scale = (x, _widened(output)), None
 
     def _base(self, f: Function, x: np.ndarray) -> np.ndarray:
         """f(x) in float64 (complex128): remembered, or evaluated once and remembered."""
         if self._rest is None or self._rest[0] is not x:
-            self._rest = (x, _widened(f(x)))
+            self._rest, self._rest_scale = (x, _widened(f(x))), None
             self.forwards += 1
         return self._rest[1]
+
+    def _at_rest_scale(self, f: Function, x: np.ndarray) -> np.ndarray:
+        """rounding_scale of f(x), computed once per output at rest (every call of one
+        check's stencils, re-runs and kink check shares it)."""
+        base = self._base(f, x)
+        if self._rest_scale is None:
+            self._rest_scale = rounding_scale(base)
+        return self._rest_scale
+
+    def magnitudes(self, dout: Any) -> np.ndarray:
+        """|dout| in float64, computed once per upstream gradient (held, so that the same
+        object is the same values)."""
+        if self._sizes is None or self._sizes[0] is not dout:
+            self._sizes = (dout, np.abs(np.asarray(dout, dtype=np.float64)))
+        return self._sizes[1]
 
     def _attributed(self, contributions: np.ndarray) -> np.ndarray:
         """(packs, *out_shape) → (packs, *coupled sizes in input order): each element's
@@ -236,7 +266,7 @@ class Grouping:
         unmoved = base.astype(kind, copy=False)
         outside: list[tuple[float, np.ndarray] | None] = []
         for _, m in combine([unmoved] * len(stacked)):
-            if not np.any(m):
+            if m is None or not np.any(m):
                 outside.append(None)
                 continue
             # Outputs round on rounding_scale's size, as inside a footprint.
@@ -249,14 +279,12 @@ class Grouping:
     def _slices(self, batch: list[Pack]) -> list[tuple[Any, ...]]:
         """Where to combine the stacked outputs: all at once, or, for one whole-array pack
         of an elementwise f (each output element the footprint of the input element of
-        the same index), in slices of CHUNK_BYTES along the first axis, so that
-        ``combine``'s temporaries stay in cache instead of costing the array's size
-        each."""
+        the same index), in slices of SLICE_BYTES along the first axis."""
         whole = len(batch) == 1 and batch[0][1] is None
-        if not (whole and self.shape == self.out_shape and self._summed == () and self.shape):
+        if not (whole and self.elementwise and self.shape):
             return [()]
         row_bytes = 8 * math.prod(self.shape[1:])
-        step = max(1, CHUNK_BYTES // max(1, row_bytes))
+        step = max(1, SLICE_BYTES // max(1, row_bytes))
         return [(slice(i, i + step),) for i in range(0, self.shape[0], step)]
 
     def perturbed(
@@ -266,7 +294,7 @@ class Grouping:
         dout: np.ndarray | float,
         displacements: Sequence[np.ndarray | None],
         combine: Combine,
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
+    ) -> Combined:
         """:func:`symgrad.numeric.differences.perturbed`, a pack of elements at a time.
 
         Per element i of x: Σ dout·c and Σ |dout|·m over i's footprint, for each (c, m)
@@ -287,14 +315,14 @@ class Grouping:
             results = flat.perturbed(lambda v: f(v.reshape(())), single, dout, shaped, combine)
             self.forwards += flat.forwards
             self.spread = {k: [a.reshape(()) for a in v] for k, v in flat.spread.items()}
-            return [(v.reshape(()), m.reshape(())) for v, m in results]
+            return [(v.reshape(()), None if m is None else m.reshape(())) for v, m in results]
         key = (f, x, dout, getattr(combine, "__code__", combine), len(displacements))
+        size = self.magnitudes(dout)
         dout = np.asarray(dout, dtype=np.float64)
-        size = np.abs(dout)
         dtype = np.result_type(x.dtype, *(d.dtype for d in displacements if d is not None))
         todo = None  # everything
         memo = self._memo if self._remembering else None
-        results: list[tuple[np.ndarray, np.ndarray]] = []
+        results: Combined = []
         spread: dict[str, list[np.ndarray]] = {}
         if (
             memo is not None
@@ -305,7 +333,10 @@ class Grouping:
             for new, old in zip(displacements, memo[1], strict=True):
                 if new is not None:
                     todo |= new != old
-            results = [(values.copy(), sizes.copy()) for values, sizes in memo[2]]
+            results = [
+                (values.copy(), None if sizes is None else sizes.copy())
+                for values, sizes in memo[2]
+            ]
             spread = {k: [a.copy() for a in v] for k, v in memo[3].items()}
         packs = self.packs(todo)
         if todo is not None and len(packs) >= self.groups:
@@ -317,7 +348,7 @@ class Grouping:
         # parameter for every forward would cost more than the forward itself.
         point = x.astype(dtype, copy=True)
         base = self._base(f, x) if any(d is None for d in displacements) else None
-        rest_scale = rounding_scale(self._base(f, x))  # remembered f(x): no forward
+        rest_scale = self._at_rest_scale(f, x)  # remembered f(x): no forward
         outside = None
         # A chunk's stacked outputs stay within CHUNK_BYTES (16 bytes: a complex128 each).
         out_size = max(1, math.prod(self.out_shape))
@@ -352,7 +383,10 @@ class Grouping:
                 ]
                 combined = combine(outputs)
                 if not results:
-                    results = [(np.empty(x.shape), np.empty(x.shape)) for _ in combined]
+                    results = [
+                        (np.empty(x.shape), None if m is None else np.empty(x.shape))
+                        for _, m in combined
+                    ]
                     spread = {name: [np.empty(x.shape)] for name in self.weights}
                 at_rest = rest_scale[part]
                 self._attribute(
@@ -380,8 +414,22 @@ class Grouping:
         # counts at the size it rounds on (differences.rounding_scale).
         at_rest = np.asarray(base)
         for k, ((values, sizes), (c, m)) in enumerate(zip(results, combined, strict=True)):
-            own = size[part] * np.maximum(m, at_rest)
-            targets = [(values, dout[part] * c, None), (sizes, own, outside[k])]
+            if part and outside[k] is None and np.isrealobj(c):
+                # A slice of a whole elementwise pack: every element's footprint is its own
+                # output, so its contributions are written straight into its rows (with
+                # the batch's axis of one in front, as the stacked outputs have it).
+                rows = (np.newaxis, *part)
+                np.multiply(dout[part], c, out=values[rows])
+                if sizes is not None:
+                    own = np.maximum(m, at_rest, out=sizes[rows])
+                    np.multiply(size[part], own, out=own)
+                for name, weights in self.weights.items() if k == 0 else ():
+                    into = spread[name][0][rows]
+                    np.multiply(weights[part], np.abs(c, out=into), out=into)
+                continue
+            targets = [(values, dout[part] * c, None)]
+            if sizes is not None:
+                targets.append((sizes, size[part] * np.maximum(m, at_rest), outside[k]))
             if k == 0:
                 for name, weights in self.weights.items():
                     targets.append((spread[name][0], weights[part] * np.abs(c), None))
@@ -442,6 +490,8 @@ def probe_couplings(
     # so that one element's dependence is seen outside the others' indices unless it
     # reaches only those few (then the guess is wrong, which costs time, never a verdict).
     together = max(1, min(probes, min(x.shape) // SPARSE, min(base.shape) // SPARSE))
+    base_nan = np.isnan(base)
+    base_nan = base_nan if base_nan.any() else None  # usually none: no NaN test per probe
     for start in range(0, min(probes, x.size), together):
         width = min(together, probes - start)
         elements = tuple(rng.choice(n, size=width, replace=False) for n in x.shape)
@@ -453,7 +503,10 @@ def probe_couplings(
                 out = np.asarray(f(point))
             if out.shape != base.shape:
                 return ()  # the output's shape depends on the values: no structure to use
-            changed |= ~((out == base) | (np.isnan(out) & np.isnan(base)))
+            moved = out != base
+            if base_nan is not None:  # NaN where it was NaN has not moved
+                moved &= ~(np.isnan(out) & base_nan)
+            changed |= moved
         where = np.nonzero(changed)
         candidates = {(p, q) for p, q in candidates if np.all(np.isin(where[q], elements[p]))}
         if not candidates:
