@@ -79,7 +79,6 @@ class _Run:
         self.tracker = tracker
         self.findings: list[Finding] = []
         self.rebound: set[str] = set()
-        self.repeatable = False  # a second backward after one forward gave the same
         self.layer = subject.layer
         self.name = subject.name
 
@@ -270,7 +269,6 @@ class _Run:
         except Exception:
             return True  # a backward that frees its state may refuse a second call: fine
         second = self.gathered(returned)
-        self.repeatable = True
         for name, value in first.items():
             other = second.get(name)
             if other is None or np.shape(other) != np.shape(value):
@@ -280,7 +278,6 @@ class _Run:
             if not gap <= allowed:
                 stored = name in self.subject.params
                 self.findings.append(say.not_deterministic(self.name, f"d{name}", gap, stored))
-                self.repeatable = False
                 return False
         return True
 
@@ -292,21 +289,16 @@ class _Run:
         return {n: np.array(v, dtype=np.float64, copy=True) for n, v in inputs.items()}
 
     def probe_dout(self, dout: Any, first: dict[str, np.ndarray]) -> bool:
-        """Zero dout → zero gradients; doubled dout → doubled gradients. Returns whether
-        backward ignores dout.
-
-        Where a second backward on the same random dout gave the same gradients, backward
-        keeps no state that dout changes, and both probes run on the first forward's
-        state; otherwise each runs after a forward of its own."""
+        """Zero dout → zero gradients; doubled dout → doubled gradients, each probe after a
+        forward of its own (a backward may change what its forward saved). Returns
+        whether backward ignores dout."""
         results = {}
-        fresh = not (self.repeatable and isinstance(dout, np.ndarray))
         for factor in (2.0, 0.0):
             scaled = factor * dout
             if isinstance(scaled, np.ndarray):
                 scaled = scaled.astype(self.subject.dtype, copy=False)
             try:
-                if fresh:
-                    self.subject.call_forward()
+                self.subject.call_forward()
                 returned = self.subject.call_backward(scaled)  # scaled is its own copy
             except Exception:
                 return False
