@@ -37,11 +37,16 @@ class OneSided:
     right: np.ndarray
     kink: np.ndarray  # bool, x's shape
     step: np.ndarray
+    # How far each one-sided value may lie from the one-sided derivative: its own
+    # truncation (a first-order difference's error ∝ its step, measured between the two
+    # steps) and rounding. 0 where not measured.
+    allowance: np.ndarray | float = 0.0
 
     def outside(self, values: np.ndarray) -> np.ndarray:
-        """How far ``values`` lie outside [min(left, right), max(left, right)]; 0 inside."""
+        """How far ``values`` lie outside [min(left, right), max(left, right)], widened by
+        the one-sided values' own error; 0 inside."""
         low, high = np.minimum(self.left, self.right), np.maximum(self.left, self.right)
-        return np.maximum(np.maximum(low - values, values - high), 0.0)
+        return np.maximum(np.maximum(low - values, values - high) - self.allowance, 0.0)
 
 
 def no_kinks(x: np.ndarray) -> OneSided:
@@ -78,4 +83,11 @@ def one_sided(
     # Each one-sided difference carries two roundings of size δ·|f|; the gap, four.
     noise_q = 2 * ROUNDING_ULPS * eps * (m_right_q + m_left_q) / q
     kink = (gap_q > NOISE_MARGIN * noise_q) & (gap_q >= PERSISTS * gap)
-    return OneSided(left=left / h, right=right / h, kink=kink, step=h)
+    # The interval is taken at the smaller step; each end is a first-order difference,
+    # D(s) = f′± + c·s + …, so its error at q is (D(h) − D(q))·q/(h − q), with a margin
+    # of 2, plus its rounding. (SELU's backward, exact at its jump, lay outside the
+    # bare interval by SELU's curvature times the step.)
+    left_q, right_q, left, right = left_q / q, right_q / q, left / h, right / h
+    truncation = np.maximum(np.abs(left - left_q), np.abs(right - right_q)) / (SHRINK - 1)
+    allowance = 2 * truncation + noise_q
+    return OneSided(left=left_q, right=right_q, kink=kink, step=h, allowance=allowance)
