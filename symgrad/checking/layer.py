@@ -704,20 +704,17 @@ def _steady(run: _Run, out: np.ndarray) -> tuple[np.ndarray | None, str | None]:
         again = subject.call_forward()[0]
     if _same(again, out):
         return out, None
-    subject.hold_fixed(state=False)
-    first, second = twice()
-    if _same(first, second):
-        return np.asarray(first), (
-            f"{subject.name}.forward is random (a new mask or noise each call): checked "
-            "with its random numbers held fixed, the same in every forward"
-        )
-    subject.hold_fixed(state=True)
-    first, second = twice()
-    if _same(first, second):
-        return np.asarray(first), (
-            f"{subject.name}.forward keeps state between calls: checked from the same "
-            "state (and random numbers) in every forward"
-        )
+    held = {
+        False: "is random (a new mask or noise each call): checked with its random numbers "
+        "held fixed, the same in every forward",
+        True: "keeps state between calls: checked from the same state (and random numbers) "
+        "in every forward",
+    }
+    for state, what in held.items():
+        subject.hold_fixed(state=state)
+        first, second = twice()
+        if _same(first, second):
+            return np.asarray(first), f"{subject.name}.forward {what}"
     run.findings.append(say.forward_not_repeatable(subject.name))
     return None, None
 

@@ -10,9 +10,12 @@ from symgrad.cli.options import (
     Dtype,
     Elements,
     Explain,
+    Inits,
     Json,
     Method,
+    Paths,
     Seed,
+    Settings,
     Step,
     Timeout,
 )
@@ -59,24 +62,8 @@ def check(
             "differentiated; labels follow the --input arrays in forward's order.",
         ),
     ] = None,
-    init: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--init",
-            metavar="NAME=SHAPE",
-            help="A constructor array, e.g. --init W=3,4 --init b=4 for the note's Affine "
-            "(seeded standard-normal numbers).",
-        ),
-    ] = None,
-    settings: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            metavar="NAME=VALUE",
-            help="A constructor argument that is a number or True/False, e.g. --set stride=2 "
-            "--set pad=1 for the book's Convolution, --set dropout_ratio=0.5.",
-        ),
-    ] = None,
+    init: Inits = None,
+    settings: Settings = None,
     flags: Annotated[
         list[str] | None,
         typer.Option(
@@ -85,16 +72,7 @@ def check(
             help="A keyword argument of every forward call, e.g. --flag train_flg=True.",
         ),
     ] = None,
-    paths: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--path",
-            metavar="FOLDER",
-            help="A folder to import from, besides the file's own and the current one "
-            "(as python -m does: from the book's root, `from common.layers import Affine` "
-            "works).",
-        ),
-    ] = None,
+    paths: Paths = None,
     strict: Annotated[
         bool,
         typer.Option(

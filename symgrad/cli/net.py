@@ -11,8 +11,11 @@ from symgrad.cli.options import (
     TIMEOUT_DEFAULT,
     Dtype,
     Explain,
+    Inits,
     Json,
+    Paths,
     Seed,
+    Settings,
     Step,
     Timeout,
 )
@@ -44,24 +47,9 @@ def net(
         str | None,
         typer.Option("--labels", metavar="N,C", help="A network class's one-hot labels' shape."),
     ] = None,
-    settings: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            metavar="NAME=VALUE",
-            help="A network class's constructor argument, e.g. --set hidden_size=50.",
-        ),
-    ] = None,
-    init: Annotated[
-        list[str] | None,
-        typer.Option("--init", metavar="NAME=SHAPE", help="A network class's constructor array."),
-    ] = None,
-    paths: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--path", metavar="FOLDER", help="A folder to import from (as symgrad check)."
-        ),
-    ] = None,
+    settings: Settings = None,
+    init: Inits = None,
+    paths: Paths = None,
     seed: Seed = "0",
     dtype: Dtype = "float64",
     method: Annotated[

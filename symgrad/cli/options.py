@@ -97,3 +97,31 @@ Timeout = Annotated[
         show_default=False,
     ),
 ]
+
+Settings = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="NAME=VALUE",
+        help="A constructor argument that is a number or True/False, e.g. --set stride=2, "
+        "--set dropout_ratio=0.5, --set hidden_size=50.",
+    ),
+]
+Paths = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--path",
+        metavar="FOLDER",
+        help="A folder to import from, besides the file's own and the current one (as "
+        "python -m does: from the book's root, `from common.layers import Affine` works).",
+    ),
+]
+Inits = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--init",
+        metavar="NAME=SHAPE",
+        help="A constructor array, e.g. --init W=3,4 --init b=4 for the note's Affine "
+        "(seeded standard-normal numbers).",
+    ),
+]
