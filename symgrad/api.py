@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from symgrad.checking.containment import DEFAULT_TIMEOUT
-from symgrad.comparison import engine
 from symgrad.comparison.shapes import array_shapes
 from symgrad.inputs import (
     check_budget,
@@ -124,6 +123,8 @@ def compare(
     each is parsed and checked here (one :class:`~symgrad.errors.SymgradError` line for
     the first that is malformed).
     """
+    from symgrad.comparison import engine
+
     return engine.compare(
         name,
         shape=parse_shape(shape, "--shape") if isinstance(shape, str) else shape,

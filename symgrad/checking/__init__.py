@@ -5,7 +5,19 @@ a chain of them ending in a loss. Both return reports whose ``.ok`` and ``.probl
 say what is wrong in words.
 """
 
-from symgrad.checking.layer import check_layer
-from symgrad.checking.network import check_network
+from typing import Any
+
+# Imported on first use: the CLI imports symgrad.checking.containment for its defaults,
+# and `symgrad derive` should not pay for the whole checking machinery with it.
+_LAZY = {"check_layer": "symgrad.checking.layer", "check_network": "symgrad.checking.network"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'symgrad.checking' has no attribute {name!r}")
+
 
 __all__ = ["check_layer", "check_network"]
