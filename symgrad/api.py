@@ -324,6 +324,7 @@ def check_file(
     flags: Sequence[str] = (),
     paths: Sequence[str] = (),
     strict: bool = False,
+    symbolic: str | None = None,
 ) -> LayerCheck:
     """Check a layer class from a file, ``FILE.py:ClassName``, as it is written.
 
@@ -339,6 +340,9 @@ def check_file(
         flags: keyword arguments of every forward call, ``"train_flg=True"``.
         paths: folders to import from besides the file's own and the current one.
         strict: as :func:`check_layer`'s.
+        symbolic: the layer's formula for a third column: a catalog layer's name
+            (``softmax-with-loss``) or an expression in forward's argument names and the
+            parameters' (``1/(1 + exp(-x))``), parsed safely, never evaluated.
         seed, dtype, method, step, fast: as :func:`check_layer`.
         timeout: seconds the file, the constructor, and each forward or backward may run.
 
@@ -381,6 +385,7 @@ def check_file(
     check_budget(arrays | {f"--init {n}": s for n, s in inits.items()})
     seed, chosen = parse_seed(seed), parse_dtype(dtype)
     method, step, limit = parse_method(method), parse_step(step), parse_timeout(timeout)
+    formula = None if symbolic is None else _formula(symbolic)
     split_target(target)  # a malformed target is bad input, before the file runs
     rng = seeded_rng(seed)
     try:
@@ -395,6 +400,7 @@ def check_file(
         *values,
         keywords=keywords,
         strict=strict,
+        symbolic=formula,
         constants=constants,
         seed=seed,
         dtype=chosen,
@@ -404,6 +410,19 @@ def check_file(
         timeout=limit,
         progress=progress,
     )
+
+
+def _formula(text: str) -> Any:
+    """``--symbolic``: a catalog layer by name, else an expression through the safe parser."""
+    from symgrad.errors import SymgradError
+    from symgrad.layers import get_layer
+
+    try:
+        return get_layer(text)
+    except SymgradError:
+        from symgrad.expressions.parse import parse_expression
+
+        return parse_expression(text)
 
 
 def check_net(

@@ -490,3 +490,15 @@ def test_a_jump_in_the_derivative_is_a_kink_and_an_exact_backward_agrees_there()
     assert check.kinks is not None and check.kinks.mask[0, 0] and check.kinks.mask[1, 2]
     wrong = check_layer(SELUForgetsAlpha(), x)
     assert not wrong.ok and "slight" not in problems(wrong)
+
+
+def test_a_formula_from_the_command_line_is_the_third_column(book):
+    base = ["check", "common/layers.py:Sigmoid", "--input", "2,3"]
+    done = run(*base, "--symbolic", "1/(1 + exp(-x))", cwd=book)
+    assert done.returncode == 0 and "|bwd−sym|" in done.stdout, done.stdout + done.stderr
+    named = run(*base, "--symbolic", "sigmoid", cwd=book)
+    assert named.returncode == 0 and "|bwd−sym|" in named.stdout
+    wrong = run(*base, "--symbolic", "x**2", cwd=book)
+    assert wrong.returncode == 1
+    hostile = run(*base, "--symbolic", "__import__('os').getcwd()", cwd=book)
+    assert hostile.returncode == 2 and len(hostile.stderr.strip().splitlines()) == 1

@@ -82,6 +82,16 @@ def check(
             "log(y + 1e-7)), and a loss whose backward ignores dout.",
         ),
     ] = False,
+    symbolic: Annotated[
+        str | None,
+        typer.Option(
+            "--symbolic",
+            metavar="LAYER|EXPR",
+            help="The layer's formula, for a third column and to judge a smoothing "
+            "constant: a catalog layer (softmax-with-loss) or an expression in forward's "
+            "argument names, e.g. '1/(1 + exp(-x))' (parsed, never evaluated).",
+        ),
+    ] = None,
     seed: Seed = "0",
     dtype: Dtype = "float64",
     method: Method = "central",
@@ -113,6 +123,7 @@ def check(
         flags=flags or [],
         paths=paths or [],
         strict=strict,
+        symbolic=symbolic,
         seed=seed,
         dtype=dtype,
         method=method,
