@@ -502,3 +502,27 @@ def test_a_formula_from_the_command_line_is_the_third_column(book):
     assert wrong.returncode == 1
     hostile = run(*base, "--symbolic", "__import__('os').getcwd()", cwd=book)
     assert hostile.returncode == 2 and len(hostile.stderr.strip().splitlines()) == 1
+
+
+class TwoOutputs:
+    """Returns two arrays, as the sequel's LSTM returns (h, c); backward takes one
+    upstream gradient per output."""
+
+    def forward(self, x):
+        self.x = x
+        return np.tanh(x), x * x
+
+    def backward(self, dh, dc):
+        return dh * (1 - np.tanh(self.x) ** 2) + dc * 2 * self.x
+
+
+class TwoOutputsForgetsOne(TwoOutputs):
+    def backward(self, dh, dc):
+        return dh * (1 - np.tanh(self.x) ** 2)
+
+
+def test_a_forward_of_several_outputs_gets_an_upstream_gradient_for_each():
+    report = check_layer(TwoOutputs(), X)
+    assert report.ok, report.problems
+    assert "returns 2 arrays" in " ".join(report.comparison.notes)
+    assert not check_layer(TwoOutputsForgetsOne(), X).ok

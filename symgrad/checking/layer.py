@@ -542,6 +542,9 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
     except Exception as error:
         run.findings.append(say.forward_raised(subject.name, error))
         return done()
+    several = subject.several_outputs(raw)
+    if several:  # from here on forward returns the outputs joined, backward gets parts
+        raw, passed, rebound = run.first_forward()
     out = run.output_ok(raw)
     if out is None:
         if raw is None:
@@ -577,7 +580,15 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
         subject.call_forward()  # the state backward saw, for the symbolic values below
     from symgrad.checking import symbolic as formulas
 
-    notes: list[str] = [n for n in (narrowed, held) if n]
+    joined = None
+    if several:
+        shapes = " and ".join("×".join(map(str, o)) or "scalar" for o in subject.outputs)
+        joined = (
+            f"{subject.name}.forward returns {len(subject.outputs)} arrays ({shapes}): checked "
+            "as one output, each with its own random upstream gradient, given to backward in "
+            "order"
+        )
+    notes: list[str] = [n for n in (joined, narrowed, held) if n]
     form = formulas.resolve(symbolic_spec, subject.layer)
     recognised = form is None and symbolic_spec is None
     if recognised:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -371,6 +372,7 @@ class Subject:
         self.copy_inputs = False  # set when forward writes into its inputs
         self.state: State | None = None
         self.held: Held | None = None
+        self.outputs: tuple[tuple[int, ...], ...] | None = None  # see several_outputs
 
     @property
     def differentiated(self) -> tuple[int, ...]:
@@ -435,6 +437,8 @@ class Subject:
         forward = self.layer.forward
         if self.keywords:
             forward = functools.partial(forward, **self.keywords)
+        if self.outputs is not None:
+            forward = _concatenated(forward)
         if self.held is None:
             return forward
         held = self.held
@@ -463,8 +467,25 @@ class Subject:
         self.held = Held(self.layer, self.slots, state)
 
     def call_backward(self, dout: Any) -> Any:
-        """backward on ``dout`` as given (the caller copies it to see writes into it)."""
-        return self.guard.call(self.calls[1], self.layer.backward, dout)
+        """backward on ``dout`` as given (the caller copies it to see writes into it); for a
+        forward of several outputs, on one upstream gradient per output."""
+        if self.outputs is None:
+            return self.guard.call(self.calls[1], self.layer.backward, dout)
+        flat = np.ravel(dout)
+        bounds = np.cumsum([math.prod(shape) for shape in self.outputs])[:-1]
+        parts = [p.reshape(s) for p, s in zip(np.split(flat, bounds), self.outputs, strict=True)]
+        return self.guard.call(self.calls[1], self.layer.backward, *parts)
+
+    def several_outputs(self, out: Any) -> bool:
+        """A forward returning a tuple of float arrays (the sequel's LSTM: ``(h, c)``) is
+        checked as one whose output is their concatenation, each part with its own
+        random upstream gradient, and backward is given one per output, in order."""
+        if not isinstance(out, tuple) or len(out) < 2 or self.outputs is not None:
+            return False
+        if not all(isinstance(o, np.ndarray) and np.issubdtype(o.dtype, np.floating) for o in out):
+            return False
+        self.outputs = tuple(o.shape for o in out)
+        return True
 
     def output(self, replace: dict[int, np.ndarray] | None = None) -> Any:
         """forward's output alone; inputs are passed as they are (no copy) unless forward
@@ -533,6 +554,18 @@ class Subject:
         written in place, and the next backward would overwrite them)."""
         gradients = {p: self.slots[p].gradient(self.layer) for p in self.params}
         return {p: _copied(g) for p, g in gradients.items()}
+
+
+def _concatenated(forward: Any) -> Any:
+    """forward with its several outputs raveled into one array."""
+
+    def joined(*args: Any) -> Any:
+        out = forward(*args)
+        if not isinstance(out, tuple):
+            return out
+        return np.concatenate([np.ravel(o) for o in out])
+
+    return joined
 
 
 def _copied(value: Any) -> Any:
