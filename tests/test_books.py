@@ -526,3 +526,24 @@ def test_a_forward_of_several_outputs_gets_an_upstream_gradient_for_each():
     assert report.ok, report.problems
     assert "returns 2 arrays" in " ".join(report.comparison.notes)
     assert not check_layer(TwoOutputsForgetsOne(), X).ok
+
+
+def test_a_network_hint_names_the_batch_size():
+    from symgrad.api import check_network
+
+    class HalfDW(BookAffine):  # dW divided by the batch size once too often
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.dW = self.dW / self.x.shape[0]
+            return dx
+
+    generator = np.random.default_rng(4)
+    x = generator.standard_normal((3, 6))
+    layers = [
+        HalfDW(0.5 * generator.standard_normal((6, 5)), np.zeros(5)),
+        BookRelu(),
+        BookAffine(0.5 * generator.standard_normal((5, 4)), np.zeros(4)),
+        BookLoss(),
+    ]
+    report = check_network(layers, x, T)
+    assert "3 is the batch size N" in problems(report), report.problems

@@ -538,7 +538,7 @@ def _chain(net: _Net, method: Method | None, step, rng, tracker, wanted=None):
                     array,
                     verified,
                     net.dtype,
-                    axis_meanings({array: x}),
+                    axis_meanings({"x": net.x, array: x}),  # x first: its rows are the batch
                     {array: x},
                 )
                 wrong.append(dataclasses.replace(evidence, name=f"{net.names[k]}: d{array}"))
