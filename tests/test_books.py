@@ -547,3 +547,15 @@ def test_a_network_hint_names_the_batch_size():
     ]
     report = check_network(layers, x, T)
     assert "3 is the batch size N" in problems(report), report.problems
+
+
+class UntransposedWeight(BookAffine):
+    def backward(self, dout):
+        super().backward(dout)
+        return dout @ self.W  # the learner's slip: W is square, so the shape fits
+
+
+def test_dout_times_w_instead_of_its_transpose_is_named():
+    square = np.random.default_rng(5).standard_normal((4, 4))
+    report = check_layer(UntransposedWeight(square, np.zeros(4)), X)
+    assert "dout·Wᵀ is meant" in problems(report), report.problems

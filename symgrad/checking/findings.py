@@ -426,6 +426,30 @@ def transpose_hint(backward: np.ndarray, numeric: np.ndarray, allowed: np.ndarra
     return None
 
 
+def weight_hint(
+    check: GradientCheck, inputs: dict[str, np.ndarray], dout: np.ndarray | None
+) -> str | None:
+    """The commonest learner's slip: dx = dout·W where dout·Wᵀ is meant, which a square W
+    lets through every shape check."""
+    if dout is None or np.ndim(dout) != 2 or check.backward.ndim != 2:
+        return None
+    for name, W in inputs.items():
+        W = np.asarray(W)
+        if W.ndim != 2 or W.shape[0] != W.shape[1] or W.shape[0] != np.shape(dout)[1]:
+            continue
+        slip = np.asarray(dout, dtype=np.float64) @ W
+        if slip.shape != check.backward.shape:
+            continue
+        scale = float(np.max(np.abs(slip), initial=0.0)) or 1.0
+        close = np.all(np.abs(check.backward - slip) <= check.bound + 1e-12 * scale)
+        if close and not np.all(np.abs(check.numeric - slip) <= check.bound):
+            return (
+                f"backward computes dout·{name} where dout·{name}ᵀ is meant ({name} is square, "
+                "so the shapes did not catch it): transpose it"
+            )
+    return None
+
+
 def where_hint(wrong: np.ndarray, inputs: dict[str, np.ndarray]) -> str | None:
     """The wrong elements are exactly where some input is positive, or not."""
     if wrong.all() or not wrong.any():
@@ -455,8 +479,11 @@ def wrong_gradient(
     dims: dict[int, str],
     inputs: dict[str, np.ndarray],
     right_for_ones: bool = False,
+    dout: np.ndarray | None = None,
 ) -> tuple[WrongGradient, Finding]:
-    """The evidence and the sentence for a gradient that disagrees with numeric values."""
+    """The evidence and the sentence for a gradient that disagrees with numeric values
+    (``dout``, the upstream gradient backward was given, lets a hint name dout·W where
+    dout·Wᵀ is meant)."""
     check, numeric, sides = verified.check, verified.numeric, verified.sides
     index = worst_index(check)
     gap = differences(check, sides)
@@ -473,6 +500,9 @@ def wrong_gradient(
             "dout is 1; multiply by dout"
         )
     hints += pattern_hints(check, dims, inputs, relative)
+    untransposed = weight_hint(check, inputs, dout)
+    if untransposed:
+        hints.insert(0, untransposed)
     evidence = WrongGradient(
         name=check.name,
         array=array,

@@ -652,6 +652,7 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
                 axis_meanings({**inputs_by_name, "out": out}),
                 inputs_by_name,
                 right_for_ones=ones,
+                dout=dout if isinstance(dout, np.ndarray) else None,
             )
             wrong.append(evidence)
             run.findings.append(finding)
