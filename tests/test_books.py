@@ -559,3 +559,20 @@ def test_dout_times_w_instead_of_its_transpose_is_named():
     square = np.random.default_rng(5).standard_normal((4, 4))
     report = check_layer(UntransposedWeight(square, np.zeros(4)), X)
     assert "dout·Wᵀ is meant" in problems(report), report.problems
+
+
+@pytest.mark.parametrize(("dropout", "ok"), [(BookDropout, True), (DropoutIgnoresMask, False)])
+def test_dropout_inside_a_network_is_held_fixed(dropout, ok):
+    from symgrad.api import check_network
+
+    generator = np.random.default_rng(8)
+    layers = [
+        BookAffine(0.5 * generator.standard_normal((6, 5)), np.zeros(5)),
+        dropout(0.3),
+        BookAffine(0.5 * generator.standard_normal((5, 4)), np.zeros(4)),
+        BookLoss(),
+    ]
+    report = check_network(layers, generator.standard_normal((3, 6)), T)
+    assert report.ok == ok, report.problems
+    if not ok:
+        assert report.broken == ("DropoutIgnoresMask1",)

@@ -18,6 +18,7 @@ and the parameter it is in is named by projecting each parameter on its own.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from symgrad.checking.objects import State, class_name, list_slots
+from symgrad.checking.objects import RESEED, State, class_name, list_slots
 from symgrad.checking.report import Finding
 from symgrad.comparison.tolerance import exact_tolerance
 from symgrad.numeric.differences import ROUNDING_ULPS
@@ -75,6 +76,7 @@ def _parameters(obj: Any) -> _Parameters:
 
 def _own_gradient(obj: Any, x: Any, t: Any, call: Callable) -> list[np.ndarray]:
     """What the network itself says its gradient is, by parameter, copied."""
+    np.random.seed(RESEED)  # every pass through the layers draws the same dropout masks
     if isinstance(obj.params, dict):
         grads = call(f"{class_name(obj)}.gradient", obj.gradient, x, t)
         return [np.array(grads[k], dtype=np.float64, copy=True) for k in obj.params]
@@ -84,15 +86,17 @@ def _own_gradient(obj: Any, x: Any, t: Any, call: Callable) -> list[np.ndarray]:
 
 
 def _loss(obj: Any, x: Any, t: Any, call: Callable) -> float:
+    np.random.seed(RESEED)
     if callable(getattr(obj, "loss", None)) and isinstance(obj.params, dict):
-        keywords = {}
-        if "train_flg" in inspect.signature(obj.loss).parameters:
-            keywords["train_flg"] = True  # as gradient() computes it
-        return float(call(f"{class_name(obj)}.loss", obj.loss, x, t, **keywords))
+        loss = obj.loss
+        if "train_flg" in inspect.signature(loss).parameters:
+            loss = functools.partial(loss, train_flg=True)  # as gradient() computes it
+        return float(call(f"{class_name(obj)}.loss", loss, x, t))
     return float(call(f"{class_name(obj)}.forward", obj.forward, x, t))
 
 
 def _layers_loss(layers: Sequence[Any], x: Any, t: Any, call: Callable) -> float:
+    np.random.seed(RESEED)
     h = x
     for layer in layers[:-1]:
         h = call(f"{class_name(layer)}.forward", layer.forward, h)
@@ -130,6 +134,7 @@ def check_model_gradient(
     was checked. The network is left exactly as it was."""
     name = class_name(obj)
     states = [State(obj), *(State(layer) for layer in layers)]
+    global_random = np.random.get_state()
     try:
         parameters = _parameters(obj)
         saved = [np.array(a, copy=True) for a in parameters.arrays]
@@ -146,6 +151,7 @@ def check_model_gradient(
     finally:
         for state in states:
             state.restore()
+        np.random.set_state(global_random)
     note = (
         f"{name}'s own gradient() checked: every parameter is backprop through its layers "
         f"(checked element by element above) plus the gradient of what loss() adds to the "

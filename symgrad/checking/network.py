@@ -161,6 +161,7 @@ class _Net:
         self.upstream_bp: list[Any] = []  # dout each layer's backward got in backprop
         self.backprop: dict[tuple[int, str], np.ndarray] = {}  # (layer, param) → gradient
         self.loss = float("nan")
+        self.notes: list[str] = []
 
     def is_loss(self, k: int) -> bool:
         return k == len(self.layers) - 1
@@ -207,6 +208,7 @@ class _Net:
             if not np.all(np.isfinite(array)):
                 self.findings.append(say.forward_not_finite(self.names[k], array))
                 return False
+            array = self.steady(k, subject, array)
             if self.is_loss(k):
                 if array.ndim != 0:
                     self.findings.append(
@@ -220,6 +222,21 @@ class _Net:
                 self.loss = float(array)
             h = array.astype(self.dtype)
         return True
+
+    def steady(self, k: int, subject: Subject, out: np.ndarray) -> np.ndarray:
+        """A layer whose forward gives another output on the same input (dropout's new
+        mask) is held to the same random numbers in every forward, as a single layer's
+        check does; returns its output under that hold."""
+        with np.errstate(all="ignore"):
+            again = np.asarray(subject.call_forward()[0])
+        if again.shape == out.shape and np.array_equal(again, out, equal_nan=True):
+            return out
+        subject.hold_fixed(state=False)
+        self.notes.append(
+            f"{self.names[k]}.forward is random: checked with its random numbers held fixed"
+        )
+        with np.errstate(all="ignore"):
+            return np.asarray(subject.call_forward()[0])
 
     def backward(self) -> bool:
         """Backprop: the loss's backward with dout = 1, then every layer's in turn."""
@@ -441,7 +458,7 @@ def check_network(
     names = net.parameter_names()
     findings = list(net.findings)
     findings += _verdicts(net, parameters, local, wrong, names)
-    notes = []
+    notes = list(net.notes)
     if model is not None:  # the layers are its own again: its gradient() can be asked
         with guard:
             try:
