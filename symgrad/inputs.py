@@ -99,9 +99,10 @@ def parse_init(text: str) -> tuple[str, tuple[int, ...]]:
 Scalar = bool | int | float
 
 
-def parse_setting(text: str, what: str) -> tuple[str, Scalar]:
+def parse_setting(text: str, what: str) -> tuple[str, Scalar | list[Scalar]]:
     """``--set stride=2`` or ``--flag train_flg=True`` → (name, value): an integer, a
-    finite float or True/False, read as data (nothing is evaluated)."""
+    finite float or True/False, or a list of them separated by commas
+    (``hidden_size_list=100,100``), read as data (nothing is evaluated)."""
     name, equals, value = plain_text(text, what).partition("=")
     name, value = name.strip(), value.strip()
     if not equals or not name.isidentifier() or not value:
@@ -109,11 +110,17 @@ def parse_setting(text: str, what: str) -> tuple[str, Scalar]:
             f"malformed {what} '{text}': expected NAME=VALUE, e.g. stride=2, ratio=0.5 or "
             "train_flg=True"
         )
+    if "," in value:
+        return name, [_scalar(part.strip(), f"{what} {name}") for part in value.split(",")]
+    return name, _scalar(value, f"{what} {name}")
+
+
+def _scalar(value: str, what: str) -> Scalar:
     if value in ("True", "False"):
-        return name, value == "True"
+        return value == "True"
     if re.fullmatch(r"[+-]?\d+", value, re.ASCII):
-        return name, int(value)
-    return name, parse_number(value, f"{what} {name}")
+        return int(value)
+    return parse_number(value, what)
 
 
 def parse_input(text: str) -> tuple[tuple[int, ...], int | None]:

@@ -576,3 +576,13 @@ def test_dropout_inside_a_network_is_held_fixed(dropout, ok):
     assert report.ok == ok, report.problems
     if not ok:
         assert report.broken == ("DropoutIgnoresMask1",)
+
+
+def test_a_setting_may_be_a_list_of_numbers():
+    from symgrad.errors import SymgradError
+    from symgrad.inputs import parse_setting
+
+    assert parse_setting("hidden_size_list=100,50", "--set") == ("hidden_size_list", [100, 50])
+    assert parse_setting("use_dropout=True", "--set") == ("use_dropout", True)
+    with pytest.raises(SymgradError):
+        parse_setting("sizes=3,__import__", "--set")

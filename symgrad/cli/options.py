@@ -103,8 +103,8 @@ Settings = Annotated[
     typer.Option(
         "--set",
         metavar="NAME=VALUE",
-        help="A constructor argument that is a number or True/False, e.g. --set stride=2, "
-        "--set dropout_ratio=0.5, --set hidden_size=50.",
+        help="A constructor argument that is a number, True/False or a list of numbers, e.g. "
+        "--set stride=2, --set dropout_ratio=0.5, --set hidden_size_list=100,100.",
     ),
 ]
 Paths = Annotated[
