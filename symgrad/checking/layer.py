@@ -556,7 +556,7 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
         out = run.output_ok(raw)
         if out is None:
             return done()
-    out, held = _steady(run, out)
+    out, held = steady(subject, out, run.findings)
     if out is None:
         return done()
     dout: Any = subject.upstream(out.shape, run.rng)
@@ -699,14 +699,16 @@ def _narrowed(subject: Subject, out: np.ndarray) -> str | None:
     )
 
 
-def _steady(run: _Run, out: np.ndarray) -> tuple[np.ndarray | None, str | None]:
+def steady(
+    subject: Subject, out: np.ndarray, findings: list[Finding]
+) -> tuple[np.ndarray | None, str | None]:
     """forward as a function of its arguments: when a second call on the same arrays
     gives another output, the layer is random (dropout's new mask each call) or keeps
     state (a stateful RNN's carried-over hidden state). Then every forward is held to the
     same random numbers, and if need be the same state (Subject.hold_fixed), and the check
     runs on that; returns the output to check and a note saying so (None, and a finding,
-    when even that does not make forward repeat itself)."""
-    subject = run.subject
+    when even that does not make forward repeat itself). A network's check holds each
+    of its layers the same way."""
 
     def twice() -> tuple[Any, Any]:
         with np.errstate(all="ignore"):
@@ -727,7 +729,7 @@ def _steady(run: _Run, out: np.ndarray) -> tuple[np.ndarray | None, str | None]:
         first, second = twice()
         if _same(first, second):
             return np.asarray(first), f"{subject.name}.forward {what}"
-    run.findings.append(say.forward_not_repeatable(subject.name))
+    findings.append(say.forward_not_repeatable(subject.name))
     return None, None
 
 

@@ -41,7 +41,7 @@ from symgrad.checking import findings as say
 from symgrad.checking import symbolic as formulas
 from symgrad.checking.containment import DEFAULT_TIMEOUT, UNGUARDED, Guard, UserCodeFailed
 from symgrad.checking.gradients import plan, project, verify
-from symgrad.checking.layer import axis_meanings, choose_dtype
+from symgrad.checking.layer import axis_meanings, choose_dtype, steady
 from symgrad.checking.model import check_model_gradient, is_model, model_layers
 from symgrad.checking.objects import Subject, catalog_entry, class_name
 from symgrad.checking.progress import Progress
@@ -208,7 +208,10 @@ class _Net:
             if not np.all(np.isfinite(array)):
                 self.findings.append(say.forward_not_finite(self.names[k], array))
                 return False
-            array = self.steady(k, subject, array)
+            array, held = steady(subject, array, self.findings)  # dropout: its mask fixed
+            if array is None:
+                return False
+            self.notes += [held] if held else []
             if self.is_loss(k):
                 if array.ndim != 0:
                     self.findings.append(
@@ -222,21 +225,6 @@ class _Net:
                 self.loss = float(array)
             h = array.astype(self.dtype)
         return True
-
-    def steady(self, k: int, subject: Subject, out: np.ndarray) -> np.ndarray:
-        """A layer whose forward gives another output on the same input (dropout's new
-        mask) is held to the same random numbers in every forward, as a single layer's
-        check does; returns its output under that hold."""
-        with np.errstate(all="ignore"):
-            again = np.asarray(subject.call_forward()[0])
-        if again.shape == out.shape and np.array_equal(again, out, equal_nan=True):
-            return out
-        subject.hold_fixed(state=False)
-        self.notes.append(
-            f"{self.names[k]}.forward is random: checked with its random numbers held fixed"
-        )
-        with np.errstate(all="ignore"):
-            return np.asarray(subject.call_forward()[0])
 
     def backward(self) -> bool:
         """Backprop: the loss's backward with dout = 1, then every layer's in turn."""
