@@ -46,8 +46,8 @@ def symbolic_gradients(
     return layer.form.gradient_function(shapes, digits)(arrays, dout)
 
 
-def check_method(layer: Layer, method: str | Method, step: float | None = None) -> Method:
-    """The method, if it can differentiate this layer with this step; else one line why."""
+def check_method(layer: Layer, method: str | Method) -> Method:
+    """The method, if it can differentiate this layer; else one line why."""
     method = get_method(method)
     if method.kind == "complex-step" and layer.complex_step_refusal:
         raise SymgradError(layer.complex_step_refusal)
@@ -116,7 +116,7 @@ def compare(
         (at a kink: when the backward is a valid subgradient).
     """
     layer = get_layer(name) if isinstance(name, str) else name
-    method = check_method(layer, method, step)
+    method = check_method(layer, method)
     shapes = array_shapes(layer, shape, batch)
     rng = seeded_rng(seed)
     drawn = fill(layer, seeded_arrays(layer, shapes, rng), at)
