@@ -454,13 +454,13 @@ def check_net(
     """
     import numpy as np
 
-    from symgrad.checking.network import parse_spec
+    from symgrad.checking.network import spec_shapes
     from symgrad.errors import SymgradError
     from symgrad.layers.spec import random_labels
 
     shape = parse_shape(input_shape, "--input") if isinstance(input_shape, str) else input_shape
     if len(shape) < 2:
-        raise SymgradError(f"--input takes N,IN (a batch of rows), got {input_shape}")
+        raise SymgradError(f"--input takes a batch first (N,IN), got {input_shape}")
     seed, chosen = parse_seed(seed), parse_dtype(dtype)
     chosen_method = None if method is None else parse_method(method)
     step, limit = parse_step(step), parse_timeout(timeout)
@@ -470,19 +470,10 @@ def check_net(
             spec, shape, labels, settings, init, paths, seed, chosen, chosen_method, step,
             fast, limit, progress, rng,
         )  # fmt: skip
-    if len(shape) != 2:
-        raise SymgradError(f"--input takes N,IN (a batch of rows), got {input_shape}")
-    rows, width = shape
-    arrays: dict[str, tuple[int, ...]] = {"x": shape}
-    for position, (_, size) in enumerate(parse_spec(spec), start=1):
-        if size is not None:  # affine:OUT, the book's W of width × OUT and its b
-            arrays |= {f"W{position}": (width, size), f"b{position}": (size,)}
-            width = size
-        arrays[f"output {position}"] = (rows, width)
-    arrays["t"] = (rows, width)
+    arrays = spec_shapes(spec, shape)
     check_budget(arrays)
     x = rng.standard_normal(shape).astype(chosen)
-    t = random_labels((rows, width), rng)
+    t = random_labels(arrays["t"], rng)
     return check_network(
         spec,
         x,

@@ -199,9 +199,9 @@ def test_a_network_is_built_by_the_kinds_with_the_books_initialisation():
     from symgrad.checking.network import build
 
     layers, classes = build(
-        "affine:50,relu,affine:10,softmax-with-loss", 784, np.random.default_rng(0), np.float32
+        "affine:50,relu,affine:10,softmax-with-loss", (3, 784), np.random.default_rng(0), np.float32
     )
-    assert classes == 10
+    assert classes == (3, 10)
     first = layers[0]
     assert first.W.shape == (784, 50) and first.W.dtype == np.float32
     assert 0.008 < float(np.std(first.W)) < 0.012  # 0.01·randn

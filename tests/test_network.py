@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symgrad.api import check_network
-from symgrad.checking.network import build, layer_names, parse_spec
+from symgrad.checking.network import build, layer_names, parse_spec, spec_shapes
 from symgrad.errors import SymgradError
 from symgrad.layers.affine import Affine
 from symgrad.layers.relu import Relu
@@ -53,7 +53,7 @@ def test_the_books_two_layer_network(book_report):
 
 
 def book_layers(spec, width, seed=0):
-    return build(spec, width, np.random.default_rng(seed), np.dtype(float))[0]
+    return build(spec, (1, width), np.random.default_rng(seed), np.dtype(float))[0]
 
 
 def test_more_accurate_than_the_books_own_loop():
@@ -121,7 +121,10 @@ def test_a_broken_loss_spoils_every_parameter():
 
     x, t = batch(3, 10, 4, seed=4)
     layers, _ = build(
-        "affine:5,sigmoid,affine:4,softmax-with-loss", 10, np.random.default_rng(0), np.dtype(float)
+        "affine:5,sigmoid,affine:4,softmax-with-loss",
+        (3, 10),
+        np.random.default_rng(0),
+        np.dtype(float),
     )
     layers[-1] = NoBatchMean()
     report = check_network(layers, x, t)
@@ -194,7 +197,8 @@ def test_report_renders_and_serialises(book_report):
     ("spec", "words"),
     [
         ("affine,relu,softmax-with-loss", "affine needs its output size"),
-        ("affine:5,relu:3,softmax-with-loss", "takes no size"),
+        ("affine:5,relu:3,softmax-with-loss", "relu takes nothing after"),
+        ("affine:0,relu,softmax-with-loss", "needs its output size"),
         ("affine:5,relu", "must be a loss"),
         ("softmax-with-loss,affine:3", "must be a loss"),
         ("affine:5,mul,softmax-with-loss", "takes 2 inputs"),
@@ -207,8 +211,25 @@ def test_bad_specs_are_one_sentence(spec, words):
         parse_spec(spec)
 
 
+def test_a_specs_arrays_are_known_before_any_is_made():
+    assert spec_shapes("affine:5,relu,affine:3,softmax-with-loss", (2, 4)) == {
+        "x": (2, 4),
+        "W1": (4, 5),
+        "b1": (5,),
+        "output 1": (2, 5),
+        "output 2": (2, 5),
+        "W3": (5, 3),
+        "b3": (3,),
+        "output 3": (2, 3),
+        "t": (2, 3),
+        "output 4": (),
+    }
+    with pytest.raises(SymgradError, match=r"affine takes rows of features \(N,IN\)"):
+        spec_shapes("affine:5,softmax-with-loss", (2, 1, 4))
+
+
 def test_layer_names_follow_the_book():
-    layers, _ = build(BOOK, 4, np.random.default_rng(0), np.dtype(float))
+    layers, _ = build(BOOK, (2, 4), np.random.default_rng(0), np.dtype(float))
     assert layer_names(layers) == ["Affine1", "Relu1", "Affine2", "SoftmaxWithLoss"]
 
 

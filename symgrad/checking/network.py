@@ -66,12 +66,14 @@ from symgrad.reports import GradientCheck
 # ---------------------------------------------------------------- building from a spec
 
 
-def parse_spec(spec: str) -> list[tuple[Layer, int | None]]:
-    """``"affine:50,relu,affine:10,softmax-with-loss"`` → catalog layers and their sizes.
+def parse_spec(spec: str) -> list[tuple[Layer, object | None]]:
+    """``"affine:50,relu,affine:10,softmax-with-loss"`` → catalog layers, each with what
+    its kind read after ``:`` (affine's output size; None for relu).
 
     Raises:
-        SymgradError: for an unknown layer, a missing or stray size, a layer that takes
-            two inputs, or a network that does not end in (exactly one) loss.
+        SymgradError: for an unknown layer, a missing, malformed or stray argument, a
+            layer that takes two inputs, or a network that does not end in (exactly one)
+            loss.
     """
     items = [item.strip() for item in spec.split(",")]
     if not spec.strip() or any(not item for item in items):
@@ -79,21 +81,11 @@ def parse_spec(spec: str) -> list[tuple[Layer, int | None]]:
             f"malformed network '{spec}': expected layers separated by commas, e.g. "
             "affine:50,relu,affine:10,softmax-with-loss"
         )
-    sized = " and ".join(f"{layer.name}:OUT" for layer in CATALOG if layer.kind.sized)
     losses = " or ".join(layer.name for layer in CATALOG if layer.kind.loss)
-    layers: list[tuple[Layer, int | None]] = []
+    layers: list[tuple[Layer, object | None]] = []
     for position, item in enumerate(items, start=1):
-        name, _, size_text = item.partition(":")
+        name, _, argument = item.partition(":")
         layer = get_layer(name.strip())
-        size = None
-        if layer.kind.sized:
-            if not size_text.strip().isdigit() or int(size_text) <= 0:
-                raise SymgradError(
-                    f"'{item}': {layer.name} needs its output size, e.g. {layer.name}:50"
-                )
-            size = int(size_text)
-        elif size_text:
-            raise SymgradError(f"'{item}': {layer.name} takes no size (only {sized} does)")
         if len(layer.inputs) != 1:
             raise SymgradError(
                 f"'{item}': {layer.name} takes {len(layer.inputs)} inputs; a network here "
@@ -103,21 +95,41 @@ def parse_spec(spec: str) -> list[tuple[Layer, int | None]]:
             raise SymgradError(
                 f"'{spec}': the last layer, and only the last, must be a loss ({losses})"
             )
-        layers.append((layer, size))
+        layers.append((layer, layer.kind.spec_argument(layer, argument.strip())))
     return layers
 
 
+def spec_shapes(spec: str, in_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+    """Every array a spec's network makes for an input batch of ``in_shape``, by name
+    (W1, b1, …, each layer's output, and the labels t), from the spec alone: what the
+    memory budget is checked on before anything is allocated.
+
+    Raises:
+        SymgradError: for a bad spec, or a layer that cannot take its input's shape.
+    """
+    arrays: dict[str, tuple[int, ...]] = {"x": in_shape}
+    shape = in_shape
+    for position, (layer, argument) in enumerate(parse_spec(spec), start=1):
+        if layer.kind.loss:
+            arrays["t"] = shape  # the loss's labels have its scores' shape
+        own, shape = layer.kind.network_shapes(layer, shape, argument)
+        arrays |= {f"{name}{position}": array for name, array in own.items()}
+        arrays[f"output {position}"] = shape
+    return arrays
+
+
 def build(
-    spec: str, width: int, rng: np.random.Generator, dtype: np.dtype
-) -> tuple[list[Any], int]:
-    """The catalog's classes, each built by its kind with the book's initialisation
-    (weights 0.01·randn, zero biases); returns the layer objects and the number of classes
-    the loss sees."""
+    spec: str, in_shape: tuple[int, ...], rng: np.random.Generator, dtype: np.dtype
+) -> tuple[list[Any], tuple[int, ...]]:
+    """The catalog's classes for an input batch of ``in_shape``, each built by its kind
+    with the book's initialisation (weights 0.01·randn, zero biases); returns the layer
+    objects and the shape of the scores the loss sees."""
     objects = []
-    for layer, size in parse_spec(spec):
-        built, width = layer.kind.build(layer, width, size, rng, dtype)
+    for layer, argument in parse_spec(spec):
+        scores = in_shape
+        built, in_shape = layer.kind.build(layer, in_shape, argument, rng, dtype)
         objects.append(built)
-    return objects, width
+    return objects, scores
 
 
 def layer_names(layers: Sequence[Any]) -> list[str]:
@@ -385,7 +397,7 @@ def check_network(
     model = spec_or_layers if is_model(spec_or_layers) else None
     if isinstance(spec_or_layers, str):
         spec = spec_or_layers
-        layers, _ = build(spec, np.shape(x)[-1], rng, chosen)
+        layers, _ = build(spec, np.shape(x), rng, chosen)
     elif model is not None:
         layers = model_layers(model)
         if layers is None:
@@ -779,4 +791,4 @@ def _verdicts(net: _Net, parameters, local, wrong, names) -> list[Finding]:
     return findings
 
 
-__all__ = ["build", "check_network", "layer_names", "parse_spec"]
+__all__ = ["build", "check_network", "layer_names", "parse_spec", "spec_shapes"]

@@ -36,12 +36,10 @@ class Kind(ABC):
 
     Attributes:
         elementwise: each output element depends only on the same element of each input.
-        sized: in a network spec it takes its output size (``affine:50``).
         loss: its output is a scalar loss, so it ends a network.
     """
 
     elementwise: ClassVar[bool] = False
-    sized: ClassVar[bool] = False
     loss: ClassVar[bool] = False
 
     def __repr__(self) -> str:
@@ -71,12 +69,44 @@ class Kind(ABC):
     def sweep_shape(self, layer: Layer) -> Shape:
         """The ``--shape`` (with a batch of 1) of the point ``symgrad steps`` sweeps at."""
 
+    def spec_argument(self, layer: Layer, text: str) -> object | None:
+        """What follows ``NAME:`` in a ``symgrad net`` spec (``affine:50``), parsed; None
+        for a kind that takes nothing (``text`` empty).
+
+        Raises:
+            SymgradError: one line, for a missing, malformed or stray argument.
+        """
+        if text:
+            raise SymgradError(f"'{layer.name}:{text}': {layer.name} takes nothing after ':'")
+        return None
+
+    def spec_form(self, layer: Layer) -> str:
+        """How the layer is written in a spec, for messages: ``affine:OUT``, ``relu``."""
+        return layer.name
+
+    def network_shapes(
+        self, layer: Layer, in_shape: Shape, argument: object | None
+    ) -> tuple[dict[str, Shape], Shape]:
+        """The shapes of the layer's own arrays (by its names) in a network whose input
+        to it has ``in_shape`` (batch first), and the shape it passes on. Asked before any
+        array is made, so that the memory budget is checked from the spec alone.
+
+        Raises:
+            SymgradError: one line, when the layer cannot take an input of ``in_shape``.
+        """
+        return {}, in_shape
+
     def build(
-        self, layer: Layer, width: int, size: int | None, rng: np.random.Generator, dtype: np.dtype
-    ) -> tuple[object, int]:
-        """The layer's object in a network whose inputs have ``width`` features, and the
-        width it passes on; ``size`` is the spec's ``:OUT`` for a sized kind."""
-        return layer.numpy_class(), width
+        self,
+        layer: Layer,
+        in_shape: Shape,
+        argument: object | None,
+        rng: np.random.Generator,
+        dtype: np.dtype,
+    ) -> tuple[object, Shape]:
+        """The layer's object in a network whose input to it has ``in_shape``, built with
+        the book's initialisation, and the shape it passes on."""
+        return layer.numpy_class(), self.network_shapes(layer, in_shape, argument)[1]
 
     def derivation_sizes(self, layer: Layer, shapes: dict[str, Shape]) -> Shape | None:
         """The sizes ``symgrad derive --shape`` makes concrete (affine's N, IN, OUT), or
@@ -120,8 +150,6 @@ class Affine(Kind):
     """Y = X·W + b: the first input X (--batch×IN), the first parameter W (IN×OUT), and
     any further parameters b (OUT), added to every row."""
 
-    sized = True
-
     def shape_meaning(self, layer: Layer) -> str:
         return f"IN,OUT: {layer.params[0]}'s shape ({layer.inputs[0]} is --batch×IN)"
 
@@ -155,14 +183,40 @@ class Affine(Kind):
     def sweep_shape(self, layer: Layer) -> Shape:
         return layer.default_shape
 
+    def spec_argument(self, layer: Layer, text: str) -> object | None:
+        if not text.strip().isdigit() or int(text) <= 0:
+            raise SymgradError(
+                f"'{layer.name}:{text}': {layer.name} needs its output size, e.g. {layer.name}:50"
+            )
+        return int(text)
+
+    def spec_form(self, layer: Layer) -> str:
+        return f"{layer.name}:OUT"
+
+    def network_shapes(
+        self, layer: Layer, in_shape: Shape, argument: object | None
+    ) -> tuple[dict[str, Shape], Shape]:
+        if len(in_shape) != 2:
+            raise SymgradError(
+                f"{layer.name} takes rows of features (N,IN); its input here is "
+                f"{'×'.join(map(str, in_shape))}"
+            )
+        shapes = self.array_shapes(layer, (in_shape[1], argument), batch=in_shape[0])
+        return {name: shapes[name] for name in layer.params}, (in_shape[0], argument)
+
     def build(
-        self, layer: Layer, width: int, size: int | None, rng: np.random.Generator, dtype: np.dtype
-    ) -> tuple[object, int]:
-        shapes = self.array_shapes(layer, (width, size), batch=1)
+        self,
+        layer: Layer,
+        in_shape: Shape,
+        argument: object | None,
+        rng: np.random.Generator,
+        dtype: np.dtype,
+    ) -> tuple[object, Shape]:
+        shapes, out_shape = self.network_shapes(layer, in_shape, argument)
         weight, *biases = layer.params
         arrays = [WEIGHT_SCALE * rng.standard_normal(shapes[weight])]
         arrays += [np.zeros(shapes[bias]) for bias in biases]
-        return layer.numpy_class(*(a.astype(dtype) for a in arrays)), size
+        return layer.numpy_class(*(a.astype(dtype) for a in arrays)), out_shape
 
     def derivation_sizes(self, layer: Layer, shapes: dict[str, Shape]) -> Shape | None:
         return (*shapes[layer.inputs[0]], shapes[layer.params[0]][1])
@@ -187,6 +241,11 @@ class ClassLoss(Kind):
 
     def sweep_shape(self, layer: Layer) -> Shape:
         return (1, layer.default_shape[-1])
+
+    def network_shapes(
+        self, layer: Layer, in_shape: Shape, argument: object | None
+    ) -> tuple[dict[str, Shape], Shape]:
+        return {}, ()  # the loss: a scalar
 
 
 ELEMENTWISE = Elementwise()
