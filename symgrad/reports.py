@@ -15,6 +15,21 @@ if TYPE_CHECKING:
 PAIRS = ("backward_vs_symbolic", "backward_vs_numeric", "symbolic_vs_numeric")
 
 
+class Printed:
+    """A report that prints as its command does: ``rich.print(report)`` draws its tables,
+    ``str(report)`` is the same as plain text at 80 columns (symgrad.render.text)."""
+
+    def __rich__(self) -> Any:
+        from symgrad.render.text import renderable
+
+        return renderable(self)
+
+    def __str__(self) -> str:
+        from symgrad.render.text import plain
+
+        return plain(self)
+
+
 @dataclass(frozen=True)
 class GraphNode:
     """One primitive operation of a computational graph.
@@ -44,7 +59,7 @@ class ChainRule:
 
 
 @dataclass(frozen=True)
-class Derivation:
+class Derivation(Printed):
     """A layer's (or an expression's) derivation, the way the note teaches it."""
 
     layer: str
@@ -184,7 +199,7 @@ class Precision:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(Printed):
     """The three-way check of one layer on one set of seeded inputs."""
 
     layer: str
@@ -229,7 +244,7 @@ class BackpropNode:
 
 
 @dataclass(frozen=True)
-class Backprop:
+class Backprop(Printed):
     """A forward and a backward pass through a scalar computational graph, node by node.
 
     The one model that every graph renderer (text, DOT, SVG, JSON) draws.
@@ -269,7 +284,7 @@ class StepCurve:
 
 
 @dataclass(frozen=True)
-class StepSweep:
+class StepSweep(Printed):
     """Error versus step at one point: the V-shaped curve of each difference method."""
 
     layer: str

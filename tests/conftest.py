@@ -44,8 +44,8 @@ class Run:
 def symgrad():
     """Run the installed ``symgrad`` with arguments; returns code, stdout, stderr."""
 
-    def run(*args: str, timeout: float = 120) -> Run:
-        env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1"}
+    def run(*args: str, timeout: float = 120, columns: int = 120) -> Run:
+        env = {**os.environ, "COLUMNS": str(columns), "NO_COLOR": "1"}
         done = subprocess.run(
             [symgrad_executable(), *args],
             capture_output=True,

@@ -1,11 +1,13 @@
 """The console script as a user runs it: output, exit codes, and one-line errors."""
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 import sympy as sp
+from conftest import symgrad_executable
 
 
 def test_derive_sigmoid_shows_the_four_nodes_and_y_one_minus_y(symgrad):
@@ -189,3 +191,48 @@ def test_python_dash_m_works():
         check=False,
     )
     assert done.returncode == 0 and "1 − y²" in done.stdout
+
+
+def test_version_and_completion_are_offered(symgrad):
+    from symgrad import __version__
+
+    done = symgrad("--version")
+    assert done.code == 0 and done.stdout.strip() == f"symgrad {__version__}"
+    shown = symgrad("--help", columns=80).stdout
+    assert "--install-completion" in shown and "--show-completion" in shown
+    script = symgrad("--show-completion", "bash").stdout
+    assert "_SYMGRAD_COMPLETE" in script
+
+
+@pytest.mark.parametrize("columns", [60, 80])
+def test_every_command_summary_is_whole(symgrad, columns):
+    shown = symgrad("--help", columns=columns).stdout
+    commands = shown[shown.index("Commands:") :]
+    assert "..." not in commands
+    assert all(len(line) <= columns for line in shown.splitlines())
+    assert "every layer alone." in shown  # net's summary, wrapped at 60, never cut
+
+
+def test_every_report_prints_as_its_command_does(symgrad):
+    from symgrad import api
+
+    reports = {
+        "derive sigmoid": api.derive("sigmoid"),
+        "compare affine --shape 2,3": api.compare("affine", shape="2,3"),
+        "steps sigmoid": api.steps("sigmoid"),
+        "graph apple": api.graph("apple", {}, "1"),
+    }
+    for command, report in reports.items():
+        printed = symgrad(*command.split(), columns=80).stdout
+        assert str(report) == "\n".join(line.rstrip() for line in printed.rstrip().splitlines())
+
+
+def test_the_shell_completes_layer_names():
+    env = {**os.environ, "_SYMGRAD_COMPLETE": "complete_bash", "COMP_WORDS": "symgrad compare s"}
+    done = subprocess.run(
+        [symgrad_executable()], env={**env, "COMP_CWORD": "2"}, capture_output=True, text=True
+    )
+    from symgrad.layers import CATALOG
+
+    assert done.stdout.split() == [layer.name for layer in CATALOG if layer.name[0] == "s"]
+    assert "sigmoid" in done.stdout.split()

@@ -8,7 +8,9 @@ which is also the message :func:`symgrad.testing.assert_backward_ok` fails with.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
+
+from symgrad.reports import Printed
 
 if TYPE_CHECKING:
     from symgrad.reports import Comparison, GradientCheck
@@ -107,22 +109,8 @@ class Projection:
         return abs(self.claimed - self.numeric) <= self.tolerance
 
 
-class _Renders:
-    """``rich.print(report)`` draws the tables; ``str(report)`` is the same as text."""
-
-    def __rich__(self) -> Any:
-        from symgrad.render import checking
-
-        return checking.render(self)
-
-    def __str__(self) -> str:
-        from symgrad.render import checking
-
-        return checking.text(self)
-
-
 @dataclass(frozen=True)
-class LayerCheck(_Renders):
+class LayerCheck(Printed):
     """The check of one layer object: behaviour findings plus the numeric comparison.
 
     Attributes:
@@ -230,7 +218,7 @@ class LocalCheck:
 
 
 @dataclass(frozen=True)
-class NetworkCheck(_Renders):
+class NetworkCheck(Printed):
     """A network checked end to end (every parameter) and layer by layer."""
 
     spec: str

@@ -7,20 +7,64 @@ NumPy or SymPy.
 from __future__ import annotations
 
 import sys
+from typing import Annotated, Any
 
 import typer
+import typer.core
 
 from symgrad.errors import SymgradError
 
+
+class _Commands(typer.core.TyperGroup):
+    """Lists each command with its whole one-line summary, wrapped on a narrow terminal
+    (Click cuts it at the width with "...")."""
+
+    # Click's Context and HelpFormatter: Typer vendors Click under a private module.
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = [
+            (name, command.get_short_help_str(limit=1000))
+            for name in self.list_commands(ctx)
+            if (command := self.get_command(ctx, name)) is not None and not command.hidden
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
 app = typer.Typer(
     name="symgrad",
+    cls=_Commands,
     help="See and trust a derivative: every layer as SymPy and as NumPy, checked three ways.",
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion, for bash, zsh, fish
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from symgrad import __version__
+
+        print(f"symgrad {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print symgrad's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """See and trust a derivative: every layer as SymPy and as NumPy, checked three ways."""
+
 
 # Registering the commands (each module adds itself to ``app``).
 from symgrad.cli import catalog, check, compare, derive, graph, net, steps  # noqa: E402, F401

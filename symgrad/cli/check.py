@@ -102,7 +102,7 @@ def check(
     elements: Elements = False,
     json: Json = False,
 ) -> int:
-    """Check your own layer's backward against its forward, and say what is wrong.
+    """Check your own layer's backward, and say in words what is wrong.
 
     Loads the class from the file (running the file, as python would), builds it from
     --init, runs forward on --input and --labels, and checks: what forward returns, how

@@ -16,13 +16,18 @@ from symgrad.cli.options import (
     Seed,
     Shape,
     Step,
+    complete_layer,
 )
 
 
 @app.command()
 def compare(
     layer: Annotated[
-        str, typer.Argument(help="A catalog layer, e.g. affine (see `symgrad list`).")
+        str,
+        typer.Argument(
+            help="A catalog layer, e.g. affine (see `symgrad list`).",
+            autocompletion=complete_layer,
+        ),
     ],
     shape: Shape = None,
     batch: Batch = "2",

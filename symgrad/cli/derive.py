@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from symgrad.cli.app import app
-from symgrad.cli.options import Batch, Json, Shape
+from symgrad.cli.options import Batch, Json, Shape, complete_layer
 
 
 @app.command()
@@ -14,7 +14,8 @@ def derive(
         str,
         typer.Argument(
             help="A catalog layer, e.g. sigmoid (see `symgrad list`), a worked example"
-            ' (symgrad graph --list), or an expression in quotes, e.g. "(x+y)**2".'
+            ' (symgrad graph --list), or an expression in quotes, e.g. "(x+y)**2".',
+            autocompletion=complete_layer,
         ),
     ],
     latex: Annotated[bool, typer.Option("--latex", help="Print LaTeX instead.")] = False,

@@ -69,7 +69,7 @@ def net(
     explain: Explain = False,
     json: Json = False,
 ) -> int:
-    """Check a network's backprop: every parameter end to end, every layer on its own.
+    """Check a network: every parameter end to end, every layer alone.
 
     Built as the book builds its two-layer net (weights 0.01·randn, zero biases). The
     numeric gradient chains each layer's numeric derivative from the loss down, so no

@@ -9,6 +9,17 @@ from typing import Annotated
 
 import typer
 
+
+def complete_layer(incomplete: str) -> list[str]:
+    """The catalog's layer names that start with what was typed, for shell completion
+    (read from the generated derived.json: a Tab never waits for NumPy or SymPy)."""
+    import json
+    from importlib import resources
+
+    derived = resources.files("symgrad.layers").joinpath("derived.json").read_text("utf-8")
+    return [name for name in json.loads(derived) if name.startswith(incomplete)]
+
+
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead.")]
 Explain = Annotated[
     bool,

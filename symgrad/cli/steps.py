@@ -6,13 +6,17 @@ from typing import Annotated
 import typer
 
 from symgrad.cli.app import app
-from symgrad.cli.options import METHOD_CHOICES, Dtype, Json
+from symgrad.cli.options import METHOD_CHOICES, Dtype, Json, complete_layer
 
 
 @app.command()
 def steps(
     layer: Annotated[
-        str, typer.Argument(help="A catalog layer, e.g. sigmoid (see `symgrad list`).")
+        str,
+        typer.Argument(
+            help="A catalog layer, e.g. sigmoid (see `symgrad list`).",
+            autocompletion=complete_layer,
+        ),
     ],
     at: Annotated[
         str,

@@ -7,19 +7,16 @@ go how each array was perturbed, fast mode's projections, and the findings in wo
 from __future__ import annotations
 
 import dataclasses
-import io
 import math
 from typing import Any
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from symgrad.checking.report import LayerCheck, NetworkCheck, Projection
 from symgrad.render import fit, terminal
 from symgrad.render.terminal import shape_text, short_number
-
-TEXT_WIDTH = 100  # str(report): what a pytest failure message is wrapped to
 
 
 def _agreement(parameters: int, layers: int) -> str:
@@ -42,13 +39,6 @@ def render(
     if isinstance(report, NetworkCheck):
         return network(report, explain=explain)
     return layer(report, explain=explain, elements=elements)
-
-
-def text(report: LayerCheck | NetworkCheck) -> str:
-    """The same as plain text (no colour), e.g. for an assertion message."""
-    buffer = io.StringIO()
-    Console(file=buffer, width=TEXT_WIDTH, color_system=None, highlight=False).print(render(report))
-    return buffer.getvalue().rstrip()
 
 
 def _findings(report: Any) -> list[RenderableType]:
