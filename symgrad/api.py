@@ -15,18 +15,20 @@ from symgrad.checking.containment import DEFAULT_TIMEOUT
 from symgrad.comparison.shapes import array_shapes
 from symgrad.inputs import (
     check_budget,
+    parse_at,
     parse_count,
     parse_dtype,
     parse_init,
     parse_input,
     parse_method,
-    parse_number,
+    parse_point,
     parse_seed,
     parse_setting,
     parse_shape,
     parse_step,
     parse_timeout,
 )
+from symgrad.layers import get_layer
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -85,14 +87,17 @@ def derive(
 
 
 def graph(
-    target: str, at: Mapping[str, str | float] | None = None, dout: str | float = 1
+    target: str,
+    at: str | Sequence[str] | Mapping[str, str | float] | None = None,
+    dout: str | float = 1,
 ) -> Backprop:
     """Run a computational graph forward and backward, with every node's values.
 
     Args:
         target: a worked example of the note (``apple-orange``), a scalar catalog layer
             (``sigmoid``), or an expression (``(x+y)**2``), parsed safely.
-        at: input name → value; every input needs one (an example has the note's numbers).
+        at: input name → value, or ``--at``'s text (``x=1,y=2``; a bare ``2`` for a
+            single input); every input needs one (an example has the note's numbers).
         dout: ∂L/∂output where the backward pass starts.
 
     Returns:
@@ -103,7 +108,7 @@ def graph(
     from symgrad.graph.model import backprop
     from symgrad.graph.targets import resolve
 
-    return backprop(resolve(target), at, dout)
+    return backprop(resolve(target), parse_point(at), dout)
 
 
 def compare(
@@ -114,7 +119,7 @@ def compare(
     batch: str | int = 2,
     method: str | Method = "central",
     step: Number | None = None,
-    at: Number | None = None,
+    at: Number | str | Mapping[str, Number] | None = None,
     exact: bool = False,
 ) -> Comparison:
     """Check a catalog layer's NumPy backward against SymPy and numerical differences.
@@ -133,14 +138,14 @@ def compare(
         batch=parse_count(batch, "--batch"),
         method=parse_method(method),
         step=parse_step(step),
-        at=None if at is None else parse_number(at, "--at"),
+        at=parse_at(at, (get_layer(name) if isinstance(name, str) else name).inputs),
         exact=exact,
     )
 
 
 def steps(
     layer: str,
-    at: Number = 0.5,
+    at: Number | str | Mapping[str, Number] | None = None,
     methods: Sequence[str] | None = None,
     dtype: str = "float64",
     per_decade: int = 1,
@@ -151,7 +156,7 @@ def steps(
 
     return step_sweep(
         layer,
-        at=parse_number(at, "--at"),
+        at=parse_at(at, get_layer(layer).inputs),
         methods=[parse_method(m) for m in methods] if methods else None,
         dtype=parse_dtype(dtype).name,
         per_decade=per_decade,

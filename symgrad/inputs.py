@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -85,6 +86,82 @@ def parse_count(text: str | int, what: str) -> int:
     if isinstance(text, bool) or not isinstance(text, int | np.integer) or text <= 0:
         raise SymgradError(f"{what} takes a positive integer, got {text!r}")
     return int(text)
+
+
+@dataclass(frozen=True)
+class Point:
+    """What ``--at`` gave: values by input name (``x=1,y=2``), or one bare value
+    (``0.5``); values stay text until the command that uses them reads them."""
+
+    named: dict[str, str]
+    bare: str | None = None
+
+    def for_inputs(self, names: Sequence[str], every: bool) -> dict[str, str]:
+        """The value of each named input; a bare value goes to every input when
+        ``every`` (compare and steps fill all inputs with it), else only to a single one.
+
+        Raises:
+            SymgradError: a name that is not an input, or a bare value for several.
+        """
+        unknown = [name for name in self.named if name not in names]
+        if unknown:
+            raise SymgradError(
+                f"--at gives {', '.join(repr(n) for n in unknown)}, not an input"
+                f" (the inputs: {', '.join(names)})"
+            )
+        if self.bare is None:
+            return dict(self.named)
+        if not every and len(names) != 1:
+            example = ",".join(f"{name}=1" for name in names)
+            raise SymgradError(
+                f"--at {self.bare}: there are {len(names)} inputs, so name each, e.g. "
+                f"--at {example}"
+            )
+        return {name: self.bare for name in names}
+
+
+def parse_point(given: str | float | Sequence[str] | Mapping[str, Any] | None) -> Point:
+    """``--at``, given once or several times: ``0.5``, or ``x=1,y=2``, or a mapping of
+    names to values (from Python)."""
+    if given is None:
+        return Point({})
+    if isinstance(given, Mapping):
+        return Point({str(name): str(value) for name, value in given.items()})
+    if isinstance(given, int | float):
+        return Point({}, str(given))
+    texts = [given] if isinstance(given, str) else list(given)
+    named: dict[str, str] = {}
+    bare = []
+    for text in texts:
+        for part in plain_text(text, "--at").split(","):
+            name, equals, value = (piece.strip() for piece in part.partition("="))
+            if not part.strip():
+                continue
+            if not equals:
+                bare.append(name)
+            elif not name or not value:
+                raise SymgradError(f"--at {part.strip()!r}: write NAME=VALUE, e.g. --at x=1,y=2")
+            elif name in named:
+                raise SymgradError(f"--at gives {name!r} twice")
+            else:
+                named[name] = value
+    if bare and (named or len(bare) > 1):
+        raise SymgradError(
+            f"--at {','.join(texts)}: give one value for every input (--at 0.5) or each "
+            "input by name (--at x=1,y=2), not both"
+        )
+    return Point(named, bare[0] if bare else None)
+
+
+def parse_at(
+    given: str | float | Sequence[str] | Mapping[str, Any] | None, names: Sequence[str]
+) -> dict[str, float] | None:
+    """``--at`` for compare and steps: each input's number (a bare value fills every
+    input; inputs not named keep their seeded values), or None when not given."""
+    if given is None:
+        return None
+    values = parse_point(given).for_inputs(names, every=True)
+    return {name: parse_number(value, f"--at {name}") for name, value in values.items()}
 
 
 def parse_init(text: str) -> tuple[str, tuple[int, ...]]:

@@ -209,7 +209,7 @@ class Comparison(Printed):
     step: str  # how the numeric step was chosen, in words
     gradients: tuple[GradientCheck, ...]
     method: str = "central"
-    at: float | None = None  # the value the inputs were filled with (--at), if any
+    at: dict[str, float] | None = None  # input → the value it was filled with (--at)
     notes: tuple[str, ...] = ()  # e.g. how much looser float32's tolerances are, and why
     problems: tuple[str, ...] = ()  # what the layer's behaviour got wrong, in words
     # gradient → why its disagreement with numeric is accepted: it is the exact derivative
@@ -290,7 +290,7 @@ class StepSweep(Printed):
     layer: str
     wrt: str  # the element differentiated, e.g. "x" or "X[0, 0]"
     quantity: str  # what is differentiated, e.g. "∂y/∂x" or "∂(ΣY)/∂X[0, 0]"
-    at: float
+    at: dict[str, float]  # input → the value it is filled with
     dtype: str
     exact: str  # the derivative at TRUTH_DIGITS digits, as text
     exact_value: float

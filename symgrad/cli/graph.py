@@ -14,23 +14,6 @@ from symgrad.errors import SymgradError
 FORMATS = ("text", "dot", "svg")
 
 
-def parse_assignments(items: list[str]) -> dict[str, str]:
-    """``["x=1,y=2", "z=3"]`` → ``{"x": "1", "y": "2", "z": "3"}`` (values checked later)."""
-    values: dict[str, str] = {}
-    for item in items:
-        for part in item.split(","):
-            if not part.strip():
-                continue
-            name, equals, value = part.partition("=")
-            name, value = name.strip(), value.strip()
-            if not equals or not name or not value:
-                raise SymgradError(f"--at {part.strip()!r}: write NAME=VALUE, e.g. --at x=1,y=2")
-            if name in values:
-                raise SymgradError(f"--at gives {name!r} twice")
-            values[name] = value
-    return values
-
-
 def _examples_table() -> None:
     from symgrad.graph.examples import EXAMPLES
     from symgrad.render import fit
@@ -91,7 +74,8 @@ def graph(
         typer.Option(
             "--at",
             metavar="NAME=VALUE,...",
-            help="Every input's value (a worked example has the note's numbers).",
+            help="Every input's value (a worked example has the note's numbers); a bare "
+            "VALUE where there is one input.",
         ),
     ] = None,
     dout: Annotated[
@@ -133,7 +117,7 @@ def graph(
         raise SymgradError(f"--json and --format {fmt}: choose one")
     from symgrad import api
 
-    report = api.graph(target, parse_assignments(at or []), dout)
+    report = api.graph(target, at, dout)
     if json:
         from symgrad.render import jsonout
 

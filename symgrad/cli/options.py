@@ -91,9 +91,10 @@ At = Annotated[
     str | None,
     typer.Option(
         "--at",
-        metavar="VALUE",
-        help="Fill the layer's inputs with VALUE (parameters and labels stay random); "
-        "--at 0 puts relu on its kink.",
+        metavar="VALUE|NAME=VALUE,...",
+        help="Fill the layer's inputs with VALUE, or each input named with its own "
+        "(--at x=1,y=2; the others, parameters and labels stay random); --at 0 puts "
+        "relu on its kink.",
     ),
 ]
 # Kept in step with symgrad.checking.containment.DEFAULT_TIMEOUT (a test checks).

@@ -19,11 +19,14 @@ def steps(
         ),
     ],
     at: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--at", metavar="VALUE", help="The point: the layer's inputs are filled with it."
+            "--at",
+            metavar="VALUE|NAME=VALUE,...",
+            help="The point: every input filled with VALUE, or each input named with its "
+            "own (an input not named is at 0.5).",
         ),
-    ] = "0.5",
+    ] = None,
     method: Annotated[
         list[str] | None,
         typer.Option(

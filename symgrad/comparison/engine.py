@@ -9,7 +9,7 @@ layer's domain, ``--at``) and the notes it can add about its own kinks and poles
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -22,6 +22,7 @@ from symgrad.errors import SymgradError
 from symgrad.layers import get_layer
 from symgrad.layers.spec import Layer, random_labels, sample, seeded_rng
 from symgrad.numeric.methods import Method, get_method
+from symgrad.render.numbers import point_text
 from symgrad.reports import Comparison, GradientCheck
 
 
@@ -54,13 +55,14 @@ def check_method(layer: Layer, method: str | Method) -> Method:
     return method
 
 
-def fill(layer: Layer, arrays: dict[str, np.ndarray], at: float | None) -> dict[str, np.ndarray]:
-    """The arrays with every differentiated input (not parameter or label) set to ``at``."""
-    if at is None:
+def fill(
+    layer: Layer, arrays: dict[str, np.ndarray], at: Mapping[str, float] | None
+) -> dict[str, np.ndarray]:
+    """The arrays with each input ``at`` names (differentiated inputs only, never a
+    parameter or label) filled with its value."""
+    if not at:  # values come checked finite from symgrad.inputs.parse_at
         return arrays
-    if not math.isfinite(at):
-        raise SymgradError(f"--at must be a finite number, got {at}")
-    return {n: np.full_like(a, at) if n in layer.inputs else a for n, a in arrays.items()}
+    return {n: np.full_like(a, at[n]) if n in at else a for n, a in arrays.items()}
 
 
 def straddling(layer: Layer, wrt: str, x: np.ndarray, check: GradientCheck) -> list[str]:
@@ -94,7 +96,7 @@ def compare(
     batch: int = 2,
     method: str | Method = "central",
     step: float | None = None,
-    at: float | None = None,
+    at: Mapping[str, float] | None = None,
     exact: bool = False,
 ) -> Comparison:
     """Check a layer's NumPy backward against SymPy and numerical differences.
@@ -107,8 +109,8 @@ def compare(
         batch: rows of X for ``affine``.
         method: the numeric method (``symgrad.numeric.methods.METHOD_NAMES``).
         step: a fixed step h (h₀ for richardson) instead of the automatic one.
-        at: fill every differentiated input with this value (``--at 0`` puts ReLU on its
-            kink); parameters and labels stay random.
+        at: input name → the value that input is filled with (``{"x": 0}`` puts ReLU on
+            its kink); other inputs, parameters and labels stay random.
         exact: also evaluate SymPy's gradient at 50 digits and count the backward's ulps.
 
     Returns:
@@ -132,7 +134,7 @@ def compare(
     with np.errstate(all="ignore"):  # a pole (1/x at 0) is reported below, in one line
         out = np.asarray(instance.forward(*(arrays[n] for n in (*layer.inputs, *layer.labels))))
     if not np.all(np.isfinite(out)):
-        where = f" at {at:g}" if at is not None else ""
+        where = f" at {point_text(at)}" if at else ""
         raise SymgradError(f"{layer.name}'s forward is not finite{where} in {dtype}")
     # The catalog layer is checked like any user's layer, by the one procedure, with its
     # SymPy forward as the third column.

@@ -9,7 +9,7 @@ no rounding arm, because it takes no difference.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from symgrad.numeric.differences import numerical_gradient
 from symgrad.numeric.kinks import one_sided
 from symgrad.numeric.methods import METHOD_NAMES, get_method
 from symgrad.numeric.steps import StepLost, automatic_step
+from symgrad.render.numbers import point_text
 from symgrad.reports import StepCurve, StepSweep
 from symgrad.symbolic.precision import TRUTH_DIGITS
 
@@ -57,7 +58,10 @@ def regions(errors: Sequence[float | None]) -> tuple[tuple[str, ...], int]:
     return labels, best
 
 
-def _point(layer: Layer, at: float, dtype: str):
+SWEEP_POINT = 0.5  # where steps sweeps when --at does not say: away from every kink
+
+
+def _point(layer: Layer, at: Mapping[str, float], dtype: str):
     """The arrays at the point, the element differentiated and ⟨1, output⟩ as a function of it."""
     shapes = array_shapes(layer, layer.kind.sweep_shape(layer), batch=1)
     drawn = fill(layer, seeded_arrays(layer, shapes, np.random.default_rng(0)), at)
@@ -76,7 +80,7 @@ def _point(layer: Layer, at: float, dtype: str):
 
 def step_sweep(
     name: str | Layer,
-    at: float = 0.5,
+    at: float | Mapping[str, float] | None = None,
     methods: Sequence[str] | None = None,
     dtype: str = "float64",
     per_decade: int = 1,
@@ -85,8 +89,9 @@ def step_sweep(
 
     Args:
         name: catalog name or :class:`Layer`.
-        at: the point: every differentiated input is filled with it; the derivative is
-            that of the sum of the outputs with respect to the first input's first element.
+        at: the point: a value for every differentiated input, or input name → value
+            (inputs not named are at :data:`SWEEP_POINT`); the derivative is that of the
+            sum of the outputs with respect to the first input's first element.
         methods: method names; by default every method the layer allows (complex-step is
             skipped, with the reason, for a layer that is not complex-safe).
         dtype: the dtype the layer computes in.
@@ -96,6 +101,9 @@ def step_sweep(
 
     layer = get_layer(name) if isinstance(name, str) else name
     dtype = parse_dtype(dtype).name
+    if not isinstance(at, Mapping):
+        at = {} if at is None else dict.fromkeys(layer.inputs, at)
+    at = {**dict.fromkeys(layer.inputs, SWEEP_POINT), **at}
     chosen = [get_method(m) for m in (methods or METHOD_NAMES)]
     skipped = {}
     if layer.complex_step_refusal and any(m.kind == "complex-step" for m in chosen):
@@ -108,11 +116,11 @@ def step_sweep(
     with np.errstate(all="ignore"):  # a pole (1/x at 0) is reported below, in one line
         out = np.asarray(layer.output(arrays))
     if not np.all(np.isfinite(out)):
-        raise SymgradError(f"{layer.name}'s forward is not finite at {at:g} in {dtype}")
+        raise SymgradError(f"{layer.name}'s forward is not finite at {point_text(at)} in {dtype}")
     ones = np.ones(out.shape)
     truth = symbolic_gradients(layer, used, ones, TRUTH_DIGITS)[f"d{wrt}"][index]
     if not mpmath.isfinite(truth):
-        raise SymgradError(f"{layer.name} has no finite derivative at {at:g}")
+        raise SymgradError(f"{layer.name} has no finite derivative at {point_text(at)}")
     x = np.array([arrays[wrt][index]])
     steps = sweep_steps(per_decade)
 
@@ -151,8 +159,9 @@ def step_sweep(
     notes = []
     if kink:
         notes.append(
-            f"{layer.name} is not differentiable at {at:g}: the one-sided derivatives are "
-            f"{sides.left[0] + 0.0:.6g} (left) and {sides.right[0] + 0.0:.6g} (right); SymPy's "
+            f"{layer.name} is not differentiable at {point_text(at)}: the one-sided "
+            f"derivatives are {sides.left[0] + 0.0:.6g} (left) and "
+            f"{sides.right[0] + 0.0:.6g} (right); SymPy's "
             f"{float(truth) + 0.0:g} is one valid subgradient, so the errors measure the "
             "distance to that convention, and no step makes them small"
         )
@@ -164,7 +173,7 @@ def step_sweep(
             if layer.elementwise
             else f"∂(Σ{layer.form.output})/∂{label}"
         ),
-        at=float(at),
+        at=dict(at),
         dtype=dtype,
         exact=mpmath.nstr(truth, 20, min_fixed=-5, max_fixed=5),
         exact_value=float(truth),

@@ -18,6 +18,7 @@ import sympy as sp
 
 from symgrad.errors import SymgradError
 from symgrad.graph.targets import Target
+from symgrad.inputs import Point, parse_point
 from symgrad.reports import Backprop, BackpropNode
 from symgrad.symbolic.graph import Node, decompose
 from symgrad.symbolic.scalar import ScalarForm
@@ -59,17 +60,11 @@ def _evaluate(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Float], what: str) ->
 
 
 def _input_values(
-    form: ScalarForm, defaults: Mapping[str, str], at: Mapping[str, str | float]
+    form: ScalarForm, defaults: Mapping[str, str], at: Point
 ) -> dict[sp.Symbol, sp.Float]:
     """Every input's value: ``at`` first, then the example's numbers; none may be missing."""
     by_name = {str(symbol): symbol for symbol in form.inputs}
-    unknown = [name for name in at if name not in by_name]
-    if unknown:
-        raise SymgradError(
-            f"--at gives {', '.join(repr(n) for n in unknown)}, not in the graph"
-            f" (its inputs: {', '.join(by_name)})"
-        )
-    given = {**defaults, **at}
+    given = {**defaults, **at.for_inputs(list(by_name), every=False)}
     # Values first: in "x=1;y=2" the fault is the value "1;y=2", not a missing y.
     values = {name: to_number(value, f"--at {name}") for name, value in given.items()}
     missing = [name for name in by_name if name not in values]
@@ -96,13 +91,14 @@ def local_form(node: Node, wrt: sp.Symbol) -> sp.Expr:
 
 
 def backprop(
-    target: Target, at: Mapping[str, str | float] | None = None, dout: str | float = 1
+    target: Target, at: Point | Mapping[str, str | float] | None = None, dout: str | float = 1
 ) -> Backprop:
     """The forward and backward pass of ``target``'s graph, with every node's values.
 
     Args:
         target: a resolved example, scalar catalog layer or expression.
-        at: input name → value; a worked example's own numbers fill in the rest.
+        at: ``--at`` as parsed (symgrad.inputs.parse_point), or input name → value; a
+            worked example's own numbers fill in the rest.
         dout: ∂L/∂output where the backward pass starts.
 
     Raises:
@@ -115,7 +111,7 @@ def backprop(
             f"'{target.name}' works on whole matrices; graph draws scalar graphs"
             f" (try `symgrad derive {target.name}`)"
         )
-    values = _input_values(form, target.values, at or {})
+    values = _input_values(form, target.values, at if isinstance(at, Point) else parse_point(at))
     upstream_at_output = to_number(dout, "--dout")
     nodes, _ = decompose(form.forward, form.inputs, form.output)
     for node in nodes:  # forward, left to right

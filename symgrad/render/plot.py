@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from symgrad.errors import SymgradError
+from symgrad.render.numbers import point_text
 from symgrad.reports import StepSweep
 
 FORMATS = (".svg", ".png")
@@ -45,7 +46,7 @@ def step_sweep(report: StepSweep, path: Path) -> None:
     axes.set_xlabel("step h")
     axes.set_ylabel(f"|numeric − exact|   (exact = {float(report.exact_value):.10g})")
     axes.set_title(
-        f"{report.layer}: error of d/d{report.wrt} at {report.wrt} = {report.at:g} ({report.dtype})"
+        f"{report.layer}: error of d/d{report.wrt} at {point_text(report.at)} ({report.dtype})"
     )
     axes.grid(True, which="major", alpha=0.3)
     axes.annotate(

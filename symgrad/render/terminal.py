@@ -13,6 +13,7 @@ from rich.text import Text
 
 from symgrad.render import fit
 from symgrad.render.console import console
+from symgrad.render.numbers import point_text
 from symgrad.reports import (
     ChainRule,
     Comparison,
@@ -181,7 +182,7 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
     bound; kinks and precision when there are any; element tables for small tensors, or
     for every tensor with ``elements``."""
     arrays = [f"{name} ({shape_text(shape)})" for name, shape in report.shapes.items()]
-    where = "" if report.at is None else f", inputs filled with {report.at:g}"
+    where = "" if not report.at else f", at {point_text(report.at)}"
     header = Text.assemble(
         (report.layer, "bold"),
         f": {', '.join(arrays[:-1])} → {arrays[-1]}   ",
@@ -540,7 +541,7 @@ def step_sweep(report: StepSweep) -> RenderableType:
     methods = [curve.method for curve in report.curves]
     header = Text.assemble(
         (report.layer, "bold"),
-        f": {report.quantity} at {report.wrt} = {report.at:g}   ",
+        f": {report.quantity} at {point_text(report.at)}   ",
         (
             report.dtype + ("; richardson's h is its starting step h₀" * ("richardson" in methods)),
             "dim",
