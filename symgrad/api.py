@@ -71,7 +71,8 @@ def derive(
         from symgrad.expressions.parse import excerpt
 
         what = f"deriving {excerpt(target.name)}"
-        with time_limit(DERIVE_SECONDS, what, "`symgrad graph` draws it without simplifying"):
+        hint = "`symgrad graph … --at` draws it with numbers, without simplifying"
+        with time_limit(DERIVE_SECONDS, what, hint):
             return target.form.derive(target.name)
     layer = target.layer
     sizes = None
@@ -109,6 +110,23 @@ def graph(
     from symgrad.graph.targets import resolve
 
     return backprop(resolve(target), parse_point(at), dout)
+
+
+def has_own_values(target: str) -> bool:
+    """Whether ``target`` (as for :func:`graph`) is a worked example, which comes with
+    the note's numbers; a layer or an expression needs ``at`` for a graph with values."""
+    from symgrad.graph.targets import resolve
+
+    return bool(resolve(target).values)
+
+
+def draws_values(target: str) -> bool:
+    """Whether :func:`graph` can draw ``target`` with numbers: a scalar graph (an
+    expression, an example, an elementwise layer), not a matrix or class layer."""
+    from symgrad.graph.targets import resolve
+    from symgrad.symbolic.scalar import ScalarForm
+
+    return isinstance(resolve(target).form, ScalarForm)
 
 
 def compare(

@@ -20,6 +20,7 @@ from symgrad import api
 from symgrad.errors import SymgradError
 from symgrad.layers import CATALOG, get_layer
 from symgrad.render import dot as dot_renderer
+from symgrad.render import jsonout
 from symgrad.render.numbers import number
 from symgrad.symbolic.scalar import ScalarForm
 
@@ -175,7 +176,7 @@ def test_derive_and_graph_share_the_nodes():
         (("steps", "sigmoid", "--at", "x=abc"), "--at x"),
         (("graph", "1/x", "--at", "x=0"), "no finite real value at x = 0"),
         (("graph", "log(x)", "--at", "x=-1"), "no finite real value"),
-        (("graph", "affine"), "graph draws scalar graphs"),
+        (("graph", "affine", "--at", "X=1"), "graph draws scalar graphs"),
         (("graph", "2+3"), "no variables"),
         (("graph", "apple", "--format", "png"), "choose one of text, dot, svg"),
         (("graph", "__import__('os').system('true')"), "attribute access"),
@@ -458,3 +459,20 @@ def test_json_reads_back():
                 local["expression"], locals={s.name: s for s in expected.free_symbols}
             )
             assert sp.simplify(read - expected) == 0
+
+
+def test_a_graph_without_values_is_drawn_symbolically(symgrad):
+    run = symgrad("graph", "x*exp(y)", columns=80)
+    assert run.code == 0, run.stderr
+    assert "Computational graph" in run.stdout and "∂z/∂y" in run.stdout
+    assert "With --at x=1,y=1, graph shows every node's values" in run.stdout
+    data = json.loads(symgrad("graph", "x*exp(y)", "--json").stdout)
+    assert data == jsonout.derivation(api.derive("x*exp(y)"))
+    drawn = symgrad("graph", "affine", "--format", "dot").stdout
+    assert drawn.startswith('digraph "affine"') and "dW" in drawn
+    assert "With --at" not in symgrad("graph", "affine").stdout  # no values for matrices
+
+
+def test_at_takes_a_bare_value_for_a_single_input():
+    assert api.graph("exp(x)", "2") == api.graph("exp(x)", {"x": 2})
+    assert api.graph("exp(x)", "2").values == {"x": 2.0}

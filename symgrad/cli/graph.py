@@ -103,8 +103,10 @@ def graph(
 ) -> None:
     """Draw a graph's forward and backward values, node by node.
 
-    TARGET is one of the note's worked examples (see --list), a scalar catalog layer, or an
-    expression in quotes. Exit status 2, with one line on stderr, for bad input.
+    TARGET is one of the note's worked examples (see --list), a catalog layer, or an
+    expression in quotes. Without --at, a layer or an expression is drawn symbolically:
+    every node, and on every edge the derivative it carries back. Exit status 2, with
+    one line on stderr, for bad input.
     """
     if list_examples:
         _examples_table()
@@ -117,6 +119,9 @@ def graph(
         raise SymgradError(f"--json and --format {fmt}: choose one")
     from symgrad import api
 
+    if not at and not api.has_own_values(target):
+        _symbolic_graph(api.derive(target), fmt, json, output, api.draws_values(target))
+        return
     report = api.graph(target, at, dout)
     if json:
         from symgrad.render import jsonout
@@ -125,23 +130,54 @@ def graph(
     elif fmt in ("dot", "svg"):
         from symgrad.render import dot
 
-        source = dot.backprop(report)
-        if fmt == "svg":
-            from symgrad.render import svg
-
-            source = svg.render(source)
-        _write(source, output)
+        _write(_drawn(dot.backprop(report), fmt), output)
     else:
-        from symgrad.render.console import console
         from symgrad.render.graph_terminal import backprop
 
-        if output is None:
-            console().print(backprop(report))
-        else:
-            import io
+        _print(backprop(report), output)
 
-            from rich.console import Console
 
-            buffer = io.StringIO()  # plain text in a file: no colour codes, 120 columns
-            Console(file=buffer, width=120, no_color=True, highlight=False).print(backprop(report))
-            _write(buffer.getvalue(), output)
+def _symbolic_graph(
+    report, fmt: str | None, json: bool, output: Path | None, with_values: bool
+) -> None:
+    """A graph with no numbers: every node and the local derivative on every edge, and
+    (``with_values``) how to get the numbers."""
+    if json:
+        from symgrad.render import jsonout
+
+        _write(jsonout.dumps(jsonout.derivation(report)), output)
+    elif fmt in ("dot", "svg"):
+        from symgrad.render.derivation_dot import derivation
+
+        _write(_drawn(derivation(report), fmt), output)
+    else:
+        from rich.console import Group
+
+        from symgrad.render.terminal import derivation
+
+        example = ",".join(f"{name}=1" for name in report.inputs)
+        hint = f"\nWith --at {example}, graph shows every node's values forward and backward."
+        _print(Group(derivation(report), *([hint] if with_values else [])), output)
+
+
+def _drawn(source: str, fmt: str) -> str:
+    if fmt == "svg":
+        from symgrad.render import svg
+
+        return svg.render(source)
+    return source
+
+
+def _print(renderable, output: Path | None) -> None:
+    from symgrad.render.console import console
+
+    if output is None:
+        console().print(renderable)
+        return
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()  # plain text in a file: no colour codes, 120 columns
+    Console(file=buffer, width=120, no_color=True, highlight=False).print(renderable)
+    _write(buffer.getvalue(), output)
