@@ -17,7 +17,13 @@ PAIRS = ("backward_vs_symbolic", "backward_vs_numeric", "symbolic_vs_numeric")
 
 class Printed:
     """A report that prints as its command does: ``rich.print(report)`` draws its tables,
-    ``str(report)`` is the same as plain text at 80 columns (symgrad.render.text)."""
+    ``str(report)`` is the same as plain text at 80 columns (symgrad.render.text), and a
+    Jupyter notebook shows it as HTML (symgrad.render.notebook)."""
+
+    def _repr_html_(self) -> str:
+        from symgrad.render.notebook import html
+
+        return html(self)
 
     def __rich__(self) -> Any:
         from symgrad.render.text import renderable

@@ -51,7 +51,7 @@ def _gradient(report: Derivation, name: str) -> str:
     return rf"\mathrm{{d}}{symbol(name)}" if report.matrix else partial(report.output, name)
 
 
-def _table(head: list[str], rows: list[list[str]], css: str) -> str:
+def table(head: list[str], rows: list[list[str]], css: str) -> str:
     """An HTML table in a ``<div class="css">``; cells are HTML already (text or MathML).
 
     The class is on a wrapper because themes style only tables without one (Material's
@@ -98,7 +98,7 @@ def nodes(report: Derivation) -> str:
         if report.matrix:
             row.append("<br>".join(f"{escape(n)}: {escape(s)}" for n, s in node.shapes.items()))
         rows.append([*row, rules])
-    return _table(head, rows, "nodes")
+    return table(head, rows, "nodes")
 
 
 def _chain(chain: ChainRule, report: Derivation) -> str:
@@ -199,7 +199,7 @@ def _elements(check: GradientCheck) -> str:
         for index in np.ndindex(check.backward.shape)
     ]
     head = ["index", "backward", "symbolic", "numeric", "|back − num|"]
-    return f"<p><strong>{escape(check.name)}</strong>, element by element</p>\n" + _table(
+    return f"<p><strong>{escape(check.name)}</strong>, element by element</p>\n" + table(
         head, rows, "elements"
     )
 
@@ -211,7 +211,7 @@ def comparison(report: Comparison) -> str:
     parts = [
         f"<p>Arrays: {escape(arrays)}; {escape(report.dtype)}, seed {report.seed},"
         " random upstream gradient dout.</p>",
-        _table(head, [_check_row(check) for check in report.gradients], "comparison"),
+        table(head, [_check_row(check) for check in report.gradients], "comparison"),
         "<p>b = backward (the NumPy layer), s = symbolic (SymPy), n = numeric"
         f" ({escape(report.step)}). Every element is held to its own bound; each pair shows"
         " its worst element (the largest difference over its bound) and that bound;"

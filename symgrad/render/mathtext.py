@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import sympy as sp
-from sympy.printing.latex import LatexPrinter
+from sympy.printing.latex import LatexPrinter, greek_letters_set
 from sympy.printing.str import StrPrinter
 
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -31,8 +31,34 @@ class PlainPrinter(_PositiveFirst, StrPrinter):
         return f"OneMatrix({self._print(rows)}, {self._print(cols)})"
 
 
+def _is_word(symbol: sp.Basic) -> bool:
+    """A name of several letters that is not a Greek letter: apple, tax, price, dout."""
+    if not isinstance(symbol, sp.Symbol):
+        return False
+    base = symbol.name.partition("_")[0]
+    return len(base) > 1 and base.isalpha() and base.lower() not in greek_letters_set
+
+
 class TeXPrinter(_PositiveFirst, LatexPrinter):
-    """LaTeX, positive terms first; the ones-column prints as 𝟙."""
+    """LaTeX, positive terms first; the ones-column prints as 𝟙; a name of several letters
+    is one italic word, and a product with one is written with a dot (tax·apple, never
+    the five letters t·a·x·a·p… that juxtaposition would read as)."""
+
+    def _print_Symbol(self, expr, style="plain"):
+        if not _is_word(expr):
+            return super()._print_Symbol(expr, style)
+        base, _, sub = expr.name.partition("_")
+        return rf"\mathit{{{base}}}" + (rf"_{{\mathit{{{sub}}}}}" if sub else "")
+
+    def _print_Mul(self, expr):
+        if not any(_is_word(factor) for factor in expr.args):
+            return super()._print_Mul(expr)
+        juxtaposed = self._settings["mul_symbol_latex"]
+        self._settings["mul_symbol_latex"] = r" \cdot "
+        try:
+            return super()._print_Mul(expr)
+        finally:
+            self._settings["mul_symbol_latex"] = juxtaposed
 
     def _print_OneMatrix(self, expr):
         return r"\mathbb{1}"

@@ -36,7 +36,10 @@ def renderable(report: Any) -> RenderableType:
 def plain(report: Any, width: int = WIDTH) -> str:
     """``report`` as plain text (no colour) at ``width`` columns."""
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system=None, highlight=False)
+    # force_jupyter=False: in a notebook Rich would display the text instead of returning it.
+    console = Console(
+        file=buffer, width=width, color_system=None, highlight=False, force_jupyter=False
+    )
     console.print(renderable(report))
     # Rich pads every line of a table to the console's width: noise outside a terminal.
     return "\n".join(line.rstrip() for line in buffer.getvalue().rstrip().splitlines())
