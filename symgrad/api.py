@@ -168,8 +168,20 @@ def steps(
     dtype: str = "float64",
     per_decade: int = 1,
 ) -> StepSweep:
-    """Error versus step of each numeric method at ``at``, against SymPy's exact value
-    (:func:`symgrad.comparison.sweep.step_sweep`)."""
+    """Error versus step of each numeric method at one point, against SymPy's exact value.
+
+    Args:
+        layer: a catalog layer's name.
+        at: the point: one value for every input (``0.5``), or each input by name
+            (``"x=1,y=2"`` or a mapping); an input not named is at 0.5.
+        methods: numeric methods by name (default: every one the layer allows).
+        dtype: ``float64`` or ``float32``.
+        per_decade: steps tried per factor of ten, from 1e-1 down to 1e-16.
+
+    Returns:
+        A :class:`~symgrad.reports.StepSweep`: per method the error at every step, where
+        truncation and rounding each win, the best step and symgrad's automatic one.
+    """
     from symgrad.comparison.sweep import step_sweep
 
     return step_sweep(
@@ -182,8 +194,13 @@ def steps(
 
 
 def catalog() -> list[dict[str, str]]:
-    """The catalog's layers, each with its forward, its derivative (as SymPy derived them
-    when the catalog was generated, so SymPy is not imported) and what --shape means."""
+    """The catalog's layers, in teaching order.
+
+    Returns:
+        One dict per layer: ``layer`` (its name), ``forward`` and ``derivative`` (as SymPy
+        derived them when the catalog was generated, so SymPy is not imported here),
+        ``shape`` (what ``--shape`` means) and ``default_shape``.
+    """
     import json
     from importlib import resources
 
@@ -366,8 +383,13 @@ def check_file(
         symbolic: the layer's formula for a third column: a catalog layer's name
             (``softmax-with-loss``) or an expression in forward's argument names and the
             parameters' (``1/(1 + exp(-x))``), parsed safely, never evaluated.
-        seed, dtype, method, step, fast: as :func:`check_layer`.
+        seed: as :func:`check_layer`'s.
+        dtype: as :func:`check_layer`'s.
+        method: as :func:`check_layer`'s.
+        step: as :func:`check_layer`'s.
+        fast: as :func:`check_layer`'s.
         timeout: seconds the file, the constructor, and each forward or backward may run.
+        progress: as :func:`check_layer`'s.
 
     Returns:
         A :class:`~symgrad.checking.report.LayerCheck`. Whatever the user's code does
@@ -470,6 +492,9 @@ def check_net(
     ``labels`` N,C).
 
     The other arguments are :func:`symgrad.checking.check_network`'s, as text or values.
+
+    Returns:
+        A :class:`~symgrad.checking.report.NetworkCheck`, as :func:`check_network`'s.
 
     Raises:
         SymgradError: malformed input, or arrays over the memory budget (checked from the

@@ -105,3 +105,12 @@ def test_generator_writes_a_page_per_layer_prunes_and_settles(tmp_path) -> None:
     assert "## symgrad derive" in (tmp_path / "reference" / "cli.md").read_text()
     # mkdocs serve rebuilds when a file changes: a second run must change nothing.
     assert generate(tmp_path) == []
+
+
+def test_every_kind_of_finding_is_explained_on_the_site() -> None:
+    from symgrad.checking.findings import MEANINGS
+    from symgrad.site.pages import findings_reference
+
+    table = findings_reference()
+    assert all(f"| `{kind}` |" in table for kind in MEANINGS)
+    assert len(table.splitlines()) == len(MEANINGS) + 2

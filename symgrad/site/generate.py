@@ -61,6 +61,7 @@ def generate(docs: Path) -> list[Path]:
     outputs[docs / FIGURES / "steps-sigmoid.svg"] = graphs.steps_plot_svg()
     for name, text in pages.tour().items():
         outputs[docs / SNIPPETS / f"{name}.md"] = text
+    outputs[docs / SNIPPETS / "findings.md"] = pages.findings_reference()
     outputs[docs / CLI_REFERENCE] = pages.cli_reference()
 
     changed = [path for path, text in outputs.items() if write(path, text)]

@@ -152,6 +152,14 @@ def cli_reference() -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def findings_reference() -> str:
+    """Every kind of finding ``check`` and ``net`` report, with what it means."""
+    from symgrad.checking.findings import MEANINGS
+
+    rows = [f"| `{kind}` | {escape(meaning)} |" for kind, meaning in MEANINGS.items()]
+    return "\n".join(["| finding | what it means |", "|---|---|", *rows]) + "\n"
+
+
 def tour() -> dict[str, str]:
     """The tours' snippets: each command with the output it printed."""
     return {name: capture.fenced(command) for name, command in TOUR.items()}
