@@ -266,6 +266,7 @@ class Backprop(Printed):
     nodes: tuple[BackpropNode, ...]  # in forward order; the last computes the output
     value: float  # the output's value
     gradients: dict[str, float]  # ∂L/∂input = dout · ∂output/∂input, every input
+    notes: tuple[str, ...] = ()  # e.g. how many digits hold where precision ran out
 
 
 @dataclass(frozen=True)

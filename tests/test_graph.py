@@ -32,7 +32,7 @@ def graph_json(symgrad, *args: str) -> dict:
     run = symgrad("graph", *args, "--json")
     assert run.code == 0, run.stderr
     data = json.loads(run.stdout)
-    assert set(data) == {"output", "gradients", "nodes"}
+    assert set(data) == {"output", "gradients", "nodes", "notes"}
     for node in data["nodes"]:
         assert set(node) == NODE_KEYS
     return data
@@ -476,3 +476,46 @@ def test_a_graph_without_values_is_drawn_symbolically(symgrad):
 def test_at_takes_a_bare_value_for_a_single_input():
     assert api.graph("exp(x)", "2") == api.graph("exp(x)", {"x": 2})
     assert api.graph("exp(x)", "2").values == {"x": 2.0}
+
+
+def test_graph_takes_as_many_digits_as_the_values_need():
+    import mpmath
+
+    # sinh amplifies the rounding of its argument ~e^30-fold, and sin of the ~10^30
+    # result turns that into a wrong sign at a fixed 30 digits.
+    report = api.graph("0-sin(sinh(sqrt(y/5)*-y))", {"y": "28.349701"})
+    with mpmath.workdps(200):
+        y = mpmath.mpf("28.349701")
+        truth = -mpmath.sin(mpmath.sinh(-mpmath.sqrt(y / 5) * y))
+        slope = mpmath.diff(lambda v: -mpmath.sin(mpmath.sinh(-mpmath.sqrt(v / 5) * v)), y)
+    assert report.value == pytest.approx(float(truth), rel=1e-14)
+    assert report.gradients["y"] == pytest.approx(float(slope), rel=1e-12)
+    assert not report.notes
+
+
+def test_a_value_float64_can_hold_is_not_flushed_to_zero():
+    # 1 − y at y = σ(80) cancels all 30 digits of a 30-digit y.
+    report = api.graph("sigmoid", {"x": 80})
+    assert report.gradients["x"] == pytest.approx(math.exp(-80) / (1 + math.exp(-80)) ** 2)
+
+
+def test_a_graph_says_how_many_digits_hold_when_precision_runs_out(monkeypatch):
+    from symgrad.graph import model
+
+    monkeypatch.setattr(model, "MAX_PRECISION", 60)
+    report = api.graph("0-sin(sinh(sqrt(y/5)*-y))", {"y": "28.349701"})
+    (note,) = report.notes
+    assert note.startswith("even at 30 and 60 digits the values differ")
+    assert "significant digits are reliable" in note
+
+
+def test_an_overflowing_gradient_is_one_line(symgrad):
+    run = symgrad("graph", "sin(1e300*sin(1e300*x))", "--at", "x=1")
+    assert run.code == 2 and "overflows float64" in run.stderr
+
+
+def test_an_expression_starting_with_a_minus_sign_is_explained(symgrad):
+    run = symgrad("derive", "-x**2")
+    assert run.code == 2
+    assert "put -- before it" in run.stderr and "symgrad derive [OPTIONS] -- '-x**2'" in run.stderr
+    assert symgrad("derive", "--", "-x**2").code == 0

@@ -76,6 +76,19 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
+def _usage_message(message: str, args: list[str]) -> str:
+    """Click's usage error on one line; for an expression that starts with a minus sign,
+    which Click takes for an option, how to pass it."""
+    message = message.replace("\n", " ")
+    dashed = next((a for a in args if a[:1] == "-" and any(c in a for c in "()*/+^ ")), None)
+    if dashed is not None and "No such option" in message:
+        message += (
+            f"; an expression that starts with '-' reads as an option: put -- before it, "
+            f"after the options (symgrad {args[0]} [OPTIONS] -- '{dashed}')"
+        )
+    return message
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; bad input becomes one line on stderr and exit code 2."""
     args = sys.argv[1:] if argv is None else argv
@@ -98,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
             command.main(args=["--help"], prog_name="symgrad", standalone_mode=False)
             code = 0
         else:
-            fail(error.format_message().replace("\n", " "))
+            fail(_usage_message(error.format_message(), args))
     except KeyboardInterrupt:
         code = 130
     sys.exit(code if isinstance(code, int) else 0)

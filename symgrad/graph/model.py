@@ -23,14 +23,20 @@ from symgrad.reports import Backprop, BackpropNode
 from symgrad.symbolic.graph import Node, decompose
 from symgrad.symbolic.scalar import ScalarForm
 
-# Values are computed with 30 significant digits and rounded to float64 only in the report,
-# so the note's 200 × 1.1 comes out 220 (float64 arithmetic gives 220.00000000000003).
+# Values are computed from the exact decimal inputs with 30 significant digits, then with
+# twice as many, and so on until two passes agree to float64's precision: only then are
+# they rounded to float64 for the report. So the note's 200 × 1.1 comes out 220 (float64
+# arithmetic gives 220.00000000000003), a node that cancels (1 − y at y ≈ 1) keeps its
+# digits, and an argument whose rounding a later node amplifies (sin of a huge number)
+# is computed with as many digits as it needs.
 PRECISION = 30
+MAX_PRECISION = 960  # five doublings; a graph that needs more says how many digits hold
+AGREE = 4 * 2.0**-53  # relative: two passes within a few float64 roundings agree
 NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
-def to_number(value: str | float, what: str) -> sp.Float:
-    """A decimal number given by the user, as a 30-digit SymPy Float.
+def to_number(value: str | float, what: str) -> sp.Rational:
+    """A decimal number given by the user, exactly (``0.1`` is 1/10, not float64's).
 
     Raises:
         SymgradError: for text that is not a decimal number, or a number out of float64 range.
@@ -38,15 +44,18 @@ def to_number(value: str | float, what: str) -> sp.Float:
     text = repr(value) if isinstance(value, int | float) else str(value).strip()
     if not NUMBER.fullmatch(text):
         raise SymgradError(f"{what}: '{text}' is not a number (write it like 2, -0.5 or 1e-3)")
-    number = sp.Float(text, PRECISION)
+    number = sp.Rational(text)
     if not math.isfinite(float(number)):
         raise SymgradError(f"{what}: {text} is out of range")
     return number
 
 
-def _evaluate(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Float], what: str) -> sp.Float:
-    """``expr`` at ``values``, as a finite real 30-digit number, or a one-line error."""
-    value = expr.xreplace(dict(values)).evalf(PRECISION)
+def _evaluate(
+    expr: sp.Expr, values: Mapping[sp.Symbol, sp.Expr], what: str, digits: int
+) -> sp.Float:
+    """``expr`` at ``values``, as a finite real number of ``digits`` digits, or a one-line
+    error."""
+    value = expr.xreplace(dict(values)).evalf(digits)
     where = ", ".join(
         f"{symbol} = {float(values[symbol]):.6g}"
         for symbol in sorted(expr.free_symbols, key=str)
@@ -61,7 +70,7 @@ def _evaluate(expr: sp.Expr, values: Mapping[sp.Symbol, sp.Float], what: str) ->
 
 def _input_values(
     form: ScalarForm, defaults: Mapping[str, str], at: Point
-) -> dict[sp.Symbol, sp.Float]:
+) -> dict[sp.Symbol, sp.Rational]:
     """Every input's value: ``at`` first, then the example's numbers; none may be missing."""
     by_name = {str(symbol): symbol for symbol in form.inputs}
     given = {**defaults, **at.for_inputs(list(by_name), every=False)}
@@ -111,26 +120,25 @@ def backprop(
             f"'{target.name}' works on whole matrices; graph draws scalar graphs"
             f" (try `symgrad derive {target.name}`)"
         )
-    values = _input_values(form, target.values, at if isinstance(at, Point) else parse_point(at))
+    inputs = _input_values(form, target.values, at if isinstance(at, Point) else parse_point(at))
     upstream_at_output = to_number(dout, "--dout")
     nodes, _ = decompose(form.forward, form.inputs, form.output)
-    for node in nodes:  # forward, left to right
-        values[node.output] = _evaluate(
-            node.expression, values, f"node {node.output} = {sp.sstr(node.expression)}"
+    digits, passed = PRECISION, _Pass(nodes, inputs, upstream_at_output, PRECISION)
+    while True:  # doubling the digits until two passes agree in float64
+        finer = _Pass(nodes, inputs, upstream_at_output, 2 * digits)
+        disagreement = passed.disagreement(finer)
+        digits, passed = 2 * digits, finer
+        if disagreement <= AGREE or digits >= MAX_PRECISION:
+            break
+    notes = ()
+    if disagreement > AGREE:
+        reliable = max(0, int(-math.log10(disagreement)))
+        notes = (
+            f"even at {digits // 2} and {digits} digits the values differ by a relative "
+            f"{disagreement:.1g}: only about {reliable} significant digits are reliable",
         )
-    # Backward, from the output: each node multiplies what arrived by its local derivatives.
-    distinct = {node.output: tuple(dict.fromkeys(node.inputs)) for node in nodes}  # x·x: once
-    local: dict[tuple[sp.Symbol, sp.Symbol], sp.Float] = {}
-    gradient: dict[sp.Symbol, sp.Float] = {nodes[-1].output: upstream_at_output}
-    zero = sp.Float(0, PRECISION)
-    for node in reversed(nodes):
-        gradient.setdefault(node.output, zero)  # a node nothing uses: L does not depend on it
-        for wrt in distinct[node.output]:
-            local[node.output, wrt] = _evaluate(
-                node.local_derivative(wrt), values, f"∂{node.output}/∂{wrt} (node {node.op})"
-            )
-            sent = gradient[node.output] * local[node.output, wrt]
-            gradient[wrt] = gradient.get(wrt, zero) + sent
+    values, local, gradient = passed.values, passed.local, passed.gradient
+    distinct = passed.distinct
     report_nodes = tuple(
         BackpropNode(
             op=node.op,
@@ -159,7 +167,58 @@ def backprop(
         nodes=report_nodes,
         value=float(values[nodes[-1].output]),
         gradients={str(symbol): float(gradient[symbol]) for symbol in form.inputs},
+        notes=notes,
     )
+
+
+class _Pass:
+    """One forward and backward pass through the graph's nodes at ``digits`` digits."""
+
+    def __init__(self, nodes: list[Node], inputs, dout: sp.Rational, digits: int) -> None:
+        self.values: dict[sp.Symbol, sp.Expr] = dict(inputs)
+        for node in nodes:  # forward, left to right
+            self.values[node.output] = _evaluate(
+                node.expression,
+                self.values,
+                f"node {node.output} = {sp.sstr(node.expression)}",
+                digits,
+            )
+        # Backward, from the output: each node multiplies what arrived by its local
+        # derivatives.
+        self.distinct = {node.output: tuple(dict.fromkeys(node.inputs)) for node in nodes}
+        self.local: dict[tuple[sp.Symbol, sp.Symbol], sp.Float] = {}
+        self.gradient: dict[sp.Symbol, sp.Expr] = {nodes[-1].output: dout}
+        zero = sp.Float(0, digits)
+        for node in reversed(nodes):
+            self.gradient.setdefault(node.output, zero)  # a node nothing uses
+            for wrt in self.distinct[node.output]:
+                self.local[node.output, wrt] = _evaluate(
+                    node.local_derivative(wrt),
+                    self.values,
+                    f"∂{node.output}/∂{wrt} (node {node.op})",
+                    digits,
+                )
+                sent = self.gradient[node.output] * self.local[node.output, wrt]
+                self.gradient[wrt] = self.gradient.get(wrt, zero) + sent
+        for wrt, value in self.gradient.items():
+            if not math.isfinite(float(value)):
+                raise SymgradError(
+                    f"∂L/∂{wrt} = {sp.Float(value, 3)} overflows float64: the graph's "
+                    "backward pass cannot be shown in float64 numbers"
+                )
+
+    def numbers(self) -> list[sp.Expr]:
+        return [*self.values.values(), *self.local.values(), *self.gradient.values()]
+
+    def disagreement(self, finer: _Pass) -> float:
+        """The largest relative difference between this pass's numbers and ``finer``'s."""
+        worst = 0.0
+        for coarse, fine in zip(self.numbers(), finer.numbers(), strict=True):
+            scale = abs(float(fine))
+            gap = abs(float((coarse - fine).evalf(30)))
+            if gap:
+                worst = max(worst, gap / scale if scale else math.inf)
+        return worst
 
 
 __all__ = ["PRECISION", "backprop", "local_form", "to_number"]

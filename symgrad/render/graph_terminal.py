@@ -138,4 +138,5 @@ def backprop(report: Backprop) -> RenderableType:
     for name, value in report.gradients.items():
         label = _partial(report.output, name) if plain_gradient else f"∂L/∂{pretty(name)}"
         parts.append(Text.assemble("  ", label, " = ", (number(value), "bold " + BACKWARD_STYLE)))
+    parts += [Text(f"note: {note}", style="yellow") for note in report.notes]
     return Group(*parts)

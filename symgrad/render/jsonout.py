@@ -147,6 +147,7 @@ def backprop(report: Backprop) -> dict[str, Any]:
             }
             for node in report.nodes
         ],
+        "notes": list(report.notes),
     }
 
 
