@@ -60,8 +60,16 @@ class ChainRule:
     wrt: str
     paths: tuple[tuple[str, ...], ...]  # node outputs from the graph output down to ``wrt``
     factors: tuple[tuple[Any, ...], ...]  # one local derivative per edge of each path
-    product: Any  # the sum over paths of the factors' products, multiplied out
+    product: Any  # the sum over every path of the factors' products
     summed_over: tuple[str, ...] = ()  # per path: the index range it stands for ("k ≠ i"), or ""
+    # How many paths lead from the output to ``wrt``: more than ``paths`` lists when the
+    # listing would be too long (``product`` always sums them all).
+    path_count: int | None = None
+
+    @property
+    def unlisted(self) -> int:
+        """The paths not listed in ``paths`` (0 when every one is)."""
+        return 0 if self.path_count is None else self.path_count - len(self.paths)
 
 
 @dataclass(frozen=True)

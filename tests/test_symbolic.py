@@ -104,3 +104,22 @@ def test_list_summary_file_is_current():
     assert SUMMARY_PATH.read_text(encoding="utf-8") == render_summary(), (
         "stale derived.json: run python -m symgrad.symbolic.summary"
     )
+
+
+def test_a_chain_rule_with_too_many_paths_to_list_still_sums_them_all():
+    from symgrad import derive
+
+    expression = "x"
+    for _ in range(5):  # every level uses the one below twice: 2⁵ paths, and x once more
+        expression = f"({expression})*exp({expression})"
+    derivation = derive(expression + "+x")
+    (chain,) = derivation.chains
+    assert chain.path_count == 33 and len(chain.paths) == 32 and chain.unlisted == 1
+    x = sp.Symbol("x", real=True)
+    u = x
+    for _ in range(5):
+        u = u * sp.exp(u)
+    for at in (sp.Rational(1, 7), sp.Rational(-2, 3)):
+        exact = sp.diff(u + x, x).subs(x, at)
+        assert abs(sp.N(chain.product.subs(x, at) - exact, 30)) < 1e-25
+    assert "Σ over 33 paths, by the backward walk" in str(derivation)

@@ -104,6 +104,12 @@ def nodes(report: Derivation) -> str:
 def _chain(chain: ChainRule, report: Derivation) -> str:
     """One input's chain rule: the partials along each path, their values, the product."""
     head = _gradient(report, chain.wrt)
+    if chain.unlisted:  # too many paths to list: their sum, by the backward walk
+        return (
+            f"<p>{math(head)} sums the products of local derivatives along"
+            f" {chain.path_count} paths; by the backward walk:</p>\n"
+            + display(f"{head} = {latex(chain.product)}")
+        )
     if all(len(path) == 1 for path in chain.paths):  # one edge: nothing to chain
         return display(f"{head} = {latex(chain.product)}")
     if report.matrix:  # each node's backward rule in turn, then the result

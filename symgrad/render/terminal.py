@@ -97,6 +97,11 @@ def _chain_lines(chain: ChainRule, output: str, matrix: bool) -> list[str]:
         )
     head = f"{partial(output, chain.wrt)} = "
     pad = " " * len(head)
+    if chain.unlisted:  # too many paths to list: their sum, by the backward walk
+        return [
+            head + f"Σ over {chain.path_count} paths, by the backward walk",
+            pad + "= " + pretty(chain.product),
+        ]
     if all(len(path) == 1 for path in chain.paths):  # one edge: nothing to chain
         return [head + pretty(chain.product)]
     lines = [head + " + ".join(labels)]

@@ -153,10 +153,15 @@ def decompose(
     return renamed, values
 
 
+PATHS_LISTED = 32  # a chain rule lists at most this many paths, and counts the rest
+
+
 def paths_to(
-    nodes: list[Node], wrt: sp.Symbol, limit: int = 32
-) -> list[list[tuple[Node, sp.Symbol]]]:
-    """Every path from the graph's output down to ``wrt``, as (node, the input taken) edges."""
+    nodes: list[Node], wrt: sp.Symbol, limit: int = PATHS_LISTED
+) -> tuple[list[list[tuple[Node, sp.Symbol]]], int]:
+    """The paths from the graph's output down to ``wrt``, as (node, the input taken)
+    edges: the first ``limit`` of them, and how many there are in all (the count grows
+    exponentially with a graph's depth, so it is counted node by node, never listed)."""
     producer = {node.output: node for node in nodes}
     found: list[list[tuple[Node, sp.Symbol]]] = []
 
@@ -173,4 +178,20 @@ def paths_to(
             walk(source, [*trail, (node, source)])
 
     walk(nodes[-1].output, [])
-    return found
+    count = {wrt: 1}
+    for node in nodes:  # forward order: every input is counted before it is used
+        count[node.output] = sum(count.get(source, 0) for source in dict.fromkeys(node.inputs))
+    return found, count.get(nodes[-1].output, 0)
+
+
+def backward_sum(nodes: list[Node], wrt: sp.Symbol, local: dict) -> sp.Expr:
+    """∂output/∂wrt summed over every path by the backward walk: each node passes on what
+    reached it times its local derivative (``local[output, input]``), as backprop does."""
+    reached: dict[sp.Symbol, sp.Expr] = {nodes[-1].output: sp.Integer(1)}
+    for node in reversed(nodes):
+        upstream = reached.get(node.output, sp.Integer(0))
+        for source in dict.fromkeys(node.inputs):
+            reached[source] = (
+                reached.get(source, sp.Integer(0)) + upstream * local[node.output, source]
+            )
+    return reached.get(wrt, sp.Integer(0))

@@ -9,7 +9,7 @@ import numpy as np
 import sympy as sp
 
 from symgrad.reports import ChainRule, Derivation, GraphNode
-from symgrad.symbolic.graph import Node, decompose, paths_to
+from symgrad.symbolic.graph import Node, backward_sum, decompose, paths_to
 from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
 from symgrad.symbolic.rewrite import in_terms_of_output, tidy
 
@@ -82,16 +82,20 @@ class ScalarForm:
         )
         chains = []
         for x in self.inputs:
-            paths = paths_to(nodes, x)
+            paths, count = paths_to(nodes, x)
             factors = tuple(
                 tuple(local[node.output, source] for node, source in path) for path in paths
             )
+            listed = sp.Add(*(sp.Mul(*f) for f in factors))
             chains.append(
                 ChainRule(
                     wrt=str(x),
                     paths=tuple(tuple(str(node.output) for node, _ in path) for path in paths),
                     factors=factors,
-                    product=sp.Add(*(sp.Mul(*f) for f in factors)),
+                    # Every path summed: the listed ones multiplied out as the note writes
+                    # them, or, past the listing, the backward walk over all of them.
+                    product=listed if count == len(paths) else backward_sum(nodes, x, local),
+                    path_count=count,
                 )
             )
         return Derivation(
