@@ -62,6 +62,21 @@ def test_derive_json_reads_back_with_sympy(symgrad):
     assert [n["op"] for n in sigmoid["nodes"]] == ["×(−1)", "exp", "+1", "1/x"]
 
 
+def test_derive_json_reads_back_exactly_with_its_symbols(symgrad):
+    text = "0.1*x + E*y + pi*gamma + I*x + 1e-20*x**2 + 0.30000000000000004*y"
+    data = json.loads(symgrad("derive", "--json", "--", text).stdout)
+    names = {name: sp.Symbol(name, real=True) for name, shape in data["symbols"].items()}
+    assert all(shape == [] for shape in data["symbols"].values())
+    x, y, E, i, pi, gamma = (names[n] for n in ("x", "y", "E", "I", "pi", "gamma"))
+    expected = (
+        sp.Float("0.1") * x + E * y + pi * gamma + i * x + sp.Float("1e-20") * x**2
+    ) + sp.Float("0.30000000000000004") * y
+    read = sp.sympify(data["forward"], locals=names)
+    assert read.free_symbols == {x, y, E, i, pi, gamma}  # none read as SymPy's constants
+    assert sp.expand(read - expected) == 0  # every constant to its last bit
+    assert sp.sympify(data["derivatives"]["x"], locals=names) == sp.diff(expected, x)
+
+
 def test_derive_json_for_a_matrix_layer_reads_back_with_its_symbols(symgrad):
     data = json.loads(symgrad("derive", "affine", "--json").stdout)
     dims = {d: sp.Symbol(d, integer=True, positive=True) for d in ("N", "IN", "OUT")}

@@ -15,8 +15,10 @@ from symgrad.reports import PAIRS, Backprop, Comparison, Derivation, GradientChe
 def derivation(report: Derivation) -> dict[str, Any]:
     """``derive --json``: every expression as a string ``sympy.sympify`` reads back.
 
-    Matrix layers add ``"symbols"`` (name → shape): their strings read back with those
-    names bound to ``MatrixSymbol``s.
+    ``"symbols"`` names every symbol the strings use, with its shape: ``[]`` for a real
+    scalar, rows and columns for a matrix layer's ``MatrixSymbol``. Bound to those (as
+    ``locals``), the strings read back exactly, even names SymPy would take for its own
+    constants (``E``, ``I``, ``pi``, ``gamma``).
     """
     result: dict[str, Any] = {
         "layer": report.layer,
@@ -45,9 +47,23 @@ def derivation(report: Derivation) -> dict[str, Any]:
                 shapes.setdefault(name, shape)
                 shapes.setdefault(f"d{name}", shape)
         result["symbols"] = {name: shape.split("×") for name, shape in shapes.items()}
+    else:
+        result["symbols"] = {name: [] for name in _scalar_names(report)}
     if report.notes:
         result["notes"] = list(report.notes)
     return result
+
+
+def _scalar_names(report: Derivation) -> list[str]:
+    """Every symbol the derivation's expressions use, by name, in a stable order."""
+    expressions = [report.forward, *report.derivatives.values()]
+    expressions += [chain.product for chain in report.chains]
+    expressions += report.extra_derivatives.values()
+    for node in report.nodes:
+        expressions += [node.expression, *node.local_derivatives.values()]
+    names = {str(s) for e in expressions for s in getattr(e, "free_symbols", ())}
+    ordered = [*report.inputs, *(node.output for node in report.nodes)]
+    return [n for n in ordered if n in names] + sorted(names - set(ordered))
 
 
 def comparison(report: Comparison) -> dict[str, Any]:

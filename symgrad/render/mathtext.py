@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import mpmath.libmp as mlib
 import sympy as sp
 from sympy.printing.latex import LatexPrinter, greek_letters_set
 from sympy.printing.str import StrPrinter
@@ -15,6 +16,7 @@ from sympy.printing.str import StrPrinter
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 LETTER_SUBSCRIPTS = {"i": "ᵢ", "j": "ⱼ", "k": "ₖ", "n": "ₙ"}
+FLOAT64_BITS = 53
 
 
 class _PositiveFirst:
@@ -24,7 +26,13 @@ class _PositiveFirst:
 
 
 class PlainPrinter(_PositiveFirst, StrPrinter):
-    """SymPy's own string form (``sympify`` reads it back), positive terms first."""
+    """SymPy's own string form (``sympify`` reads it back), positive terms first; a float
+    constant prints with every digit it has (0.1, 0.30000000000000004), never cut to 15."""
+
+    def _print_Float(self, expr):
+        if expr._prec <= FLOAT64_BITS:  # what sympify makes of a decimal: repr round-trips
+            return repr(float(expr))
+        return mlib.to_str(expr._mpf_, mlib.prec_to_dps(expr._prec) + 2)
 
     def _print_OneMatrix(self, expr):
         rows, cols = expr.shape
