@@ -1,3 +1,3 @@
-from symgrad.cli.app import main
+from symgrad.cli import main
 
 main()

@@ -22,6 +22,9 @@ if os.environ.get("CI"):
 # Tests (and the console scripts they start) derive afresh into a private cache, never
 # reading or filling the user's own ~/.cache/symgrad.
 os.environ["SYMGRAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="symgrad-test-cache-")
+# The tests read English output whatever the machine's locale; tests/test_i18n.py sets
+# the language it checks.
+os.environ["SYMGRAD_LANG"] = "en"
 
 
 def symgrad_executable() -> str:

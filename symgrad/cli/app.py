@@ -13,11 +13,12 @@ import typer
 import typer.core
 
 from symgrad.errors import SymgradError
+from symgrad.i18n import _, set_language
 
 
 class _Commands(typer.core.TyperGroup):
-    """Lists each command with its whole one-line summary, wrapped on a narrow terminal
-    (Click cuts it at the width with "...")."""
+    """Lists each command with its whole one-line summary (its ``short_help``, in the
+    reader's language), wrapped on a narrow terminal (Click cuts it with "...")."""
 
     # Click's Context and HelpFormatter: Typer vendors Click under a private module.
     def format_commands(self, ctx: Any, formatter: Any) -> None:
@@ -27,14 +28,14 @@ class _Commands(typer.core.TyperGroup):
             if (command := self.get_command(ctx, name)) is not None and not command.hidden
         ]
         if rows:
-            with formatter.section("Commands"):
+            with formatter.section(_("Commands")):
                 formatter.write_dl(rows)
 
 
 app = typer.Typer(
     name="symgrad",
     cls=_Commands,
-    help="See and trust a derivative: every layer as SymPy and as NumPy, checked three ways.",
+    help=_("See and trust a derivative: every layer as SymPy and as NumPy, checked three ways."),
     add_completion=True,  # --install-completion / --show-completion, for bash, zsh, fish
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -51,15 +52,30 @@ def _print_version(asked: bool) -> None:
         raise typer.Exit()
 
 
+def _choose_language(code: str | None) -> None:
+    if code is not None:
+        set_language(code)
+
+
 @app.callback()
 def _options(
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="en|zh",
+            callback=_choose_language,
+            is_eager=True,
+            help=_("The language of every message (default: SYMGRAD_LANG, then the locale)."),
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
             "--version",
             callback=_print_version,
             is_eager=True,
-            help="Print symgrad's version and exit.",
+            help=_("Print symgrad's version and exit."),
         ),
     ] = False,
 ) -> None:
@@ -72,7 +88,7 @@ from symgrad.cli import catalog, check, compare, derive, graph, net, steps  # no
 
 def fail(message: str) -> None:
     """Print one line on stderr and exit with status 2 (a usage error)."""
-    print(f"symgrad: error: {message}", file=sys.stderr)
+    print(_("symgrad: error: {message}").format(message=message), file=sys.stderr)
     sys.exit(2)
 
 

@@ -2,9 +2,10 @@
 
 from symgrad.cli.app import app
 from symgrad.cli.options import Json
+from symgrad.i18n import _
 
 
-@app.command("list")
+@app.command("list", short_help=_("List the layers: forward, derivative, and what --shape means."))
 def list_layers(json: Json = False) -> None:
     """List the layers: forward, derivative, and what --shape means."""
     import json as json_module

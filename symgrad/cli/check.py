@@ -19,6 +19,7 @@ from symgrad.cli.options import (
     Step,
     Timeout,
 )
+from symgrad.i18n import _
 
 Fast = Annotated[
     bool,
@@ -31,7 +32,7 @@ Fast = Annotated[
 ]
 
 
-@app.command()
+@app.command(short_help=_("Check your own layer's backward, and say in words what is wrong."))
 def check(
     target: Annotated[
         str,

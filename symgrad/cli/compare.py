@@ -18,9 +18,10 @@ from symgrad.cli.options import (
     Step,
     complete_layer,
 )
+from symgrad.i18n import _
 
 
-@app.command()
+@app.command(short_help=_("Check NumPy backward against SymPy and numerical differences."))
 def compare(
     layer: Annotated[
         str,

@@ -6,9 +6,10 @@ import typer
 
 from symgrad.cli.app import app
 from symgrad.cli.options import Batch, Json, Shape, complete_layer
+from symgrad.i18n import _
 
 
-@app.command()
+@app.command(short_help=_("Show SymPy's derivation, node by node, as the note teaches it."))
 def derive(
     layer: Annotated[
         str,

@@ -10,6 +10,7 @@ import typer
 from symgrad.cli.app import app
 from symgrad.cli.options import Json
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 
 FORMATS = ("text", "dot", "svg")
 
@@ -58,7 +59,7 @@ def _write(text: str, output: Path | None) -> None:
     print(f"wrote {output}")
 
 
-@app.command()
+@app.command(short_help=_("Draw a graph's forward and backward values, node by node."))
 def graph(
     target: Annotated[
         str | None,

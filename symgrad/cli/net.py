@@ -19,9 +19,10 @@ from symgrad.cli.options import (
     Step,
     Timeout,
 )
+from symgrad.i18n import _
 
 
-@app.command()
+@app.command(short_help=_("Check a network: every parameter end to end, every layer alone."))
 def net(
     spec: Annotated[
         str,

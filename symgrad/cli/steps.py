@@ -7,9 +7,10 @@ import typer
 
 from symgrad.cli.app import app
 from symgrad.cli.options import METHOD_CHOICES, Dtype, Json, complete_layer
+from symgrad.i18n import _
 
 
-@app.command()
+@app.command(short_help=_("Error versus step of each numeric method, against SymPy's exact value."))
 def steps(
     layer: Annotated[
         str,

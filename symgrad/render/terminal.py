@@ -11,6 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from symgrad.i18n import _
 from symgrad.render import fit
 from symgrad.render.console import console
 from symgrad.render.numbers import point_text
@@ -53,14 +54,14 @@ def _node_table(derivation: Derivation) -> Table:
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         title_justify="left",
-        title="Computational graph, forward →",
+        title=_("Computational graph, forward →"),
     )
     table.add_column("#", justify="right", style="dim")
-    table.add_column("node", style="bold cyan")
-    table.add_column("computes")
+    table.add_column(_("node"), style="bold cyan")
+    table.add_column(_("computes"))
     if derivation.matrix:
-        table.add_column("shapes", style="dim")
-    table.add_column("backward rule" if derivation.matrix else "local derivative")
+        table.add_column(_("shapes"), style="dim")
+    table.add_column(_("backward rule") if derivation.matrix else _("local derivative"))
     for k, node in enumerate(derivation.nodes, start=1):
         rules = "\n".join(
             f"{derivative_label(node, key, derivation.matrix)} = {pretty(value)}"
@@ -99,7 +100,7 @@ def _chain_lines(chain: ChainRule, output: str, matrix: bool) -> list[str]:
     pad = " " * len(head)
     if chain.unlisted:  # too many paths to list: their sum, by the backward walk
         return [
-            head + f"Σ over {chain.path_count} paths, by the backward walk",
+            head + _("Σ over {count} paths, by the backward walk").format(count=chain.path_count),
             pad + "= " + pretty(chain.product),
         ]
     if all(len(path) == 1 for path in chain.paths):  # one edge: nothing to chain
@@ -120,18 +121,17 @@ def derivation(report: Derivation) -> RenderableType:
     ]
     if report.shapes:
         shapes = ", ".join(f"{name} {shape}" for name, shape in report.shapes.items())
-        parts.append(Text(f"shapes: {shapes}", style="dim"))
-    parts += [Text(), _node_table(report), Text("Chain rule, backward ←", style="italic")]
+        parts.append(Text(_("shapes: {shapes}").format(shapes=shapes), style="dim"))
+    parts += [Text(), _node_table(report), Text(_("Chain rule, backward ←"), style="italic")]
     for chain in report.chains:
         parts += [Text("  " + line) for line in _chain_lines(chain, report.output, report.matrix)]
     in_output = any(
         report.output in map(str, value.free_symbols) for value in report.derivatives.values()
     )
-    title = (
-        "Gradients (each has its variable's shape)"
-        if report.matrix
-        else "Derivative" + (" in terms of the output" if in_output else "")
-    )
+    if report.matrix:
+        title = _("Gradients (each has its variable's shape)")
+    else:
+        title = _("Derivative in terms of the output") if in_output else _("Derivative")
     parts += [Text(), Text(title, style="italic")]
     for name, value in report.derivatives.items():
         label = f"d{name}" if report.matrix else partial(report.output, name)
@@ -146,7 +146,7 @@ def derivation(report: Derivation) -> RenderableType:
         )
     if report.matrix and any("𝟙" in pretty(v) for v in report.derivatives.values()):
         parts.append(
-            Text("  𝟙 is a column of ones: dYᵀ·𝟙 sums dY over the batch (Σₙ).", style="dim")
+            Text("  " + _("𝟙 is a column of ones: dYᵀ·𝟙 sums dY over the batch (Σₙ)."), style="dim")
         )
     parts += [Text(f"  note: {note}", style="dim") for note in report.notes]
     return Group(*parts)

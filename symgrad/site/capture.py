@@ -23,7 +23,10 @@ def run(command: str) -> str:
     from symgrad.cli.app import app
 
     result = CliRunner().invoke(
-        app, shlex.split(command), prog_name="symgrad", env={"COLUMNS": str(COLUMNS)}
+        app,
+        shlex.split(command),
+        prog_name="symgrad",
+        env={"COLUMNS": str(COLUMNS), "SYMGRAD_LANG": "en"},  # the site's pages are English
     )
     if result.exit_code not in (0, None) or result.exception is not None:
         raise SymgradError(

@@ -1,0 +1,90 @@
+"""Messages in the reader's language: English, or Chinese (中文) for the note's readers.
+
+Every sentence symgrad prints goes through :func:`_` (and :func:`ngettext` where a count
+decides the form). The translations are gettext catalogs: ``symgrad/locale/zh/
+LC_MESSAGES/symgrad.po`` is the source, written by translators and checked by the tests
+(every message translated, the same placeholders in both); the ``.mo`` file Python's
+gettext reads is compiled from it by Babel when the package is built or installed
+(``setup.py``), so a plain ``pip install`` has it. Mathematics, layer names and JSON keys
+are not prose and stay as they are.
+
+The language is, first to last: ``--lang``, ``SYMGRAD_LANG``, then the locale's
+``LC_ALL``, ``LC_MESSAGES`` and ``LANG`` (``zh_CN.UTF-8``, ``zh_TW`` … read Chinese).
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+import os
+from pathlib import Path
+
+from symgrad.errors import SymgradError
+
+DOMAIN = "symgrad"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+LANGUAGES = ("en", "zh")
+_ENVIRONMENT = ("SYMGRAD_LANG", "LC_ALL", "LC_MESSAGES", "LANG")
+
+_chosen: str | None = None
+
+
+def normalise(code: str) -> str | None:
+    """``zh_CN.UTF-8``, ``zh-TW``, ``ZH`` → ``zh``; ``en_US``, ``C``, ``POSIX`` → ``en``;
+    None for a code that names neither."""
+    base = code.strip().replace("-", "_").split(".")[0].split("_")[0].lower()
+    if base == "zh":
+        return "zh"
+    if base in ("en", "c", "posix"):
+        return "en"
+    return None
+
+
+def language() -> str:
+    """The language messages are printed in: ``en`` or ``zh``."""
+    if _chosen is not None:
+        return _chosen
+    for variable in _ENVIRONMENT:
+        value = os.environ.get(variable)
+        if value:  # the first one set decides, as for gettext; an unknown one means English
+            return normalise(value) or "en"
+    return "en"
+
+
+def set_language(code: str) -> None:
+    """Print messages in ``code`` (``en``, ``zh``, or a locale such as ``zh_CN``) from now on.
+
+    Raises:
+        SymgradError: for a language symgrad has no messages in.
+    """
+    global _chosen
+    chosen = normalise(code)
+    if chosen is None:
+        raise SymgradError(f"--lang {code!r}: choose one of {', '.join(LANGUAGES)}")
+    _chosen = chosen
+
+
+@functools.cache
+def _catalog(code: str) -> gettext.NullTranslations:
+    if code == "en":  # the messages are written in English: nothing to look up
+        return gettext.NullTranslations()
+    try:
+        return gettext.translation(DOMAIN, LOCALE_DIR, languages=[code])
+    except FileNotFoundError:  # never English in silence where Chinese was asked for
+        raise SymgradError(
+            f"the {code} messages are not compiled in {LOCALE_DIR}: reinstall symgrad "
+            "(pip install .), which compiles them"
+        ) from None
+
+
+def _(message: str) -> str:
+    """``message`` in the reader's language."""
+    return _catalog(language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    """The singular or plural form for ``count``, in the reader's language."""
+    return _catalog(language()).ngettext(singular, plural, count)
+
+
+__all__ = ["LANGUAGES", "_", "language", "ngettext", "normalise", "set_language"]

@@ -1,0 +1,103 @@
+"""Messages in Chinese: the catalog is complete and consistent, and the CLI speaks it."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from rich.cells import cell_len
+
+from symgrad import i18n
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "symgrad" / "locale" / "symgrad.pot"
+CHINESE = ROOT / "symgrad" / "locale" / "zh" / "LC_MESSAGES" / "symgrad.po"
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def _read(path: Path):
+    with path.open("rb") as handle:
+        return read_po(handle)
+
+
+def test_the_template_holds_every_message_of_the_code(tmp_path):
+    fresh = tmp_path / "fresh.pot"
+    subprocess.run(
+        [Path(sys.executable).with_name("pybabel"), "extract", "-F", "babel.cfg", "-k", "_",
+         "-k", "ngettext:1,2", "--no-location", "--omit-header", "-o", fresh, "."],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    extracted = {m.id for m in _read(fresh) if m.id}
+    assert extracted == {m.id for m in _read(TEMPLATE) if m.id}, (
+        "symgrad/locale/symgrad.pot is stale: run the pybabel extract line in babel.cfg"
+    )
+
+
+def test_every_message_has_its_chinese_with_the_same_placeholders():
+    chinese = _read(CHINESE)
+    for message in _read(TEMPLATE):
+        if not message.id:
+            continue
+        translated = chinese.get(message.id)
+        assert translated is not None and translated.string, f"untranslated: {message.id!r}"
+        assert not translated.fuzzy, f"fuzzy: {message.id!r}"
+        english = message.id if isinstance(message.id, str) else " ".join(message.id)
+        text = (
+            translated.string if isinstance(translated.string, str) else " ".join(translated.string)
+        )
+        assert sorted(PLACEHOLDER.findall(english)) == sorted(PLACEHOLDER.findall(text)), english
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({"LANG": "zh_CN.UTF-8"}, "zh"),
+        ({"LANG": "zh_TW"}, "zh"),
+        ({"LC_MESSAGES": "zh_CN", "LANG": "en_US.UTF-8"}, "zh"),
+        ({"LC_ALL": "C", "LANG": "zh_CN.UTF-8"}, "en"),  # LC_ALL comes first, as for gettext
+        ({"SYMGRAD_LANG": "en", "LANG": "zh_CN.UTF-8"}, "en"),
+        ({"SYMGRAD_LANG": "zh", "LANG": "en_US.UTF-8"}, "zh"),
+        ({"LANG": "fr_FR.UTF-8"}, "en"),
+        ({}, "en"),
+    ],
+)
+def test_the_language_comes_from_the_environment(monkeypatch, environment, expected):
+    for variable in ("SYMGRAD_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setattr(i18n, "_chosen", None)
+    assert i18n.language() == expected
+
+
+def _run(*args: str, **environment: str) -> subprocess.CompletedProcess:
+    from conftest import symgrad_executable
+
+    env = {"PATH": "/usr/bin:/bin", "COLUMNS": "80", **environment}
+    return subprocess.run([symgrad_executable(), *args], capture_output=True, text=True, env=env)
+
+
+def test_derive_speaks_the_notes_terms_in_chinese():
+    for shown in (
+        _run("derive", "sigmoid", LANG="zh_CN.UTF-8").stdout,
+        _run("--lang", "zh", "derive", "sigmoid").stdout,
+    ):
+        assert "计算图，正向传播 →" in shown and "链式法则，反向传播 ←" in shown
+        assert "局部导数" in shown and "用输出表示的导数" in shown
+        assert "∂y/∂x = y(1 − y)" in shown  # the mathematics stays as it is
+    english = _run("derive", "sigmoid", LANG="zh_CN.UTF-8", SYMGRAD_LANG="en").stdout
+    assert "Computational graph, forward →" in english
+
+
+def test_the_chinese_help_fits_80_columns():
+    shown = _run("--help", LANG="zh_CN.UTF-8")
+    assert shown.returncode == 0 and "列出所有层" in shown.stdout
+    assert all(cell_len(line) <= 80 for line in shown.stdout.splitlines()), shown.stdout
+
+
+def test_an_unknown_language_is_one_line():
+    done = _run("--lang", "fr", "list")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "symgrad: error: --lang 'fr': choose one of en, zh"
