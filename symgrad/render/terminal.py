@@ -11,7 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from symgrad.i18n import _
+from symgrad.i18n import _, ngettext
 from symgrad.render import fit
 from symgrad.render.console import console
 from symgrad.render.numbers import point_text
@@ -172,13 +172,21 @@ def index_text(index: tuple[int, ...]) -> str:
 # Column titles. "bwd", never "b": affine has a bias b, and db sits beside the column.
 BWD, NUM, SYM = "bwd", "num", "sym"
 BWD_NUM, BWD_SYM = f"|{BWD}−{NUM}|", f"|{BWD}−{SYM}|"
-SUMMARY_LAYOUTS: tuple[fit.Layout, ...] = (
-    ((None, ("gradient", "shape", "verdict", "worst at", BWD, NUM, BWD_NUM, "bound", BWD_SYM)),),
-    (
-        (None, ("gradient", "shape", "verdict", "worst at", BWD_NUM, "bound", BWD_SYM)),
-        ("At each worst element:", ("gradient", "worst at", BWD, NUM)),
-    ),
-)
+
+
+def _summary_layouts() -> tuple[fit.Layout, ...]:
+    return (
+        (
+            (
+                None,
+                ("gradient", "shape", "verdict", "worst at", BWD, NUM, BWD_NUM, "bound", BWD_SYM),
+            ),
+        ),
+        (
+            (None, ("gradient", "shape", "verdict", "worst at", BWD_NUM, "bound", BWD_SYM)),
+            (_("At each worst element:"), ("gradient", "worst at", BWD, NUM)),
+        ),
+    )
 
 
 def comparison(report: Comparison, explain: bool = False, elements: bool = False) -> RenderableType:
@@ -187,25 +195,29 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
     bound; kinks and precision when there are any; element tables for small tensors, or
     for every tensor with ``elements``."""
     arrays = [f"{name} ({shape_text(shape)})" for name, shape in report.shapes.items()]
-    where = "" if not report.at else f", at {point_text(report.at)}"
+    where = "" if not report.at else _(", at {point}").format(point=point_text(report.at))
     header = Text.assemble(
         (report.layer, "bold"),
         f": {', '.join(arrays[:-1])} → {arrays[-1]}   ",
-        (f"{report.dtype}, seed {report.seed}, random dout{where}", "dim"),
+        (
+            _("{dtype}, seed {seed}, random dout").format(dtype=report.dtype, seed=report.seed)
+            + where,
+            "dim",
+        ),
     )
     # A user's layer without a SymPy forward (symgrad.checking) has no symbolic column.
     symbolic = all(check.symbolic is not None for check in report.gradients)
     parts: list[RenderableType] = [header, Text(), _summary(report, symbolic)]
-    sources = f"{BWD} = the layer's backward (NumPy), " + (
-        f"{SYM} = SymPy's derivative, " if symbolic else "no symbolic forward given, "
+    legend = _("bwd = the layer's backward (NumPy), ") + (
+        _("sym = SymPy's derivative, ") if symbolic else _("no symbolic forward given, ")
     )
-    legend = (
-        f"{sources}{NUM} = numeric ({report.method} differences). Every element is held to "
-        f"its own bound on {BWD_NUM}; a row shows its gradient's worst element, the largest "
-        f"{BWD_NUM} / bound"
-        + (f", and {BWD_SYM} is the largest over all elements" if symbolic else "")
-        + (". --explain shows how each bound is made." if not explain else ".")
-    )
+    legend += _(
+        "num = numeric ({method} differences). Every element is held to its own bound on "
+        "|bwd−num|; a row shows its gradient's worst element, the largest |bwd−num| / bound"
+    ).format(method=report.method)
+    if symbolic:
+        legend += _(", and |bwd−sym| is the largest over all elements")
+    legend += _(". --explain shows how each bound is made.") if not explain else "."
     parts += [Text(), Text(legend, style="dim")]
     models = [check for check in report.gradients if check.model is not None]
     if explain:
@@ -229,21 +241,23 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
     if any(_marked(check) for check in shown):
         parts.append(
             Text(
-                "✗ marks an element outside its bound; ? one whose numeric value is too "
-                "uncertain to judge it.",
+                _(
+                    "✗ marks an element outside its bound; ? one whose numeric value is too "
+                    "uncertain to judge it."
+                ),
                 style="dim",
             )
         )
     hidden = [c for c in report.gradients if c not in shown and c.backward.size]
     if hidden:
-        sizes = ", ".join(f"{c.name} has {c.backward.size:,}" for c in hidden)
-        parts.append(
-            Text(
-                f"Element tables are shown for gradients of up to {ELEMENT_TABLE_LIMIT} "
-                f"elements ({sizes}); --elements shows every element.",
-                style="dim",
-            )
+        sizes = ", ".join(
+            _("{name} has {size:,}").format(name=c.name, size=c.backward.size) for c in hidden
         )
+        shown_up_to = _(
+            "Element tables are shown for gradients of up to {limit} elements ({sizes}); "
+            "--elements shows every element."
+        )
+        parts.append(Text(shown_up_to.format(limit=ELEMENT_TABLE_LIMIT, sizes=sizes), "dim"))
     parts += [Text(), _conclusion(report)]
     return Group(*parts)
 
@@ -251,14 +265,14 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
 def _summary(report: Comparison, symbolic: bool) -> fit.FirstFit:
     """One row per gradient; the widest layout that fits, else one sentence each."""
     columns = {
-        "gradient": fit.Column("gradient", justify="left"),
-        "shape": fit.Column("shape"),
-        "verdict": fit.Column("verdict", justify="left", wrap=True),
-        "worst at": fit.Column("worst at"),
+        "gradient": fit.Column(_("gradient"), justify="left"),
+        "shape": fit.Column(_("shape")),
+        "verdict": fit.Column(_("verdict"), justify="left", wrap=True),
+        "worst at": fit.Column(_("worst at")),
         BWD: fit.Column(BWD),
         NUM: fit.Column(NUM),
         BWD_NUM: fit.Column(BWD_NUM),
-        "bound": fit.Column("bound"),
+        "bound": fit.Column(_("bound")),
         BWD_SYM: fit.Column(BWD_SYM),
     }
     sentences = []
@@ -283,26 +297,40 @@ def _summary(report: Comparison, symbolic: bool) -> fit.FirstFit:
                 (check.name, "bold"),
                 f" ({cells['shape']})  ",
                 cells["verdict"],
-                f"; worst at {cells['worst at']}: {BWD} {cells[BWD]}, {NUM} {cells[NUM]}, "
-                f"{BWD_NUM} {cells[BWD_NUM]}, bound {cells['bound']}"
-                + (f"; largest {BWD_SYM} {cells[BWD_SYM]}" if symbolic else ""),
+                _("; worst at {index}: {bwd} {b}, {num} {n}, {diff} {d}, bound {bound}").format(
+                    index=cells["worst at"],
+                    bwd=BWD,
+                    b=cells[BWD],
+                    num=NUM,
+                    n=cells[NUM],
+                    diff=BWD_NUM,
+                    d=cells[BWD_NUM],
+                    bound=cells["bound"],
+                )
+                + (
+                    _("; largest {diff} {d}").format(diff=BWD_SYM, d=cells[BWD_SYM])
+                    if symbolic
+                    else ""
+                ),
             )
         )
     if not symbolic:
         del columns[BWD_SYM]
-    return fit.fitted(columns, SUMMARY_LAYOUTS, last=Group(*sentences))
+    return fit.fitted(columns, _summary_layouts(), last=Group(*sentences))
 
 
 def _verdict(check: GradientCheck, waived: str | None = None) -> Text:
     if not check.ok and waived:
-        return Text("⚠ = formula", style="yellow")
+        return Text(_("⚠ = formula"), style="yellow")
     if not check.ok:
-        return Text(f"✗ {check.wrong} of {check.backward.size} wrong", style="bold red")
+        wrong = _("✗ {wrong} of {size} wrong").format(wrong=check.wrong, size=check.backward.size)
+        return Text(wrong, style="bold red")
     if check.unreliable_count:
-        return Text(f"✓ agree, {check.unreliable_count} unsure", style="yellow")
+        return Text(_("✓ agree, {count} unsure").format(count=check.unreliable_count), "yellow")
     if check.kinks is not None:
-        return Text(f"✓ agree, {check.kinks.count} kink{'s' * (check.kinks.count > 1)}", "green")
-    return Text("✓ agree", style="green")
+        kinks = ngettext("✓ agree, {count} kink", "✓ agree, {count} kinks", check.kinks.count)
+        return Text(kinks.format(count=check.kinks.count), "green")
+    return Text(_("✓ agree"), style="green")
 
 
 MODEL_LEGEND = {
@@ -394,24 +422,37 @@ def _conclusion(report: Comparison) -> Text:
     if bad or report.problems:
         lines = [f"✗ {problem}" for problem in report.problems]
         if bad:
-            lines.append(f"Disagreement in {', '.join(bad)}: see the rows marked ✗ above.")
+            lines.append(
+                _("Disagreement in {names}: see the rows marked ✗ above.").format(
+                    names=", ".join(bad)
+                )
+            )
         return Text("\n".join(lines), style="bold red")
     count = len(report.gradients)
     kinks = sum(c.kinks.count for c in report.gradients if c.kinks is not None)
-    text = (
-        (f"All {count} gradients agree" if count > 1 else "The gradient agrees")
-        + ": backward = "
-        + ("symbolic = " if all(c.symbolic is not None for c in report.gradients) else "")
-        + "numeric"
-    )
+    three = all(c.symbolic is not None for c in report.gradients)
+    if count > 1:
+        text = (
+            _("All {count} gradients agree: backward = symbolic = numeric")
+            if three
+            else _("All {count} gradients agree: backward = numeric")
+        ).format(count=count)
+    else:
+        text = (
+            _("The gradient agrees: backward = symbolic = numeric")
+            if three
+            else _("The gradient agrees: backward = numeric")
+        )
     if kinks:
-        text += f" where differentiable, and a valid subgradient at the {kinks} kink(s)"
+        text += _(" where differentiable, and a valid subgradient at the {kinks} kink(s)").format(
+            kinks=kinks
+        )
     checked = ", ".join(f"{c.name} ({c.backward.size})" for c in report.gradients)
-    text += f". Checked every element of {checked}"
+    text += _(". Checked every element of {checked}.").format(checked=checked)
     unsure = sum(c.unreliable_count for c in report.gradients)
     if unsure:
         return Text.assemble(
-            (text + ".", "bold green"),
+            (text, "bold green"),
             (
                 f"\n{unsure} element(s) could not be judged: their numeric value's error bound "
                 "exceeds 5% of their size (a stencil reaching across a kink or a pole); "
@@ -419,7 +460,7 @@ def _conclusion(report: Comparison) -> Text:
                 "yellow",
             ),
         )
-    return Text(text + ".", style="bold green")
+    return Text(text, style="bold green")
 
 
 def _marked(check: GradientCheck) -> bool:
@@ -461,7 +502,8 @@ def _element_table(check: GradientCheck) -> RenderableType:
         names = names[:-2]
     if not _marked(check):
         names.remove("mark")
-    columns = {name: fit.Column("" if name == "mark" else name) for name in names}
+    titles = {"index": _("index"), "bound": _("bound"), "left": _("left"), "right": _("right")}
+    columns = {name: fit.Column("" if name == "mark" else titles.get(name, name)) for name in names}
     for index in np.ndindex(check.backward.shape):
         b, n = check.backward[index], check.numeric[index]
         # + 0.0 turns −0.0 into 0.0: a sign on zero means nothing to a reader here.
@@ -486,7 +528,7 @@ def _element_table(check: GradientCheck) -> RenderableType:
         for name in names:
             columns[name].cells.append(row[name])
     return Group(
-        Text(f"{check.name}, element by element", style="italic"),
+        Text(_("{name}, element by element").format(name=check.name), style="italic"),
         fit.fitted(columns, ELEMENT_LAYOUTS),
     )
 
