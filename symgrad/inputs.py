@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -133,18 +134,23 @@ def parse_point(given: str | float | Sequence[str] | Mapping[str, Any] | None) -
     named: dict[str, str] = {}
     bare = []
     for text in texts:
-        for part in plain_text(text, "--at").split(","):
+        if len(text) > MAX_CHARACTERS:
+            plain_text(text, "--at")  # the one line on what is too long
+        for part in text.split(","):
             name, equals, value = (piece.strip() for piece in part.partition("="))
             if not part.strip():
                 continue
+            # Names may be the note's Chinese (苹果), as in the expression; values are
+            # numbers in ASCII digits.
+            name = unicodedata.normalize("NFKC", name)
             if not equals:
-                bare.append(name)
+                bare.append(plain_text(name, "--at"))
             elif not name or not value:
                 raise SymgradError(f"--at {part.strip()!r}: write NAME=VALUE, e.g. --at x=1,y=2")
             elif name in named:
                 raise SymgradError(f"--at gives {name!r} twice")
             else:
-                named[name] = value
+                named[name] = plain_text(value, f"--at {name}")
     if bare and (named or len(bare) > 1):
         raise SymgradError(
             f"--at {','.join(texts)}: give one value for every input (--at 0.5) or each "

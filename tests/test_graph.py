@@ -519,3 +519,34 @@ def test_an_expression_starting_with_a_minus_sign_is_explained(symgrad):
     assert run.code == 2
     assert "put -- before it" in run.stderr and "symgrad derive [OPTIONS] -- '-x**2'" in run.stderr
     assert symgrad("derive", "--", "-x**2").code == 0
+
+
+def test_the_notes_apple_problem_in_its_own_chinese_names(symgrad):
+    typed = api.graph("苹果*苹果个数*消费税", "苹果=100,苹果个数=2,消费税=1.1")
+    example = api.graph("苹果")
+    for report in (typed, example):
+        assert report.gradients == pytest.approx({"苹果": 2.2, "苹果个数": 110, "消费税": 200})
+    assert example.value == pytest.approx(220) and example.output == "支付金额"
+    both = api.graph("苹果橘子")
+    assert both.value == pytest.approx(715) and both.gradients["橘子个数"] == pytest.approx(165)
+    run = symgrad("graph", "苹果*个数", "--at", "苹果=100,个数=2", columns=80)
+    assert run.code == 0 and "∂z/∂苹果 = 2" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("xх*2", "mixes Cyrillic and Latin letters"),  # the second letter is Cyrillic
+        ("pαth*2", "mixes Greek and Latin letters"),
+        ("__class__+1", "not allowed"),
+        ("_x+1", "not allowed"),
+    ],
+)
+def test_names_that_deceive_are_refused(text, words):
+    with pytest.raises(SymgradError, match=words):
+        api.derive(text)
+
+
+def test_a_name_in_one_script_is_a_variable():
+    assert api.derive("αβ*x").inputs == ("x", "αβ")
+    assert api.derive("ｘ*2").inputs == ("x",)  # NFKC: the fullwidth ｘ is x

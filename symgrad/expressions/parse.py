@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ast
 import math
-import re
+import unicodedata
 from collections.abc import Callable
 
 import sympy as sp
@@ -28,7 +28,6 @@ MAX_LENGTH = 500  # characters; longer text is refused before it is parsed
 MAX_DEPTH = 60  # nesting of operations in the syntax tree
 MAX_EXPONENT = 100  # |n| in x**n: SymPy expands powers when it tidies derivatives
 MAX_MAGNITUDE = 1e300  # a number computed from numbers alone must stay a finite float64
-NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")  # ASCII, no leading underscore (no dunders)
 
 FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {
     "exp": sp.exp,
@@ -160,13 +159,39 @@ def _literal(value: object) -> sp.Expr:
     raise _refuse("strings" if isinstance(value, str | bytes) else type(value).__name__)
 
 
+# Scripts whose letters look alike: a name mixing them (Latin x beside a Cyrillic х) reads
+# as one thing and is another, so it is refused; any one script alone is a fine name.
+CONFUSABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+MAX_NAME = 32
+
+
+def _scripts(name: str) -> set[str]:
+    return {
+        script
+        for character in name
+        if character.isalpha()
+        for script in CONFUSABLE_SCRIPTS
+        if unicodedata.name(character, "").startswith(script)
+    }
+
+
 def _name(name: str) -> sp.Symbol:
+    """A variable: any identifier Python accepts (the note's 苹果 and 消费税 included,
+    already NFKC-normalised by Python's parser), but no leading underscore (no dunders),
+    at most 32 characters, and no look-alike letters of two scripts mixed."""
     if name in FUNCTIONS:
         raise SymgradError(f"'{name}' is a function: call it, as in {name}(x)")
-    if not NAME.fullmatch(name):
+    name = unicodedata.normalize("NFKC", name)
+    if not name.isidentifier() or name.startswith("_") or len(name) > MAX_NAME:
         raise SymgradError(
             f"name {excerpt(name)} not allowed: use a letter, then letters, digits or '_'"
-            " (at most 32 characters)"
+            f" (at most {MAX_NAME} characters)"
+        )
+    mixed = _scripts(name)
+    if len(mixed) > 1:
+        raise SymgradError(
+            f"name {excerpt(name)} mixes {' and '.join(sorted(s.title() for s in mixed))} "
+            "letters, which look alike: write it in one script"
         )
     return sp.Symbol(name, real=True)
 

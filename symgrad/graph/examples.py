@@ -52,6 +52,27 @@ EXAMPLES: tuple[Example, ...] = (
         formula="(apple*apple_num + orange*orange_num)*tax",
         output="price",
     ),
+    # The same two problems with the note's own Chinese names, as its readers type them.
+    Example(
+        name="苹果",
+        title="买 2 个每个 100 日元的苹果，消费税 10%（笔记的问题 1）",
+        values={"苹果": "100", "苹果个数": "2", "消费税": "1.1"},
+        formula="(苹果*苹果个数)*消费税",
+        output="支付金额",
+    ),
+    Example(
+        name="苹果橘子",
+        title="买 2 个苹果（每个 100 日元）和 3 个橘子（每个 150 日元），消费税 10%（问题 2）",
+        values={
+            "苹果": "100",
+            "苹果个数": "2",
+            "橘子": "150",
+            "橘子个数": "3",
+            "消费税": "1.1",
+        },
+        formula="(苹果*苹果个数 + 橘子*橘子个数)*消费税",
+        output="支付金额",
+    ),
     Example(
         name="chain",
         title="the chain rule: z = t², t = x + y, ∂z/∂x = 2t·1",

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from symgrad.layers.spec import Layer
 
-WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+WORD = re.compile(r"[^\W\d]\w*")  # an identifier, in any script: sigmoid, 苹果
 HYPHENATED = re.compile(r"[A-Za-z][A-Za-z0-9_]*(-[A-Za-z][A-Za-z0-9_]*)+")
 NAME_LENGTH = 64
 OUTPUT_NAMES = ("z", "y", "f", "out", "L")  # the first one that is not an input names the output
