@@ -82,9 +82,16 @@ def _(message: str) -> str:
     return _catalog(language()).gettext(message)
 
 
+def N_(message: str) -> str:
+    """Marks ``message`` for the catalog where it is defined (a column title kept in a
+    table of names) and returns it unchanged; it is translated with :func:`_` where it is
+    shown."""
+    return message
+
+
 def ngettext(singular: str, plural: str, count: int) -> str:
     """The singular or plural form for ``count``, in the reader's language."""
     return _catalog(language()).ngettext(singular, plural, count)
 
 
-__all__ = ["LANGUAGES", "_", "language", "ngettext", "normalise", "set_language"]
+__all__ = ["LANGUAGES", "N_", "_", "language", "ngettext", "normalise", "set_language"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from symgrad.i18n import N_, _
 from symgrad.render import fit
 from symgrad.render.mathtext import pretty
 from symgrad.render.numbers import number
@@ -42,25 +43,35 @@ def _factor(value: float) -> str:
 
 
 def _columns(titles: tuple[str, ...]) -> dict[str, fit.Column]:
-    """Text columns that wrap at spaces; the node's number on the right."""
+    """Text columns that wrap at spaces, titled in the reader's language; the node's number
+    on the right."""
     return {
-        title: fit.Column(title, justify="right" if title == "#" else "left", wrap=title != "#")
+        title: fit.Column(_(title), justify="right" if title == "#" else "left", wrap=title != "#")
         for title in titles
     }
 
 
-FORWARD_LAYOUTS: tuple[fit.Layout, ...] = (
-    ((FORWARD_TITLE := "Forward →", ("#", "node", "computes", "from", "forward value")),),
-    (
-        (FORWARD_TITLE, ("#", "node", "computes", "forward value")),
-        (None, ("#", "node", "from")),
-    ),
+FORWARD_COLUMNS = ("#", N_("node"), N_("computes"), N_("from"), N_("forward value"))
+BACKWARD_COLUMNS = (
+    "#",
+    N_("node"),
+    N_("upstream"),
+    N_("local derivative"),
+    N_("sends down: upstream · local"),
 )
-BACKWARD_COLUMNS = ("#", "node", "upstream", "local derivative", "sends down: upstream · local")
+
+
+def _forward_layouts() -> tuple[fit.Layout, ...]:
+    title = _("Forward →")
+    number_, node, computes, source, value = FORWARD_COLUMNS
+    return (
+        ((title, FORWARD_COLUMNS),),
+        ((title, (number_, node, computes, value)), (None, (number_, node, source))),
+    )
 
 
 def _forward_table(report: Backprop) -> fit.FirstFit:
-    columns = _columns(("#", "node", "computes", "from", "forward value"))
+    columns = _columns(FORWARD_COLUMNS)
     for k, node in enumerate(report.nodes, start=1):
         cells = (
             Text(str(k), style="dim"),
@@ -71,11 +82,13 @@ def _forward_table(report: Backprop) -> fit.FirstFit:
         )
         for column, cell in zip(columns.values(), cells, strict=True):
             column.cells.append(cell)
-    return fit.fitted(columns, FORWARD_LAYOUTS)
+    return fit.fitted(columns, _forward_layouts())
 
 
 def _backward_table(report: Backprop) -> fit.FirstFit:
-    title = f"Backward ←, from ∂L/∂{pretty(report.output)} = {number(report.dout)}"
+    title = _("Backward ←, from ∂L/∂{output} = {dout}").format(
+        output=pretty(report.output), dout=number(report.dout)
+    )
     columns = _columns(BACKWARD_COLUMNS)
     for k, node in reversed(list(enumerate(report.nodes, start=1))):
         names = list(node.inputs)
@@ -115,7 +128,7 @@ def backprop(report: Backprop) -> RenderableType:
     if report.title:
         parts.append(Text(report.title, style="italic"))
     parts += [
-        Text(f"at {at}", style="dim"),
+        Text(_("at {values}").format(values=at), style="dim"),
         Text(),
         _forward_table(report),
         Text(),
@@ -124,19 +137,21 @@ def backprop(report: Backprop) -> RenderableType:
     ]
     parts.append(
         Text.assemble(
-            "Output: ", (f"{pretty(report.output)} = {number(report.value)}", FORWARD_STYLE)
+            _("Output: "), (f"{pretty(report.output)} = {number(report.value)}", FORWARD_STYLE)
         )
     )
     plain_gradient = report.dout == 1  # ∂L/∂in is then ∂out/∂in itself
     parts.append(
         Text(
-            f"Gradients, ∂{pretty(report.output)}/∂input:"
+            _("Gradients, ∂{output}/∂input:").format(output=pretty(report.output))
             if plain_gradient
-            else f"Gradients, ∂L/∂input = {number(report.dout)} · ∂{pretty(report.output)}/∂input:"
+            else _("Gradients, ∂L/∂input = {dout} · ∂{output}/∂input:").format(
+                dout=number(report.dout), output=pretty(report.output)
+            )
         )
     )
     for name, value in report.gradients.items():
         label = _partial(report.output, name) if plain_gradient else f"∂L/∂{pretty(name)}"
         parts.append(Text.assemble("  ", label, " = ", (number(value), "bold " + BACKWARD_STYLE)))
-    parts += [Text(f"note: {note}", style="yellow") for note in report.notes]
+    parts += [Text(_("note: {note}").format(note=note), style="yellow") for note in report.notes]
     return Group(*parts)
