@@ -22,10 +22,9 @@ def list_layers(json: Json = False) -> None:
     from symgrad.render.console import console
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for title in ("layer", "forward", "derivative", "--shape means"):
-        table.add_column(
-            title, style="bold cyan" if title == "layer" else None, no_wrap=title == "layer"
-        )
+    table.add_column(_("layer"), style="bold cyan", no_wrap=True)
+    for title in (_("forward"), _("derivative"), _("--shape means")):
+        table.add_column(title)
     for row in rows:
         table.add_row(row["layer"], row["forward"], row["derivative"], row["shape"])
     console().print(table)
