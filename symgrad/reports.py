@@ -67,6 +67,13 @@ class ChainRule:
     path_count: int | None = None
 
     @property
+    def total(self) -> bool:
+        """Whether the output takes ``wrt`` directly and through other nodes too (x·exp(x)):
+        then the whole derivative must be written apart from that edge's local one, as
+        dz/dx = ∂z/∂x + ∂z/∂t·∂t/∂x, never with one symbol for both."""
+        return len(self.paths) > 1 and any(len(path) == 1 for path in self.paths)
+
+    @property
     def unlisted(self) -> int:
         """The paths not listed in ``paths`` (0 when every one is)."""
         return 0 if self.path_count is None else self.path_count - len(self.paths)

@@ -123,3 +123,13 @@ def test_a_chain_rule_with_too_many_paths_to_list_still_sums_them_all():
         exact = sp.diff(u + x, x).subs(x, at)
         assert abs(sp.N(chain.product.subs(x, at) - exact, 30)) < 1e-25
     assert "Σ over 33 paths, by the backward walk" in str(derivation)
+
+
+def test_a_total_derivative_is_written_apart_from_a_local_one():
+    from symgrad import derive
+
+    shown = str(derive("x*exp(x)"))
+    assert "dz/dx = ∂z/∂x + ∂z/∂t · ∂t/∂x" in shown  # never ∂z/∂x = ∂z/∂x + …
+    assert "dz/dx = (x + 1)·exp(x)" in shown
+    sigmoid = str(derive("sigmoid"))  # one path: the note's own ∂y/∂x, unchanged
+    assert "∂y/∂x = ∂y/∂t₃ · ∂t₃/∂t₂" in sigmoid and "dy/dx" not in sigmoid

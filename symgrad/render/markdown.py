@@ -47,8 +47,14 @@ def display(tex: str) -> str:
 
 
 def _gradient(report: Derivation, name: str) -> str:
-    """What the derivative with respect to ``name`` is called: dW, or ∂y/∂x."""
-    return rf"\mathrm{{d}}{symbol(name)}" if report.matrix else partial(report.output, name)
+    """What the derivative with respect to ``name`` is called: dW, or ∂y/∂x; dz/dx where
+    a node's local ∂z/∂x is shown beside it (the output takes x directly and through
+    other nodes)."""
+    if report.matrix:
+        return rf"\mathrm{{d}}{symbol(name)}"
+    if any(chain.total for chain in report.chains if chain.wrt == name):
+        return rf"\frac{{\mathrm{{d}} {symbol(report.output)}}}{{\mathrm{{d}} {symbol(name)}}}"
+    return partial(report.output, name)
 
 
 def table(head: list[str], rows: list[list[str]], css: str) -> str:

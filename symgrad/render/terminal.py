@@ -42,6 +42,12 @@ def partial(of: str, wrt: str) -> str:
     return f"∂{pretty(of)}/∂{pretty(wrt)}"
 
 
+def whole_derivative(of: str, wrt: str) -> str:
+    """The derivative through every path, where a local partial of the same names is shown
+    beside it."""
+    return f"d{pretty(of)}/d{pretty(wrt)}"
+
+
 def derivative_label(node: GraphNode, key: str, matrix: bool) -> str:
     """∂out/∂in for a scalar node, d<in> for a matrix node; class nodes carry their own."""
     if key.startswith("∂"):
@@ -96,7 +102,9 @@ def _chain_lines(chain: ChainRule, output: str, matrix: bool) -> list[str]:
                 for f in factors
             )
         )
-    head = f"{partial(output, chain.wrt)} = "
+    head = (
+        f"{whole_derivative(output, chain.wrt) if chain.total else partial(output, chain.wrt)} = "
+    )
     pad = " " * len(head)
     if chain.unlisted:  # too many paths to list: their sum, by the backward walk
         return [
@@ -125,6 +133,14 @@ def derivation(report: Derivation) -> RenderableType:
     parts += [Text(), _node_table(report), Text(_("Chain rule, backward ←"), style="italic")]
     for chain in report.chains:
         parts += [Text("  " + line) for line in _chain_lines(chain, report.output, report.matrix)]
+    whole = {chain.wrt for chain in report.chains if chain.total}
+    if whole:
+        parts.append(
+            Text(
+                "  " + _("d: the derivative through every path; ∂: one node's local derivative."),
+                style="dim",
+            )
+        )
     in_output = any(
         report.output in map(str, value.free_symbols) for value in report.derivatives.values()
     )
@@ -135,6 +151,8 @@ def derivation(report: Derivation) -> RenderableType:
     parts += [Text(), Text(title, style="italic")]
     for name, value in report.derivatives.items():
         label = f"d{name}" if report.matrix else partial(report.output, name)
+        if name in whole:
+            label = whole_derivative(report.output, name)
         shape = f"   ({report.shapes.get(name, '')})" if report.matrix else ""
         parts.append(Text.assemble("  ", label, " = ", (pretty(value), "bold green"), shape))
     for name, value in report.extra_derivatives.items():
