@@ -126,7 +126,10 @@ def layer(report: LayerCheck, explain: bool = False, elements: bool = False) -> 
             elif p.rechecked:
                 line += f"; worst {p.rechecked} re-derived one at a time and confirmed"
             if p.second_opinion:
-                line += f"; {p.second_opinion} re-derived by Richardson extrapolation"
+                line += (
+                    f"; {p.second_opinion} re-derived by Richardson extrapolation and at"
+                    " 4h (the stencil's observed order)"
+                )
             lines.append(line)
         parts.append(
             Text(
