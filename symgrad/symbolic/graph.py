@@ -29,7 +29,9 @@ class Node:
 
 
 def _number_label(value: sp.Expr) -> str:
-    text = sp.sstr(value).replace("-", "−")
+    """A constant as typed: 0.5, never SymPy's 0.500000000000000."""
+    text = repr(float(value)) if value.is_Float else sp.sstr(value)
+    text = text.replace("-", "−")
     return f"({text})" if value.is_negative or "/" in text else text
 
 
@@ -95,14 +97,15 @@ class _Builder:
         if isinstance(expr, sp.Pow):
             base, exponent = expr.args
             if exponent.is_Number:
-                label = {-1: "1/x", 2: "**2", sp.Rational(1, 2): "sqrt"}.get(exponent)
+                # The note's "/" node is 1/x; labels name the operation, never an input.
+                label = {-1: "/", sp.Rational(1, 2): "√"}.get(exponent)
                 u = self.visit(base)
-                return self.node(label or f"**{_number_label(exponent)}", [u], u**exponent, expr)
+                return self.node(label or f"^{_number_label(exponent)}", [u], u**exponent, expr)
             if base.is_Number:
                 u = self.visit(exponent)
-                return self.node(f"{_number_label(base)}**", [u], base**u, expr)
+                return self.node(f"{_number_label(base)}^", [u], base**u, expr)
             u, v = self.visit(base), self.visit(exponent)
-            return self.node("**", [u, v], u**v, expr)
+            return self.node("^", [u, v], u**v, expr)
         argument = relu_argument(expr)
         if argument is not None:
             u = self.visit(argument)
