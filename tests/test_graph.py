@@ -104,7 +104,12 @@ def test_chain(symgrad):
 def test_sigmoid_example_is_the_notes_four_nodes(symgrad):
     data = graph_json(symgrad, "sigmoid")
     assert [node["op"] for node in data["nodes"]] == ["×(−1)", "exp", "+1", "/"]
-    assert data["output"] == 0.5 and data["gradients"] == {"x": 0.25}
+    # Drawn at x = 1: y = σ(1) and the gradient y(1 − y), every node but +1 changing it.
+    y = 1 / (1 + math.exp(-1))
+    assert data["output"] == pytest.approx(y, rel=1e-15)
+    assert data["gradients"]["x"] == pytest.approx(y * (1 - y), rel=1e-14)
+    sent = [value for node in data["nodes"] for value in node["downstream"].values()]
+    assert len(set(sent)) == len(sent) - 1  # only +1 passes its upstream on unchanged
     reciprocal = data["nodes"][-1]
     assert sp.sympify(reciprocal["local_derivatives"]["t3"]["expression"]) == -(sp.Symbol("y") ** 2)
     exp_node = data["nodes"][1]
@@ -559,3 +564,8 @@ def test_a_cancelled_variable_stays_an_input():
     assert derivation.derivatives[next(iter(derivation.derivatives))] == 0
     assert api.graph("0*x", {"x": "2"}).gradients == {"x": 0.0}
     assert api.graph("x*0 + y", {"x": "2", "y": "3"}).gradients == {"x": 0.0, "y": 1.0}
+
+
+def test_relu_is_drawn_where_its_gradient_stops(symgrad):
+    data = graph_json(symgrad, "relu")
+    assert data["nodes"][0]["inputs"] == {"x": -1.0} and data["gradients"] == {"x": 0.0}

@@ -101,10 +101,14 @@ class Layer:
 
 
 def sample(domain: Domain, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """Draw a float64 test input; ``away_from_zero`` gives |x| >= 0.25, clear of a kink."""
+    """Draw a float64 test input; ``away_from_zero`` gives |x| >= 0.25, clear of a kink or
+    a pole, and as many negative elements as positive ones (one more positive for an odd
+    size) in random places, so that every draw shows both sides: ReLU's gradient passing
+    and stopping, never six positives by chance."""
     values = rng.standard_normal(shape)
     if domain == "away_from_zero":
-        values = (0.25 + abs(values)) * rng.choice((-1.0, 1.0), size=shape)
+        signs = rng.permutation(np.resize((1.0, -1.0), values.size)).reshape(shape)
+        values = (0.25 + abs(values)) * signs
     return values
 
 
