@@ -21,6 +21,7 @@ from symgrad.inputs import (
     parse_init,
     parse_input,
     parse_method,
+    parse_order,
     parse_point,
     parse_seed,
     parse_setting,
@@ -38,14 +39,17 @@ if TYPE_CHECKING:
     from symgrad.checking.report import LayerCheck, NetworkCheck
     from symgrad.layers.spec import Layer
     from symgrad.numeric.methods import Method
-    from symgrad.reports import Backprop, Comparison, Derivation, StepSweep
+    from symgrad.reports import Backprop, Comparison, Derivation, SecondDerivation, StepSweep
 
 Number = str | float
 
 
 def derive(
-    name: str, shape: str | tuple[int, ...] | None = None, batch: str | int = 2
-) -> Derivation:
+    name: str,
+    shape: str | tuple[int, ...] | None = None,
+    batch: str | int = 2,
+    order: str | int = 1,
+) -> Derivation | SecondDerivation:
     """Derive a catalog layer's derivatives with SymPy, node by node, as the note teaches.
 
     Args:
@@ -56,16 +60,25 @@ def derive(
             derivation then shows concrete shapes (with ``batch`` rows of X) instead of
             N×IN, IN×OUT. Other layers' derivations do not depend on it.
         batch: rows of X when ``shape`` is given.
+        order: 2 for the second derivatives (elementwise layers and expressions).
 
     Returns:
         A :class:`~symgrad.reports.Derivation`: the forward expression, the graph's nodes
         with their local derivatives, the chain rule per input, and the final derivatives
-        (in the output y, and the label t, where the note writes them that way).
+        (in the output y, and the label t, where the note writes them that way). At
+        order 2 a :class:`~symgrad.reports.SecondDerivation`: the Hessian's entries, for
+        one input in the output (sigmoid's y(1 − y)(1 − 2y)), with the step that gets
+        there.
+
+    Raises:
+        SymgradError: for order 2 of a matrix or class layer (not derived yet).
     """
     from symgrad.graph.targets import resolve
     from symgrad.symbolic.cache import remember
 
     target = resolve(name)
+    if parse_order(order) == 2:
+        return _second(target)
     if target.layer is None:  # an expression or a worked example: derived like a layer
         from symgrad.expressions.budget import DERIVE_SECONDS, time_limit
         from symgrad.expressions.parse import excerpt
@@ -85,6 +98,28 @@ def derive(
             ("derive", layer.name, repr(sizes)), lambda: layer.form.derive(layer.name, sizes)
         )
     return remember(("derive", layer.name), lambda: layer.form.derive(layer.name))
+
+
+def _second(target: Any) -> SecondDerivation:
+    """``derive --order 2`` of a resolved target."""
+    from symgrad.symbolic.cache import remember
+    from symgrad.symbolic.scalar import ScalarForm
+
+    if target.layer is not None and not isinstance(target.layer.form, ScalarForm):
+        from symgrad.errors import SymgradError
+
+        raise SymgradError(
+            f"--order 2 derives elementwise layers and expressions; {target.name}'s "
+            "Hessian-vector product is not derived yet"
+        )
+    if target.layer is None:
+        from symgrad.expressions.budget import DERIVE_SECONDS, time_limit
+        from symgrad.expressions.parse import excerpt
+
+        with time_limit(DERIVE_SECONDS, f"deriving {excerpt(target.name)} twice"):
+            return target.form.derive_second(target.name)
+    layer = target.layer
+    return remember(("derive", layer.name, "order 2"), lambda: layer.form.derive_second(layer.name))
 
 
 def graph(

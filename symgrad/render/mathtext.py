@@ -125,14 +125,18 @@ def _superscript(match: re.Match) -> str:
 
 
 def _piecewise(expr: sp.Piecewise) -> str:
+    from symgrad.i18n import _
+
     pieces = []
     for value, condition in expr.args:
         pieces.append(
-            f"{pretty(value)} otherwise"
+            _("{value} otherwise").format(value=pretty(value))
             if condition == sp.true
-            else f"{pretty(value)} where {pretty(condition)}"
+            else _("{value} where {condition}").format(
+                value=pretty(value), condition=pretty(condition)
+            )
         )
-    return ", ".join(pieces)
+    return _(", ").join(pieces)
 
 
 def pretty(expr) -> str:

@@ -21,11 +21,12 @@ from symgrad.reports import (
     Derivation,
     GradientCheck,
     GraphNode,
+    SecondDerivation,
     StepCurve,
     StepSweep,
 )
 
-__all__ = ["comparison", "console", "derivation", "step_sweep"]
+__all__ = ["comparison", "console", "derivation", "second_derivation", "step_sweep"]
 
 ELEMENT_TABLE_LIMIT = 24  # tensors this small get an element-by-element table
 
@@ -95,13 +96,7 @@ def _chain_lines(chain: ChainRule, output: str, matrix: bool) -> list[str]:
         hops = (*path, chain.wrt)
         total = f"Σ_{{{pretty(over).replace(' ', '')}}} " if over else ""
         labels.append(total + " · ".join(partial(a, b) for a, b in itertools.pairwise(hops)))
-        values.append(
-            total
-            + " · ".join(
-                f"({pretty(f)})" if pretty(f).startswith("−") or " " in pretty(f) else pretty(f)
-                for f in factors
-            )
-        )
+        values.append(total + " · ".join(_factor(pretty(f)) for f in factors))
     head = (
         f"{whole_derivative(output, chain.wrt) if chain.total else partial(output, chain.wrt)} = "
     )
@@ -167,6 +162,78 @@ def derivation(report: Derivation) -> RenderableType:
             Text("  " + _("𝟙 is a column of ones: dYᵀ·𝟙 sums dY over the batch (Σₙ)."), style="dim")
         )
     parts += [Text(f"  note: {note}", style="dim") for note in report.notes]
+    return Group(*parts)
+
+
+def _factor(text: str) -> str:
+    """A factor of a product as the chain rule lines write it: a sum or a negative in
+    parentheses, (1 − 2y) · y(1 − y), (−2y) · (1 − y²)."""
+    bare = text.startswith("−") or (" " in text and not text.endswith(")"))
+    return f"({text})" if bare else text
+
+
+def second_partial(of: str, a: str, b: str) -> str:
+    """∂²y/∂x², or ∂²z/∂x∂y for a mixed one."""
+    wrt = f"∂{pretty(a)}²" if a == b else f"∂{pretty(a)}∂{pretty(b)}"
+    return f"∂²{pretty(of)}/{wrt}"
+
+
+def second_derivation(report: SecondDerivation) -> RenderableType:
+    """``derive --order 2``: the first derivatives, then the second, through the output
+    where the first is written in it (the chain rule once more), else the Hessian."""
+    y = report.output
+    parts: list[RenderableType] = [
+        Text.assemble((report.layer, "bold"), ": ", f"{pretty(y)} = ", pretty(report.forward)),
+        Text(),
+        Text(
+            _("First derivative") if len(report.inputs) == 1 else _("First derivatives"),
+            style="italic",
+        ),
+    ]
+    for name, value in report.first.items():
+        parts.append(Text(f"  {partial(y, name)} = {pretty(value)}"))
+    parts.append(Text())
+    if report.through_output is not None:
+        (x,) = report.inputs
+        g, slope = report.through_output
+        head = f"{second_partial(y, x, x)} = "
+        pad = " " * (len(head) - 2) + "= "
+        factor, first = (_factor(pretty(value)) for value in (slope, g))
+        parts += [
+            Text(
+                _("Second derivative: the chain rule once more, through {y}").format(y=pretty(y)),
+                style="italic",
+            ),
+            Text(f"  {head}d({pretty(g)})/d{pretty(y)} · {partial(y, x)}"),
+            Text(f"  {pad}{factor} · {first}"),
+            Text.assemble("  ", pad, (pretty(report.second[x, x]), "bold green")),
+            Text(
+                "  " + _("in {x}, as SymPy derives it (proved equal):").format(x=pretty(x)),
+                style="dim",
+            ),
+            Text(f"    {pretty(report.in_inputs[x, x])}", style="dim"),
+        ]
+    else:
+        title = (
+            _("Second derivative")
+            if len(report.second) == 1
+            else _("Second derivatives (the Hessian; ∂²/∂a∂b = ∂²/∂b∂a)")
+        )
+        parts.append(Text(title, style="italic"))
+        for (a, b), value in report.second.items():
+            parts.append(
+                Text.assemble("  ", f"{second_partial(y, a, b)} = ", (pretty(value), "bold green"))
+            )
+    for where in report.kinks:
+        parts.append(
+            Text(
+                "  "
+                + _("not defined where {where}: the forward's pieces meet there").format(
+                    where=f"{pretty(where.lhs)} = {pretty(where.rhs)}"
+                ),
+                style="dim",
+            )
+        )
     return Group(*parts)
 
 

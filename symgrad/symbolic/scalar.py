@@ -8,10 +8,10 @@ from typing import Literal
 import numpy as np
 import sympy as sp
 
-from symgrad.reports import ChainRule, Derivation, GraphNode
+from symgrad.reports import ChainRule, Derivation, GraphNode, SecondDerivation
 from symgrad.symbolic.graph import Node, backward_sum, decompose, paths_to
 from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
-from symgrad.symbolic.rewrite import in_terms_of_output, tidy
+from symgrad.symbolic.rewrite import in_terms_of_output, proved_equal, tidy
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,42 @@ class ScalarForm:
             derivatives={str(x): self.final_derivative(x) for x in self.inputs},
         )
 
+    def derive_second(self, name: str) -> SecondDerivation:
+        """The second derivatives: the Hessian's entries, and for one input written in the
+        output, the chain rule through y once more (d/dx g(y) = g′(y)·∂y/∂x), proved equal
+        to SymPy's second derivative in the inputs."""
+        first = {x: self.final_derivative(x) for x in self.inputs}
+        y = self.output_symbol
+        in_inputs, second = {}, {}
+        for i, a in enumerate(self.inputs):
+            for b in self.inputs[i:]:
+                raw = sp.diff(self.forward, a, b)
+                in_inputs[str(a), str(b)] = tidy(raw)
+                second[str(a), str(b)] = tidy(raw)
+        through_output = None
+        if len(self.inputs) == 1:
+            (x,) = self.inputs
+            g = first[x]
+            if y in g.free_symbols and x not in g.free_symbols:
+                slope = sp.diff(g, y)
+                product = sp.Mul(slope, g)  # as the chain rule writes it: −2y·(1 − y²)
+                raw = in_inputs[str(x), str(x)]
+                # The output form is used only once it is proved to be SymPy's own.
+                if proved_equal(product.subs(y, self.forward), raw):
+                    through_output = (g, slope)
+                    second[str(x), str(x)] = product
+        return SecondDerivation(
+            layer=name,
+            output=self.output,
+            forward=self.forward,
+            inputs=tuple(map(str, self.inputs)),
+            first={str(x): value for x, value in first.items()},
+            through_output=through_output,
+            second=second,
+            in_inputs=in_inputs,
+            kinks=_boundaries(self.forward),
+        )
+
     def gradient_function(self, shapes: Shapes, digits: int | None = None) -> GradientFunction:
         """Evaluation of SymPy's gradient: ``{"dx": dout · ∂y/∂x, …}``.
 
@@ -137,3 +173,14 @@ class ScalarForm:
 
             self._cache[key] = gradients
         return self._cache[key]
+
+
+def _boundaries(expr: sp.Expr) -> tuple[sp.Expr, ...]:
+    """Where the pieces of a piecewise expression meet (x = 0 for ReLU): there no second
+    derivative exists, whatever the formula for either side says."""
+    found = []
+    for piecewise in expr.atoms(sp.Piecewise):
+        for _, condition in piecewise.args:
+            if isinstance(condition, sp.core.relational.Relational):
+                found.append(sp.Eq(condition.lhs, condition.rhs))
+    return tuple(dict.fromkeys(found))

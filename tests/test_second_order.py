@@ -1,0 +1,81 @@
+"""Second derivatives (``derive --order 2``): derived by SymPy, written in the output where
+the first derivative is, and proved equal to SymPy's own second derivative."""
+
+import json
+import random
+
+import pytest
+import sympy as sp
+
+from symgrad import api
+from symgrad.errors import SymgradError
+from symgrad.layers import CATALOG
+from symgrad.symbolic.scalar import ScalarForm
+
+y, x = sp.symbols("y x", real=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("sigmoid", y * (1 - y) * (1 - 2 * y)),
+        ("tanh", -2 * y * (1 - y**2)),
+        ("exp", y),
+        ("reciprocal", 2 * y**3),
+    ],
+)
+def test_the_notes_layers_in_their_output(name, expected):
+    report = api.derive(name, order=2)
+    assert sp.expand(report.second["x", "x"] - expected) == 0
+    assert report.through_output is not None  # reached by the chain rule through y
+
+
+@pytest.mark.parametrize(
+    "layer", [layer for layer in CATALOG if isinstance(layer.form, ScalarForm)], ids=str
+)
+def test_every_elementwise_layer_equals_sympys_second_derivative(layer):
+    form = layer.form
+    report = api.derive(layer.name, order=2)
+    rng = random.Random(0)
+    for (a, b), value in report.second.items():
+        truth = sp.diff(form.forward, sp.Symbol(a, real=True), sp.Symbol(b, real=True))
+        for _ in range(4):
+            at = {s: sp.Rational(rng.randint(3, 19), 10) for s in form.inputs}
+            shown = value.subs(form.output_symbol, form.forward).subs(at)
+            assert abs(sp.N(shown - truth.subs(at), 30)) < 1e-25
+
+
+def test_several_inputs_give_the_hessian_with_its_mixed_partial():
+    report = api.derive("x*y**2", order=2)
+    assert report.second == {("x", "x"): 0, ("x", "y"): 2 * y, ("y", "y"): 2 * x}
+    assert "∂²z/∂x∂y = 2y" in str(report)
+
+
+def test_a_kink_is_where_no_second_derivative_exists():
+    report = api.derive("relu", order=2)
+    assert report.second["x", "x"] == 0
+    assert report.kinks == (sp.Eq(x, 0),)
+    assert "not defined where x = 0" in str(report)
+
+
+def test_the_sigmoid_derivation_reads_as_the_chain_rule_once_more():
+    shown = str(api.derive("sigmoid", order=2))
+    assert "∂²y/∂x² = d(y(1 − y))/dy · ∂y/∂x" in shown
+    assert "= (1 − 2y) · y(1 − y)" in shown
+
+
+def test_a_matrix_layer_is_refused_in_one_line():
+    with pytest.raises(SymgradError, match="Hessian-vector product is not derived yet"):
+        api.derive("affine", order=2)
+
+
+def test_the_command_line(symgrad):
+    run = symgrad("derive", "tanh", "--order", "2", "--json")
+    assert run.code == 0, run.stderr
+    data = json.loads(run.stdout)
+    names = {name: sp.Symbol(name, real=True) for name in data["symbols"]}
+    assert sp.expand(sp.sympify(data["second"]["x,x"], locals=names) + 2 * y * (1 - y**2)) == 0
+    for bad in ("3", "two", "٢"):
+        run = symgrad("derive", "tanh", "--order", bad)
+        assert run.code == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+        assert "--order" in run.stderr and "Traceback" not in run.stderr
