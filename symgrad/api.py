@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from symgrad.checking.containment import DEFAULT_TIMEOUT
 from symgrad.comparison.shapes import array_shapes
+from symgrad.errors import SymgradError
 from symgrad.inputs import (
     check_budget,
     parse_at,
@@ -106,8 +107,6 @@ def _second(target: Any) -> SecondDerivation:
     from symgrad.symbolic.scalar import ScalarForm
 
     if target.layer is not None and not isinstance(target.layer.form, ScalarForm):
-        from symgrad.errors import SymgradError
-
         raise SymgradError(
             f"--order 2 derives elementwise layers and expressions; {target.name}'s "
             "Hessian-vector product is not derived yet"
@@ -174,15 +173,33 @@ def compare(
     step: Number | None = None,
     at: Number | str | Mapping[str, Number] | None = None,
     exact: bool = False,
+    order: str | int = 1,
 ) -> Comparison:
     """Check a catalog layer's NumPy backward against SymPy and numerical differences.
 
     The arguments are :func:`symgrad.comparison.engine.compare`'s, as text or as values;
     each is parsed and checked here (one :class:`~symgrad.errors.SymgradError` line for
-    the first that is malformed).
+    the first that is malformed). ``order=2`` checks the second derivative instead
+    (:func:`symgrad.comparison.second.compare_second`): SymPy's Hessian-vector product
+    against the numeric derivative of the NumPy backward.
     """
     from symgrad.comparison import engine
 
+    layer = get_layer(name) if isinstance(name, str) else name
+    if parse_order(order) == 2:
+        from symgrad.comparison.second import compare_second
+
+        if exact:
+            raise SymgradError("--exact is for order 1: --order 2 has no 50-digit column yet")
+        return compare_second(
+            layer,
+            shape=parse_shape(shape, "--shape") if isinstance(shape, str) else shape,
+            seed=parse_seed(seed),
+            dtype=parse_dtype(dtype).name,
+            method=parse_method(method),
+            step=parse_step(step),
+            at=parse_at(at, layer.inputs),
+        )
     return engine.compare(
         name,
         shape=parse_shape(shape, "--shape") if isinstance(shape, str) else shape,
@@ -191,7 +208,7 @@ def compare(
         batch=parse_count(batch, "--batch"),
         method=parse_method(method),
         step=parse_step(step),
-        at=parse_at(at, (get_layer(name) if isinstance(name, str) else name).inputs),
+        at=parse_at(at, layer.inputs),
         exact=exact,
     )
 

@@ -264,6 +264,9 @@ class Comparison(Printed):
     # gradient → why its disagreement with numeric is accepted: it is the exact derivative
     # of the formula the forward smooths slightly (a warning says so; --strict refuses)
     waived: dict[str, str] = field(default_factory=dict)
+    # 2: the second derivative: "bwd" is SymPy's H·v, "num" the numeric derivative of the
+    # NumPy backward along x (symgrad.comparison.second)
+    order: int = 1
 
     @property
     def ok(self) -> bool:

@@ -1,9 +1,11 @@
 """Second derivatives (``derive --order 2``): derived by SymPy, written in the output where
 the first derivative is, and proved equal to SymPy's own second derivative."""
 
+import dataclasses
 import json
 import random
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -79,3 +81,50 @@ def test_the_command_line(symgrad):
         run = symgrad("derive", "tanh", "--order", bad)
         assert run.code == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
         assert "--order" in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("layer", ["sigmoid", "tanh", "exp", "reciprocal", "square", "relu"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_compare_at_order_two_agrees_for_every_elementwise_layer(layer, dtype):
+    for seed in range(3):
+        report = api.compare(layer, seed=seed, dtype=dtype, order=2)
+        assert report.ok, str(report)
+        assert report.order == 2 and [c.name for c in report.gradients] == ["H·v"]
+
+
+def test_relu_at_its_kink_is_reported_as_a_kink_at_order_two():
+    report = api.compare("relu", at={"x": 0}, order=2)
+    assert report.ok and report.gradients[0].kinks is not None
+    assert report.gradients[0].kinks.count == 6
+
+
+class WrongCurvatureSigmoid:
+    """A sigmoid whose backward is off by 10 % of its curvature: y(1 − y)(1 + 0.1(1 − 2y))
+    is not the derivative of y, and its own derivative is not SymPy's second one."""
+
+    def forward(self, x):
+        self.out = 1 / (1 + np.exp(-x))
+        return self.out
+
+    def backward(self, dout):
+        y = self.out
+        return dout * y * (1 - y) * (1 + 0.1 * (1 - 2 * y))
+
+
+def test_a_wrong_backward_is_caught_at_order_two():
+    from symgrad.layers import get_layer, registered
+
+    sigmoid = get_layer("sigmoid")
+    wrong = dataclasses.replace(sigmoid, name="wrong-curvature", numpy_class=WrongCurvatureSigmoid)
+    with registered(wrong):
+        report = api.compare("wrong-curvature", order=2)
+    assert not report.ok
+    assert report.gradients[0].wrong == report.gradients[0].backward.size
+
+
+def test_compare_order_two_on_the_command_line(symgrad):
+    run = symgrad("compare", "tanh", "--order", "2", columns=80)
+    assert run.code == 0, run.stderr
+    assert "|sym−num|" in run.stdout and "H·v" in run.stdout
+    refused = symgrad("compare", "affine", "--order", "2")
+    assert refused.code == 2 and "not derived yet" in refused.stderr

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from symgrad.cli.app import app
-from symgrad.cli.options import Batch, Json, Shape, complete_layer
+from symgrad.cli.options import Batch, Json, Order, Shape, complete_layer
 from symgrad.i18n import _
 from symgrad.reports import SecondDerivation
 
@@ -24,12 +24,7 @@ def derive(
     json: Json = False,
     shape: Shape = None,
     batch: Batch = "2",
-    order: Annotated[
-        str,
-        typer.Option(
-            "--order", help="2 for the second derivatives (elementwise layers, expressions)."
-        ),
-    ] = "1",
+    order: Order = "1",
 ) -> None:
     """Show SymPy's derivation, node by node, as the note teaches it."""
     from symgrad import api

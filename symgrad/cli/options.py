@@ -49,6 +49,15 @@ Shape = Annotated[
     ),
 ]
 Batch = Annotated[str, typer.Option("--batch", "-n", metavar="N", help="Rows of X for affine.")]
+Order = Annotated[
+    str,
+    typer.Option(
+        "--order",
+        metavar="1|2",
+        help="2 for second derivatives: elementwise layers and expressions (compare: "
+        "SymPy's H·v against the numeric derivative of the NumPy backward).",
+    ),
+]
 Seed = Annotated[
     str,
     typer.Option("--seed", metavar="N", help="Seeds the inputs and the random upstream dout."),

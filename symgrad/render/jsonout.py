@@ -108,7 +108,9 @@ def comparison(report: Comparison) -> dict[str, Any]:
     ``--exact``). Added with the verdict per element: ``problems``, and per gradient
     ``worst{pair}`` (index, the two values, difference, bound, ratio), ``max_difference
     {pair}``, ``wrong`` (elements that disagree) and ``unreliable`` (elements whose numeric
-    value cannot judge them).
+    value cannot judge them). Added with ``--order 2``: ``order`` (1 or 2; at 2 the one
+    gradient is ``H·v``, SymPy's Hessian-vector product against the numeric derivative of
+    the NumPy backward).
     """
     return {
         "layer": report.layer,
@@ -121,6 +123,7 @@ def comparison(report: Comparison) -> dict[str, Any]:
         "at": report.at,
         "notes": list(report.notes),
         "problems": list(report.problems),
+        "order": report.order,
         "gradients": [gradient(check) for check in report.gradients],
     }
 

@@ -257,6 +257,13 @@ def index_text(index: tuple[int, ...]) -> str:
 # Column titles. "bwd", never "b": affine has a bias b, and db sits beside the column.
 BWD, NUM, SYM = "bwd", "num", "sym"
 BWD_NUM, BWD_SYM = f"|{BWD}−{NUM}|", f"|{BWD}−{SYM}|"
+# At order 2 the first column is SymPy's H·v, held to the numeric derivative of the NumPy
+# backward (symgrad.comparison.second): the columns say so.
+SECOND_ORDER_TITLES = {BWD: SYM, BWD_NUM: f"|{SYM}−{NUM}|"}
+
+
+def _title(name: str, order: int) -> str:
+    return SECOND_ORDER_TITLES.get(name, name) if order == 2 else name
 
 
 def _summary_layouts() -> tuple[fit.Layout, ...]:
@@ -285,7 +292,11 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
         (report.layer, "bold"),
         f": {', '.join(arrays[:-1])} → {arrays[-1]}   ",
         (
-            _("{dtype}, seed {seed}, random dout").format(dtype=report.dtype, seed=report.seed)
+            (
+                _("{dtype}, seed {seed}, random dout and direction v")
+                if report.order == 2
+                else _("{dtype}, seed {seed}, random dout")
+            ).format(dtype=report.dtype, seed=report.seed)
             + where,
             "dim",
         ),
@@ -293,13 +304,22 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
     # A user's layer without a SymPy forward (symgrad.checking) has no symbolic column.
     symbolic = all(check.symbolic is not None for check in report.gradients)
     parts: list[RenderableType] = [header, Text(), _summary(report, symbolic)]
-    legend = _("bwd = the layer's backward (NumPy), ") + (
-        _("sym = SymPy's derivative, ") if symbolic else _("no symbolic forward given, ")
-    )
-    legend += _(
-        "num = numeric ({method} differences). Every element is held to its own bound on "
-        "|bwd−num|; a row shows its gradient's worst element, the largest |bwd−num| / bound"
-    ).format(method=report.method)
+    if report.order == 2:
+        legend = _(
+            "Order 2: sym = SymPy's Hessian-vector product H·v = dout·f″(x)·v, num = the "
+            "numeric derivative along x of ⟨v, the NumPy backward(dout)⟩ ({method} "
+            "differences). Every element is held to its own bound on |sym−num|; a row "
+            "shows the worst element, the largest |sym−num| / bound"
+        ).format(method=report.method)
+    else:
+        legend = _("bwd = the layer's backward (NumPy), ") + (
+            _("sym = SymPy's derivative, ") if symbolic else _("no symbolic forward given, ")
+        )
+        legend += _(
+            "num = numeric ({method} differences). Every element is held to its own bound "
+            "on |bwd−num|; a row shows its gradient's worst element, the largest |bwd−num| "
+            "/ bound"
+        ).format(method=report.method)
     if symbolic:
         legend += _(", and |bwd−sym| is the largest over all elements")
     legend += _(". --explain shows how each bound is made.") if not explain else "."
@@ -322,7 +342,7 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
     parts += [Text(f"note: {note}", style="yellow") for note in report.notes]
     shown = [c for c in report.gradients if 0 < c.backward.size <= ELEMENT_TABLE_LIMIT or elements]
     for check in shown:
-        parts += [Text(), _element_table(check)]
+        parts += [Text(), _element_table(check, report.order)]
     if any(_marked(check) for check in shown):
         parts.append(
             Text(
@@ -354,9 +374,9 @@ def _summary(report: Comparison, symbolic: bool) -> fit.FirstFit:
         "shape": fit.Column(_("shape")),
         "verdict": fit.Column(_("verdict"), justify="left", wrap=True),
         "worst at": fit.Column(_("worst at")),
-        BWD: fit.Column(BWD),
+        BWD: fit.Column(_title(BWD, report.order)),
         NUM: fit.Column(NUM),
-        BWD_NUM: fit.Column(BWD_NUM),
+        BWD_NUM: fit.Column(_title(BWD_NUM, report.order)),
         "bound": fit.Column(_("bound")),
         BWD_SYM: fit.Column(BWD_SYM),
     }
@@ -384,11 +404,11 @@ def _summary(report: Comparison, symbolic: bool) -> fit.FirstFit:
                 cells["verdict"],
                 _("; worst at {index}: {bwd} {b}, {num} {n}, {diff} {d}, bound {bound}").format(
                     index=cells["worst at"],
-                    bwd=BWD,
+                    bwd=_title(BWD, report.order),
                     b=cells[BWD],
                     num=NUM,
                     n=cells[NUM],
-                    diff=BWD_NUM,
+                    diff=_title(BWD_NUM, report.order),
                     d=cells[BWD_NUM],
                     bound=cells["bound"],
                 )
@@ -522,6 +542,8 @@ def _conclusion(report: Comparison) -> Text:
             if three
             else _("All {count} gradients agree: backward = numeric")
         ).format(count=count)
+    elif report.order == 2:
+        text = _("The second derivative agrees: SymPy's H·v = the NumPy backward's, numerically")
     else:
         text = (
             _("The gradient agrees: backward = symbolic = numeric")
@@ -576,7 +598,7 @@ ELEMENT_LAYOUTS: tuple[fit.Layout, ...] = (
 )
 
 
-def _element_table(check: GradientCheck) -> RenderableType:
+def _element_table(check: GradientCheck, order: int = 1) -> RenderableType:
     """Every element: backward, symbolic, numeric, their difference and its bound, and
     the one-sided derivatives where there are kinks."""
     kinks = check.kinks
@@ -588,7 +610,10 @@ def _element_table(check: GradientCheck) -> RenderableType:
     if not _marked(check):
         names.remove("mark")
     titles = {"index": _("index"), "bound": _("bound"), "left": _("left"), "right": _("right")}
-    columns = {name: fit.Column("" if name == "mark" else titles.get(name, name)) for name in names}
+    columns = {
+        name: fit.Column("" if name == "mark" else titles.get(name, _title(name, order)))
+        for name in names
+    }
     for index in np.ndindex(check.backward.shape):
         b, n = check.backward[index], check.numeric[index]
         # + 0.0 turns −0.0 into 0.0: a sign on zero means nothing to a reader here.
