@@ -219,6 +219,7 @@ def steps(
     methods: Sequence[str] | None = None,
     dtype: str = "float64",
     per_decade: int = 1,
+    order: str | int = 1,
 ) -> StepSweep:
     """Error versus step of each numeric method at one point, against SymPy's exact value.
 
@@ -229,13 +230,27 @@ def steps(
         methods: numeric methods by name (default: every one the layer allows).
         dtype: ``float64`` or ``float32``.
         per_decade: steps tried per factor of ten, from 1e-1 down to 1e-16.
+        order: 2 for the second derivative of an elementwise layer: the forward's second
+            difference (its V at ε^(1/4)) and the backward's central difference, against
+            SymPy's f″ (``methods`` does not apply).
 
     Returns:
         A :class:`~symgrad.reports.StepSweep`: per method the error at every step, where
         truncation and rounding each win, the best step and symgrad's automatic one.
     """
-    from symgrad.comparison.sweep import step_sweep
+    from symgrad.comparison.sweep import second_order_sweep, step_sweep
 
+    if parse_order(order) == 2:
+        if methods:
+            raise SymgradError(
+                "--method chooses first-order methods; --order 2 shows its own two curves"
+            )
+        return second_order_sweep(
+            layer,
+            at=parse_at(at, get_layer(layer).inputs),
+            dtype=parse_dtype(dtype).name,
+            per_decade=per_decade,
+        )
     return step_sweep(
         layer,
         at=parse_at(at, get_layer(layer).inputs),

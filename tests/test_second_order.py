@@ -128,3 +128,21 @@ def test_compare_order_two_on_the_command_line(symgrad):
     assert "|sym−num|" in run.stdout and "H·v" in run.stdout
     refused = symgrad("compare", "affine", "--order", "2")
     assert refused.code == 2 and "not derived yet" in refused.stderr
+
+
+def test_the_second_difference_has_its_v_at_the_fourth_root_of_epsilon():
+    report = api.steps("tanh", at="1", order=2)
+    forward, backward = report.curves
+    assert forward.method == "forward, second difference"
+    assert 1e-5 <= forward.best_step <= 1e-3  # ε^(1/4) ≈ 1.2e-4
+    assert 1e-7 <= backward.best_step <= 1e-4  # ε^(1/3) ≈ 6e-6: the backward is one order down
+    assert forward.automatic_error < 1e-7 and backward.automatic_error < 1e-9
+    assert report.quantity == "∂²y/∂x²"
+
+
+def test_steps_at_a_jump_of_the_first_derivative_says_so():
+    report = api.steps("relu", at="0", order=2)
+    assert all(set(curve.regions) <= {"kink", "lost"} for curve in report.curves)
+    assert "no second derivative there" in report.notes[0]
+    with pytest.raises(SymgradError, match="elementwise layers of one input"):
+        api.steps("affine", order=2)
