@@ -1,5 +1,7 @@
 """Small NumPy helpers shared by the catalog's layers."""
 
+import math
+
 import numpy as np
 
 
@@ -14,3 +16,15 @@ def as_float(x: np.ndarray | float) -> np.ndarray:
     """
     x = np.asarray(x)
     return x if np.issubdtype(x.dtype, np.inexact) else x.astype(np.float64)
+
+
+# NumPy has no erf; math.erf is correctly rounded to within an ulp, one element at a time.
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function element by element, computed in float64 and returned in
+    ``x``'s dtype (float32 stays float32). Real input only: ``math.erf`` has no complex
+    form."""
+    x = as_float(x)
+    return _erf(x).astype(x.dtype, copy=False)

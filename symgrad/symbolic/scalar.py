@@ -11,7 +11,7 @@ import sympy as sp
 from symgrad.reports import ChainRule, Derivation, GraphNode
 from symgrad.symbolic.graph import Node, backward_sum, decompose, paths_to
 from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
-from symgrad.symbolic.rewrite import in_terms_of_output, tidy
+from symgrad.symbolic.rewrite import as_one_of, in_terms_of_output, tidy
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,17 @@ class ScalarForm:
         return sp.diff(self.forward, wrt)
 
     def final_derivative(self, wrt: sp.Symbol) -> sp.Expr:
-        """The derivative in the form the note teaches (in the output where asked)."""
+        """The derivative in the form the note teaches: in the output where asked, or as
+        a catalog activation when it is one (softplus's is the sigmoid)."""
         raw = self.raw_derivative(wrt)
         if self.express_in == "output" and len(self.inputs) == 1:
             rewritten = in_terms_of_output(raw, self.forward, wrt, self.output_symbol)
             if rewritten is not None:
                 return rewritten
-        return tidy(raw)
+        tidied = tidy(raw)
+        if len(self.inputs) == 1 and not tidied.has(sp.Piecewise):
+            return as_one_of(tidied, _activations(wrt)) or tidied
+        return tidied
 
     def local_derivative(self, node: Node, wrt: sp.Symbol, values: dict, final: bool) -> sp.Expr:
         """A node's local derivative as the note shows it.
@@ -137,3 +141,15 @@ class ScalarForm:
 
             self._cache[key] = gradients
         return self._cache[key]
+
+
+def _activations(x: sp.Symbol) -> list[sp.Expr]:
+    """The forwards of the catalog's smooth one-input elementwise layers, in ``x``."""
+    from symgrad.layers import CATALOG
+
+    forms = (layer.form for layer in CATALOG if layer.elementwise and layer.smooth)
+    return [
+        form.forward.xreplace({form.inputs[0]: x})
+        for form in forms
+        if isinstance(form, ScalarForm) and len(form.inputs) == 1
+    ]
