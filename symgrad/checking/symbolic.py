@@ -16,7 +16,6 @@ A catalog class (or a subclass keeping its forward) gets its catalog form withou
 from __future__ import annotations
 
 import inspect
-import math
 from typing import Any
 
 import numpy as np
@@ -24,16 +23,14 @@ import numpy as np
 from symgrad.checking.objects import Subject, catalog_entry
 from symgrad.errors import SymgradError
 from symgrad.layers import get_layer
+from symgrad.layers.arrays import erf, erfc
 from symgrad.layers.spec import Layer
 from symgrad.reports import GradientCheck
 
 ELEMENT_LIMIT = 400  # symbols (and outputs) a function form may have: SymPy differentiates each
 # Functions NumPy lacks (SciPy has them, and symgrad does not depend on SciPy): lambdify
 # would fall back to the math module's scalar versions, which refuse arrays.
-SPECIAL = {
-    "erf": np.vectorize(math.erf, otypes=[float]),
-    "erfc": np.vectorize(math.erfc, otypes=[float]),
-}
+SPECIAL = {"erf": erf, "erfc": erfc}
 
 
 def resolve(spec: Any, layer: Any) -> Any:

@@ -18,13 +18,19 @@ def as_float(x: np.ndarray | float) -> np.ndarray:
     return x if np.issubdtype(x.dtype, np.inexact) else x.astype(np.float64)
 
 
-# NumPy has no erf; math.erf is correctly rounded to within an ulp, one element at a time.
-_erf = np.vectorize(math.erf, otypes=[np.float64])
+def _elementwise(scalar):
+    """A ``math`` function of one float applied element by element, computed in float64
+    and returned in the input's dtype (float32 stays float32). Real input only."""
+    vectorized = np.vectorize(scalar, otypes=[np.float64])
+
+    def function(x: np.ndarray | float) -> np.ndarray:
+        x = as_float(x)
+        return vectorized(x).astype(x.dtype, copy=False)
+
+    function.__doc__ = f"{scalar.__name__} element by element (NumPy has none; SciPy is not used)."
+    return function
 
 
-def erf(x: np.ndarray) -> np.ndarray:
-    """The error function element by element, computed in float64 and returned in
-    ``x``'s dtype (float32 stays float32). Real input only: ``math.erf`` has no complex
-    form."""
-    x = as_float(x)
-    return _erf(x).astype(x.dtype, copy=False)
+# NumPy lacks them; math's are accurate to about an ulp, one element at a time.
+erf = _elementwise(math.erf)
+erfc = _elementwise(math.erfc)
