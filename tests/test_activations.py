@@ -154,3 +154,55 @@ def test_a_planted_bug_is_caught_by_compare_and_check(layer, broken):
     x = np.random.default_rng(4).standard_normal((3, 4))
     assert not symgrad.check_layer(broken(), x).ok
     assert symgrad.check_layer(layer.numpy_class(), x).ok
+
+
+class UsersLeakyReLU:
+    """A user's own leaky ReLU in the book's style, α = 0.01 as the catalog's."""
+
+    def forward(self, x):
+        self.negative = x <= 0
+        return np.where(self.negative, 0.01 * x, x)
+
+    def backward(self, dout):
+        return np.where(self.negative, 0.01 * dout, dout)
+
+
+class UsersLeakyReLUActivation:
+    """The same in numpy-ml's convention (fn, grad)."""
+
+    def fn(self, z):
+        return np.where(z > 0, z, 0.01 * z)
+
+    def grad(self, x):
+        return np.where(x > 0, 1.0, 0.01)
+
+
+class UsersTanhGELU:
+    """GELU's tanh form: within 1e-3 of the exact form's forward, so both are candidates."""
+
+    def forward(self, x):
+        self.x = x
+        self.t = np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))
+        return 0.5 * x * (1 + self.t)
+
+    def backward(self, dout):
+        x, t = self.x, self.t
+        du = np.sqrt(2 / np.pi) * (1 + 3 * 0.044715 * x**2)
+        return dout * (0.5 * (1 + t) + 0.5 * x * (1 - t**2) * du)
+
+
+@pytest.mark.parametrize(
+    ("user", "name"),
+    [
+        (UsersLeakyReLU, "leaky-relu"),
+        (UsersLeakyReLUActivation, "leaky-relu"),
+        (UsersTanhGELU, "gelu-tanh"),
+    ],
+)
+def test_a_users_activation_is_recognised_as_the_catalog_layer(user, name):
+    x = np.random.default_rng(5).standard_normal((4, 5))
+    report = symgrad.check_layer(user(), x)
+    assert report.ok, str(report)
+    notes = " ".join(report.comparison.notes)
+    assert f"recognised as {name}" in notes
+    assert all(g.symbolic is not None for g in report.comparison.gradients)
