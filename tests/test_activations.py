@@ -206,3 +206,16 @@ def test_a_users_activation_is_recognised_as_the_catalog_layer(user, name):
     notes = " ".join(report.comparison.notes)
     assert f"recognised as {name}" in notes
     assert all(g.symbolic is not None for g in report.comparison.gradients)
+
+
+def test_a_piecewise_is_one_node_only_when_both_branches_are_functions_of_its_argument():
+    from symgrad.symbolic.graph import piecewise_argument
+
+    x, y = sp.symbols("x y", real=True)
+    assert piecewise_argument(get_layer("elu").form.forward) == x
+    assert piecewise_argument(sp.Piecewise((x, x > 0), (y, True))) is None
+    assert piecewise_argument(sp.Piecewise((y, x > 0), (0, True))) is None
+    assert piecewise_argument(sp.Piecewise((x, x > 1), (0, True))) is None
+    nodes = get_layer("leaky-relu").form.derive("leaky-relu").nodes
+    assert [node.op for node in nodes] == ["piecewise"]
+    assert [node.op for node in get_layer("relu").form.derive("relu").nodes] == ["relu"]

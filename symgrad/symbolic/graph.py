@@ -43,7 +43,9 @@ def piecewise_argument(expr: sp.Expr) -> sp.Expr | None:
         return None
     u, zero = condition.args
     stand_in = sp.Dummy()
-    if zero != 0 or any(value.subs(u, stand_in).has(u) for value in (positive, other)):
+    if zero != 0 or any(
+        value.subs(u, stand_in).free_symbols - {stand_in} for value in (positive, other)
+    ):
         return None
     return u
 
