@@ -78,15 +78,16 @@ def as_one_of(expr: sp.Expr, forms: Iterable[sp.Expr]) -> sp.Expr | None:
     are the forwards of named functions. A comparison at one point to 15 digits rules most
     out before the proof is attempted.
     """
-    symbols = sorted(expr.free_symbols, key=str)
-    at = {s: sp.Float("0.37") for s in symbols}
-    value = expr.evalf(15, subs=at)
+    at = {s: sp.Float("0.37") for s in expr.free_symbols}
+    scale = abs(expr.evalf(15, subs=at))
+    if scale.is_finite is not True:  # not a number there (a pole, a nan): nothing to match
+        return None
+    bound = 1e-12 * max(scale, 1)
     for form in forms:
         if form == expr or form.free_symbols != expr.free_symbols:
             continue
-        if abs(form.evalf(15, subs=at) - value) > 1e-12 * max(abs(value), 1):
-            continue
-        if proved_equal(form, expr):
+        gap = abs((form - expr).evalf(15, subs=at))
+        if gap.is_finite is True and gap <= bound and proved_equal(form, expr):
             return form
     return None
 
