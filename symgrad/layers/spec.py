@@ -28,6 +28,7 @@ class Layer:
 
     Attributes:
         name: canonical kebab-case name (``softmax-with-loss``).
+        aliases: other names the layer is looked up by (swish is also ``silu``).
         numpy_class: the book-style class with ``forward`` and ``backward(dout)``.
         symbolic: builds the SymPy description; called lazily so that SymPy is only
             imported when a derivation or a symbolic value is asked for.
@@ -56,6 +57,7 @@ class Layer:
     default_shape: tuple[int, ...] = (2, 3)
     smooth: bool = True
     complex_safe: bool = False  # opt-in: a layer must be written for it
+    aliases: tuple[str, ...] = ()
 
     @cached_property
     def form(self) -> SymbolicForm:

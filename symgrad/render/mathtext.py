@@ -149,6 +149,6 @@ def pretty(expr) -> str:
     text = text.replace("**", "^").replace(".T", "ᵀ")
     text = re.sub(r"(?<=[A-Za-z])([0-9]+)", lambda m: m.group(1).translate(SUBSCRIPTS), text)
     text = re.sub(r"_([ijkn])\b", lambda m: LETTER_SUBSCRIPTS[m.group(1)], text)
-    text = re.sub(r"(?<![\w.])([0-9]+)\*(?=[A-Za-z(√])", r"\1", text)  # 2*t -> 2t
+    text = re.sub(r"(?<![\w.√])([0-9]+)\*(?=[A-Za-z(√])", r"\1", text)  # 2*t -> 2t, √2·x stays
     text = re.sub(r"\*(?=\()", "", text)  # y*(1 - y) -> y(1 - y)
     return text.replace("*", "·").replace("-", "−").replace(">=", "≥").replace("<=", "≤")

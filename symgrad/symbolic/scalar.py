@@ -11,7 +11,7 @@ import sympy as sp
 from symgrad.reports import ChainRule, Derivation, GraphNode, SecondDerivation
 from symgrad.symbolic.graph import Node, backward_sum, decompose, paths_to
 from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
-from symgrad.symbolic.rewrite import in_terms_of_output, proved_equal, tidy
+from symgrad.symbolic.rewrite import as_one_of, in_terms_of_output, proved_equal, tidy
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,17 @@ class ScalarForm:
         return sp.diff(self.forward, wrt)
 
     def final_derivative(self, wrt: sp.Symbol) -> sp.Expr:
-        """The derivative in the form the note teaches (in the output where asked)."""
+        """The derivative in the form the note teaches: in the output where asked, or as
+        a catalog activation when it is one (softplus's is the sigmoid)."""
         raw = self.raw_derivative(wrt)
         if self.express_in == "output" and len(self.inputs) == 1:
             rewritten = in_terms_of_output(raw, self.forward, wrt, self.output_symbol)
             if rewritten is not None:
                 return rewritten
-        return tidy(raw)
+        tidied = tidy(raw)
+        if len(self.inputs) == 1 and not tidied.has(sp.Piecewise):
+            return as_one_of(tidied, _activations(wrt)) or tidied
+        return tidied
 
     def local_derivative(self, node: Node, wrt: sp.Symbol, values: dict, final: bool) -> sp.Expr:
         """A node's local derivative as the note shows it.
@@ -184,3 +188,15 @@ def _boundaries(expr: sp.Expr) -> tuple[sp.Expr, ...]:
             if isinstance(condition, sp.core.relational.Relational):
                 found.append(sp.Eq(condition.lhs, condition.rhs))
     return tuple(dict.fromkeys(found))
+
+
+def _activations(x: sp.Symbol) -> list[sp.Expr]:
+    """The forwards of the catalog's smooth one-input elementwise layers, in ``x``."""
+    from symgrad.layers import CATALOG
+
+    forms = (layer.form for layer in CATALOG if layer.elementwise and layer.smooth)
+    return [
+        form.forward.xreplace({form.inputs[0]: x})
+        for form in forms
+        if isinstance(form, ScalarForm) and len(form.inputs) == 1
+    ]
