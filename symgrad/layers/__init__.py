@@ -19,6 +19,7 @@ from symgrad.layers import (
     reciprocal,
     relu,
     sigmoid,
+    sigmoid_with_loss,
     softmax_with_loss,
     square,
     tanh,
@@ -38,7 +39,8 @@ CATALOG: tuple[Layer, ...] = tuple(
         tanh,
         affine,
         softmax_with_loss,
-    )
+        sigmoid_with_loss,
+            )
 )
 
 

@@ -1,10 +1,11 @@
 """What each kind of layer means: one small object per kind, asked, never switched on.
 
 A catalog layer is elementwise (y = f(x), element by element), affine (Y = X·W + b) or a
-class loss (L = loss(softmax(x), t), a scalar). Everything that depends on which one it
-is lives in its kind: the arrays ``--shape`` and ``--batch`` describe, which elements a
-grouped perturbation may displace together, the point ``symgrad steps`` sweeps at, its
-place in a ``symgrad net`` spec, and what ``--shape`` means in words. The engine, the CLI
+loss over rows (L = mean over rows of loss(activation(x), t), a scalar). Everything that
+depends on which one it is lives in its kind: the arrays ``--shape`` and ``--batch``
+describe, which elements a grouped perturbation may displace together, the point
+``symgrad steps`` sweeps at, its place in a ``symgrad net`` spec, and what ``--shape``
+means in words. The engine, the CLI
 and the network builder ask ``layer.kind`` and never name a kind, as tinygrad's gradient
 walker never names an op. A kind never names an array either: names come from the
 :class:`~symgrad.layers.spec.Layer` (``inputs``, ``params``, ``labels``), by position.
@@ -222,13 +223,15 @@ class Affine(Kind):
         return (*shapes[layer.inputs[0]], shapes[layer.params[0]][1])
 
 
-class ClassLoss(Kind):
-    """L = loss(activation(x), t) over rows of class scores: scores and labels are N×C."""
+class RowLoss(Kind):
+    """L = mean over the N rows of loss(activation(x), t): the input and the labels are
+    N×C, the activation (softmax, sigmoid, none) acts within a row, and the loss sums the
+    row. What C counts (classes, 0/1 labels, outputs) is the layer's ``label_values``."""
 
     loss = True
 
     def shape_meaning(self, layer: Layer) -> str:
-        return "N,C: batch, classes"
+        return f"N,C: batch, {layer.label_values.columns}"
 
     def array_shapes(self, layer: Layer, shape: Shape, batch: int) -> dict[str, Shape]:
         shape = _two_sizes(self, layer, shape)
@@ -250,6 +253,6 @@ class ClassLoss(Kind):
 
 ELEMENTWISE = Elementwise()
 AFFINE = Affine()
-CLASS_LOSS = ClassLoss()
+ROW_LOSS = RowLoss()
 
-__all__ = ["AFFINE", "CLASS_LOSS", "ELEMENTWISE", "WEIGHT_SCALE", "Couplings", "Kind", "Shape"]
+__all__ = ["AFFINE", "ELEMENTWISE", "ROW_LOSS", "WEIGHT_SCALE", "Couplings", "Kind", "Shape"]

@@ -1,7 +1,7 @@
 """What every SymPy description of a layer offers, whatever its kind.
 
-``ScalarForm`` (elementwise), ``MatrixForm`` (affine) and ``ClassLossForm`` (a class
-loss) are the three there are; a new kind's form only has to have these members to be
+``ScalarForm`` (elementwise), ``MatrixForm`` (affine) and ``RowLossForm`` (a loss over
+rows) are the three there are; a new kind's form only has to have these members to be
 derived, printed and evaluated everywhere a catalog layer is.
 """
 
