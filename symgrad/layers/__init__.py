@@ -14,7 +14,9 @@ from symgrad.errors import SymgradError
 from symgrad.layers import (
     add,
     affine,
+    cross_entropy,
     exp,
+    mse,
     mul,
     reciprocal,
     relu,
@@ -40,7 +42,9 @@ CATALOG: tuple[Layer, ...] = tuple(
         affine,
         softmax_with_loss,
         sigmoid_with_loss,
-            )
+        mse,
+        cross_entropy,
+    )
 )
 
 
