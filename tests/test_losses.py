@@ -14,6 +14,8 @@ from symgrad.layers import get_layer
 from symgrad.layers.cross_entropy import CrossEntropy
 from symgrad.layers.mse import MeanSquaredError
 from symgrad.layers.sigmoid_with_loss import SigmoidWithLoss
+from symgrad.render.mathtext import pretty
+from symgrad.symbolic.losses import RowLossForm
 from symgrad.symbolic.rewrite import proved_equal
 
 # ------------------------------------------------------------------ what SymPy derives
@@ -47,6 +49,20 @@ def test_sigmoid_with_loss_chains_through_the_diagonal_alone():
     assert chain.paths == (("L", "y_i"),)
     y_i, t_i = sp.Symbol("y_i", real=True), sp.Symbol("t_i", real=True)
     assert proved_equal(chain.product, y_i - t_i)
+
+
+def test_a_wrong_inverse_is_refused_not_used_to_rewrite():
+    """The inverse that rewrites a derivative in y is checked against the activation."""
+    form = dataclasses.replace(get_layer("sigmoid-with-loss").form, inverse=sp.log, _cache={})
+    with pytest.raises(ArithmeticError, match="inverse of sigmoid"):
+        form.derive("sigmoid-with-loss")
+    assert isinstance(form, RowLossForm)
+
+
+def test_a_sum_of_terms_is_summed_whole_when_printed():
+    forward = pretty(api.derive("sigmoid-with-loss").forward)
+    assert forward == "−Σₖ (tₖ·log(yₖ) + (1 − tₖ)·log(1 − yₖ))"
+    assert pretty(sp.Symbol("y_i") ** 2) == "yᵢ²"
 
 
 # ------------------------------------------------------------------ planted mistakes
