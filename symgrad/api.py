@@ -569,9 +569,8 @@ def check_net(
     """
     import numpy as np
 
-    from symgrad.checking.network import spec_shapes
+    from symgrad.checking.network import parse_spec, spec_shapes
     from symgrad.errors import SymgradError
-    from symgrad.layers.spec import random_labels
 
     shape = parse_shape(input_shape, "--input") if isinstance(input_shape, str) else input_shape
     if len(shape) < 2:
@@ -588,7 +587,8 @@ def check_net(
     arrays = spec_shapes(spec, shape)
     check_budget(arrays)
     x = rng.standard_normal(shape).astype(chosen)
-    t = random_labels(arrays["t"], rng)
+    loss, _ = parse_spec(spec)[-1]  # its labels: one-hot rows, 0/1 per element, targets
+    t = loss.label_values.draw(arrays["t"], rng)
     return check_network(
         spec,
         x,

@@ -65,6 +65,9 @@ class ChainRule:
     # How many paths lead from the output to ``wrt``: more than ``paths`` lists when the
     # listing would be too long (``product`` always sums them all).
     path_count: int | None = None
+    # What is differentiated, where not the derivation's output: a row-wise layer's
+    # backward is the chain rule of the loss L through its outputs.
+    of: str = ""
 
     @property
     def total(self) -> bool:

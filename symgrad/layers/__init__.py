@@ -14,15 +14,20 @@ from symgrad.errors import SymgradError
 from symgrad.layers import (
     add,
     affine,
+    cross_entropy,
     elu,
     exp,
     gelu,
     gelu_tanh,
     leaky_relu,
+    log_softmax,
+    mse,
     mul,
     reciprocal,
     relu,
     sigmoid,
+    sigmoid_with_loss,
+    softmax,
     softmax_with_loss,
     softplus,
     square,
@@ -49,7 +54,12 @@ CATALOG: tuple[Layer, ...] = tuple(
         gelu,
         gelu_tanh,
         affine,
+        softmax,
+        log_softmax,
         softmax_with_loss,
+        sigmoid_with_loss,
+        mse,
+        cross_entropy,
     )
 )
 

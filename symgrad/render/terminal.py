@@ -127,7 +127,8 @@ def derivation(report: Derivation) -> RenderableType:
         parts.append(Text(_("shapes: {shapes}").format(shapes=shapes), style="dim"))
     parts += [Text(), _node_table(report), Text(_("Chain rule, backward ←"), style="italic")]
     for chain in report.chains:
-        parts += [Text("  " + line) for line in _chain_lines(chain, report.output, report.matrix)]
+        of = chain.of or report.output
+        parts += [Text("  " + line) for line in _chain_lines(chain, of, report.matrix)]
     whole = {chain.wrt for chain in report.chains if chain.total}
     if whole:
         parts.append(
