@@ -238,6 +238,38 @@ def second_derivation(report: SecondDerivation) -> RenderableType:
     return Group(*parts)
 
 
+def catalog(rows: list[dict[str, str]]) -> RenderableType:
+    """``symgrad list``: the layers in teaching order, in groups that read ``--shape`` the
+    same way (the elementwise layers, affine, the row-wise ones …), each group a table of
+    name, forward and derivative as wide as the screen, so that the formulas get the width
+    and the groups' columns line up under one header."""
+    groups: list[tuple[str, list[dict[str, str]]]] = []
+    for row in rows:
+        if not groups or groups[-1][0] != row["shape"]:
+            groups.append((row["shape"], []))
+        groups[-1][1].append(row)
+    parts: list[RenderableType] = []
+    for shape, members in groups:
+        table = Table(
+            show_header=not parts,  # the columns line up: one header says them all
+            title=_("--shape means {shape}").format(shape=shape),
+            title_justify="left",
+            title_style="italic",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            expand=True,  # every group as wide as the screen: their columns line up
+        )
+        table.add_column(_("layer"), style="bold cyan", no_wrap=True, min_width=17)
+        # A formula may hold a term wider than its column (gelu's at 80 columns): folded
+        # onto the next line, never cut short.
+        table.add_column(_("forward"), overflow="fold", ratio=1)
+        table.add_column(_("derivative"), overflow="fold", ratio=1)
+        for row in members:
+            table.add_row(row["layer"], row["forward"], row["derivative"])
+        parts.append(table)
+    return Group(*parts)
+
+
 def shape_text(shape: Iterable[int]) -> str:
     shape = tuple(shape)
     return "×".join(map(str, shape)) if len(shape) > 1 else f"{shape[0]}," if shape else "scalar"
