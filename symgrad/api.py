@@ -104,12 +104,11 @@ def derive(
 def _second(target: Any) -> SecondDerivation:
     """``derive --order 2`` of a resolved target."""
     from symgrad.symbolic.cache import remember
-    from symgrad.symbolic.scalar import ScalarForm
 
-    if target.layer is not None and not isinstance(target.layer.form, ScalarForm):
+    if target.layer is not None and not hasattr(target.layer.form, "derive_second"):
         raise SymgradError(
-            f"--order 2 derives elementwise layers and expressions; {target.name}'s "
-            "Hessian-vector product is not derived yet"
+            f"--order 2 derives elementwise layers, losses over rows and expressions; "
+            f"{target.name}'s Hessian-vector product is not derived yet"
         )
     if target.layer is None:
         from symgrad.expressions.budget import DERIVE_SECONDS, time_limit

@@ -114,6 +114,9 @@ class SecondDerivation(Printed):
         in_inputs: the same entries as SymPy derives them, in the inputs.
         kinks: where the second derivative does not exist: the equations where a
             piecewise forward's pieces meet (x = 0 for ReLU).
+        hvp: for a loss over rows, one row's Hessian-vector product (H·v)ᵢ in the outputs
+            and v (softmax-with-loss: yᵢ(vᵢ − Σₖyₖvₖ)).
+        notes: how it was derived, in words.
     """
 
     layer: str
@@ -125,6 +128,8 @@ class SecondDerivation(Printed):
     second: dict[tuple[str, str], Any]
     in_inputs: dict[tuple[str, str], Any]
     kinks: tuple[Any, ...] = ()
+    hvp: Any = None
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,17 @@ def test_a_matrix_layer_is_refused_in_one_line():
         api.derive("affine", order=2)
 
 
+def test_softmax_with_loss_has_the_row_hessian_and_its_product():
+    report = api.derive("softmax-with-loss", order=2)
+    yi, yk, vi = sp.symbols("y_i y_k v_i", real=True)
+    total = sp.Symbol("Σₖyₖvₖ", real=True)
+    assert sp.expand(report.second["x_i", "x_i"] - yi * (1 - yi)) == 0
+    assert sp.expand(report.second["x_i", "x_k"] + yi * yk) == 0
+    assert sp.expand(report.hvp - yi * (vi - total)) == 0
+    assert "(H·v)ᵢ = yᵢ(vᵢ − Σₖyₖvₖ)" in str(report)
+    assert api.derive("mse", order=2).hvp == vi
+
+
 def test_the_command_line(symgrad):
     run = symgrad("derive", "tanh", "--order", "2", "--json")
     assert run.code == 0, run.stderr
@@ -146,3 +157,35 @@ def test_steps_at_a_jump_of_the_first_derivative_says_so():
     assert "no second derivative there" in report.notes[0]
     with pytest.raises(SymgradError, match="elementwise layers of one input"):
         api.steps("affine", order=2)
+
+
+@pytest.mark.parametrize(
+    "layer", ["softmax-with-loss", "sigmoid-with-loss", "mse", "cross-entropy"]
+)
+def test_compare_at_order_two_agrees_for_every_loss(layer):
+    for seed in range(3):
+        for dtype in ("float64", "float32"):
+            assert api.compare(layer, seed=seed, dtype=dtype, order=2).ok
+
+
+class LossWithoutMean:
+    """Softmax-with-loss whose backward forgets the batch's 1/N: its derivative is N times
+    the true Hessian-vector product."""
+
+    def forward(self, x, t):
+        shifted = x - x.max(axis=1, keepdims=True)
+        self.y = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        self.t = t
+        return float(-(t * np.log(self.y)).sum() / x.shape[0])
+
+    def backward(self, dout=1.0):
+        return dout * (self.y - self.t)
+
+
+def test_a_loss_without_its_mean_is_caught_at_order_two():
+    from symgrad.layers import get_layer, registered
+
+    loss = get_layer("softmax-with-loss")
+    wrong = dataclasses.replace(loss, name="no-mean-loss", numpy_class=LossWithoutMean)
+    with registered(wrong):
+        assert not api.compare("no-mean-loss", order=2).ok

@@ -222,9 +222,20 @@ def second_derivation(report: SecondDerivation) -> RenderableType:
         )
         parts.append(Text(title, style="italic"))
         for (a, b), value in report.second.items():
+            # A row's entries: xᵢ beside any other xₖ of the row.
+            other = "   (k ≠ i)" if a != b and report.hvp is not None else ""
             parts.append(
-                Text.assemble("  ", f"{second_partial(y, a, b)} = ", (pretty(value), "bold green"))
+                Text.assemble(
+                    "  ", f"{second_partial(y, a, b)} = ", (pretty(value), "bold green"), other
+                )
             )
+    if report.hvp is not None:
+        parts += [
+            Text(),
+            Text(_("Hessian-vector product, per row"), style="italic"),
+            Text.assemble("  (H·v)ᵢ = ", (pretty(report.hvp), "bold green")),
+        ]
+    parts += [Text(f"  note: {note}", style="dim") for note in report.notes]
     for where in report.kinks:
         parts.append(
             Text(
@@ -339,8 +350,9 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
     parts: list[RenderableType] = [header, Text(), _summary(report, symbolic)]
     if report.order == 2:
         legend = _(
-            "Order 2: sym = SymPy's Hessian-vector product H·v = dout·f″(x)·v, num = the "
-            "numeric derivative along x of ⟨v, the NumPy backward(dout)⟩ ({method} "
+            "Order 2: sym = SymPy's Hessian-vector product H·v of ⟨dout, output⟩ (dout·f″(x)·v "
+            "for an elementwise f), num = the numeric derivative along x of ⟨v, the NumPy "
+            "backward(dout)⟩ ({method} "
             "differences). Every element is held to its own bound on |sym−num|; a row "
             "shows the worst element, the largest |sym−num| / bound"
         ).format(method=report.method)

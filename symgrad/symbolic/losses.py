@@ -15,9 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from symgrad.reports import ChainRule, Derivation, GraphNode
+from symgrad.reports import ChainRule, Derivation, GraphNode, SecondDerivation
 from symgrad.symbolic.cache import remember
-from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
+from symgrad.symbolic.precision import (
+    Arithmetic,
+    GradientFunction,
+    HessianVectorFunction,
+    Shapes,
+)
 from symgrad.symbolic.rewrite import normal_form, proved_equal, tidy
 
 SHOWN_CLASSES = 3  # the note's examples have three classes
@@ -212,6 +217,94 @@ class RowLossForm:
             extra_derivatives={f"{self.input}, batch mean over N samples": batch_vector},
             notes=tuple(notes),
         )
+
+    def derive_second(self, name: str) -> SecondDerivation:
+        """One row's Hessian, ∂²L/∂xᵢ² and ∂²L/∂xᵢ∂xₖ in the outputs, and its product with
+        a direction v: for softmax with probability labels (H·v)ᵢ = yᵢ(vᵢ − Σₖyₖvₖ),
+        derived on a row of three and proved equal there (the batch mean divides by N)."""
+        c = SHOWN_CLASSES
+        xs, ts, sample = self.sample_loss(c)
+        read = self.loss_input
+        ys = class_symbols(read, c) if self.activation else xs
+        vs = class_symbols("v", c)
+        if self.activation is not None:
+            self._check_inverse(ys, ts)
+        i, k = sp.Symbol(f"{read}_i", real=True), sp.Symbol(f"{read}_k", real=True)
+        names = {
+            ys[0]: i,
+            ys[1]: k,
+            ts[0]: sp.Symbol(f"{self.label}_i", real=True),
+            ts[1]: sp.Symbol(f"{self.label}_k", real=True),
+            vs[0]: sp.Symbol("v_i", real=True),
+        }
+        first = self._in_outputs(sp.diff(sample, xs[0]), xs, ys, ts, {0})
+        diagonal = self._in_outputs(sp.diff(sample, xs[0], xs[0]), xs, ys, ts, {0})
+        off = self._in_outputs(sp.diff(sample, xs[0], xs[1]), xs, ys, ts, {0, 1})
+        x_i, x_k = f"{self.input}_i", f"{self.input}_k"
+        second = {(x_i, x_i): diagonal.xreplace(names)}
+        raw = {(x_i, x_i): sp.diff(sample, xs[0], xs[0])}
+        if off != 0:
+            second[x_i, x_k] = off.xreplace(names)
+            raw[x_i, x_k] = sp.diff(sample, xs[0], xs[1])
+        product = sum(sp.diff(sample, xs[0], x) * v for x, v in zip(xs, vs, strict=True))
+        hvp = self._row_product(product, xs, ys, ts, vs) if off != 0 else diagonal * vs[0]
+        row_loss = summed(self.loss([names[ys[1]]], [names[ts[1]]]), sp.Symbol("k", integer=True))
+        return SecondDerivation(
+            layer=name,
+            output=self.output,
+            forward=row_loss,
+            inputs=(x_i,),
+            first={x_i: first.xreplace(names)},
+            through_output=None,
+            second=second,
+            in_inputs=raw,
+            hvp=None if hvp is None else hvp.xreplace(names),
+            notes=(f"derived with rows of {c} entries; the batch mean divides each by N",),
+        )
+
+    def _row_product(self, product, xs, ys, ts, vs) -> sp.Expr | None:
+        """(H·v)₁ written with Σₖyₖvₖ, on the simplex (Σy = Σt = 1), proved equal to the
+        product; None where no such form is found (a coupled row off the simplex)."""
+        if not self.probabilities:
+            return None
+        in_y = normal_form(product.subs({x: self.inverse(y) for x, y in zip(xs, ys, strict=True)}))
+        total = sp.Symbol("Σₖyₖvₖ", real=True)
+        # v₂ through Σₖyₖvₖ; what is left of v collects on v₁, whose factor Σy is 1.
+        others = sum(y * v for y, v in zip(ys, vs, strict=True) if v is not vs[1])
+        through = sp.cancel(in_y.subs(vs[1], (total - others) / ys[1]))
+        # Σy = Σt = 1 by eliminating the last entry, as on_simplex does.
+        last = {ys[-1]: 1 - sum(ys[:-1]), ts[-1]: 1 - sum(ts[:-1])}
+        candidate = sp.factor(sp.expand(sp.cancel(through.subs(last))))
+        check = candidate.subs(total, sum(y * v for y, v in zip(ys, vs, strict=True)))
+        difference = on_simplex(normal_form(check - in_y), ys, ts, {0, 1})
+        return candidate if difference == 0 else None
+
+    def hvp_function(self, shapes: Shapes) -> HessianVectorFunction:
+        """SymPy's Hessian-vector product of the batch-mean loss times dout, in float64:
+        ``{input: dout·(H·v)/N}``, H each row's C×C Hessian."""
+        classes = shapes[self.input][-1]
+        key = ("hvp", classes)
+        if key not in self._cache:
+            xs, ts, sample = self.sample_loss(classes)
+            entries = remember(  # row-major: entry (a, b) at a·C + b
+                ("row hessian", sp.srepr(sample)),
+                lambda: [sp.diff(sample, a, b) for a in xs for b in xs],
+            )
+            hessian = Arithmetic(None).compile((xs, ts), entries)
+
+            def hvp(arrays, dout, directions):
+                x = np.atleast_2d(np.asarray(arrays[self.input], dtype=np.float64))
+                t = np.atleast_2d(np.asarray(arrays[self.label], dtype=np.float64))
+                v = np.atleast_2d(np.asarray(directions[self.input], dtype=np.float64))
+                flat = hessian(list(x.T), list(t.T))
+                h = np.stack([np.broadcast_to(e, x.shape[:1]) for e in flat])
+                h = h.reshape(classes, classes, x.shape[0])
+                product = np.einsum("ijn,nj->ni", h, v) / x.shape[0]
+                shaped = (np.asarray(dout) * product).reshape(np.shape(arrays[self.input]))
+                return {self.input: shaped}
+
+            self._cache[key] = hvp
+        return self._cache[key]
 
     def gradient_function(self, shapes: Shapes, digits: int | None = None) -> GradientFunction:
         """Evaluation of SymPy's batch-mean gradient dx = dout · ∂L/∂x, for rows x of

@@ -10,7 +10,12 @@ import sympy as sp
 
 from symgrad.reports import ChainRule, Derivation, GraphNode, SecondDerivation
 from symgrad.symbolic.graph import Node, backward_sum, decompose, paths_to
-from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
+from symgrad.symbolic.precision import (
+    Arithmetic,
+    GradientFunction,
+    HessianVectorFunction,
+    Shapes,
+)
 from symgrad.symbolic.rewrite import as_one_of, in_terms_of_output, proved_equal, tidy
 
 
@@ -147,6 +152,33 @@ class ScalarForm:
             in_inputs=in_inputs,
             kinks=_boundaries(self.forward),
         )
+
+    def hvp_function(self, shapes: Shapes) -> HessianVectorFunction:
+        """SymPy's Hessian-vector product of ⟨dout, output⟩ in float64, element by element:
+        ``{"x": dout·Σ_b ∂²f/∂x∂b·v_b, …}`` for directions v by input name."""
+        key = ("hvp",)
+        if key not in self._cache:
+            arithmetic = Arithmetic(None)
+            entries = {
+                (str(a), str(b)): arithmetic.compile(self.inputs, sp.diff(self.forward, a, b))
+                for a in self.inputs
+                for b in self.inputs
+            }
+
+            def hvp(arrays, dout, directions):
+                args = [np.asarray(arrays[str(x)], dtype=np.float64) for x in self.inputs]
+                shape = np.shape(dout)
+                return {
+                    str(a): dout
+                    * sum(
+                        np.broadcast_to(entries[str(a), str(b)](*args), shape) * directions[str(b)]
+                        for b in self.inputs
+                    )
+                    for a in self.inputs
+                }
+
+            self._cache[key] = hvp
+        return self._cache[key]
 
     def gradient_function(self, shapes: Shapes, digits: int | None = None) -> GradientFunction:
         """Evaluation of SymPy's gradient: ``{"dx": dout · ∂y/∂x, …}``.
