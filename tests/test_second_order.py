@@ -189,3 +189,10 @@ def test_a_loss_without_its_mean_is_caught_at_order_two():
     wrong = dataclasses.replace(loss, name="no-mean-loss", numpy_class=LossWithoutMean)
     with registered(wrong):
         assert not api.compare("no-mean-loss", order=2).ok
+
+
+def test_softplus_second_derivative_is_the_sigmoids_own():
+    report = api.derive("softplus", order=2)
+    sigmoid = sp.Function("sigmoid")(x)
+    assert sp.expand(report.second["x", "x"] - sigmoid * (1 - sigmoid)) == 0
+    assert "sigmoid's own derivative" in report.notes[0]

@@ -129,7 +129,7 @@ class ScalarForm:
                 raw = sp.diff(self.forward, a, b)
                 in_inputs[str(a), str(b)] = tidy(raw)
                 second[str(a), str(b)] = tidy(raw)
-        through_output = None
+        through_output, notes = None, []
         if len(self.inputs) == 1:
             (x,) = self.inputs
             g = first[x]
@@ -141,6 +141,14 @@ class ScalarForm:
                 if proved_equal(product.subs(y, self.forward), raw):
                     through_output = (g, slope)
                     second[str(x), str(x)] = product
+            else:
+                named = _as_activation_derivative(g, x)
+                if named is not None and proved_equal(named[2], in_inputs[str(x), str(x)]):
+                    second[str(x), str(x)] = named[1]
+                    notes.append(
+                        f"∂{y}/∂{x} is {named[0]}({x}), so ∂²{y}/∂{x}² is {named[0]}'s own "
+                        f"derivative at {named[0]}({x}) (proved equal to SymPy's)"
+                    )
         return SecondDerivation(
             layer=name,
             output=self.output,
@@ -151,6 +159,7 @@ class ScalarForm:
             second=second,
             in_inputs=in_inputs,
             kinks=_boundaries(self.forward),
+            notes=tuple(notes),
         )
 
     def hvp_function(self, shapes: Shapes) -> HessianVectorFunction:
@@ -220,6 +229,28 @@ def _boundaries(expr: sp.Expr) -> tuple[sp.Expr, ...]:
             if isinstance(condition, sp.core.relational.Relational):
                 found.append(sp.Eq(condition.lhs, condition.rhs))
     return tuple(dict.fromkeys(found))
+
+
+def _as_activation_derivative(g: sp.Expr, x: sp.Symbol) -> tuple[str, sp.Expr, sp.Expr] | None:
+    """When the first derivative g is a catalog activation's forward (softplus's is the
+    sigmoid), the second is that activation's own derivative in its output: the
+    activation's name, that derivative written with it, sigmoid(x)·(1 − sigmoid(x)), and
+    the same in x, for the proof. None otherwise."""
+    from symgrad.layers import CATALOG
+
+    for layer in CATALOG:
+        form = layer.form
+        if not (layer.elementwise and layer.smooth and isinstance(form, ScalarForm)):
+            continue
+        if len(form.inputs) != 1 or form.express_in != "output":
+            continue
+        forward = form.forward.xreplace({form.inputs[0]: x})
+        if forward != g:
+            continue
+        slope = form.final_derivative(form.inputs[0]).xreplace({form.inputs[0]: x})
+        named = slope.xreplace({form.output_symbol: sp.Function(layer.name)(x)})
+        return layer.name, named, slope.xreplace({form.output_symbol: forward})
+    return None
 
 
 def _activations(x: sp.Symbol) -> list[sp.Expr]:
