@@ -33,7 +33,9 @@ def test_the_notes_layers_in_their_output(name, expected):
 
 
 @pytest.mark.parametrize(
-    "layer", [layer for layer in CATALOG if isinstance(layer.form, ScalarForm)], ids=str
+    "layer",
+    [layer for layer in CATALOG if isinstance(layer.form, ScalarForm)],
+    ids=lambda layer: layer.name,
 )
 def test_every_elementwise_layer_equals_sympys_second_derivative(layer):
     form = layer.form
@@ -41,6 +43,8 @@ def test_every_elementwise_layer_equals_sympys_second_derivative(layer):
     rng = random.Random(0)
     for (a, b), value in report.second.items():
         truth = sp.diff(form.forward, sp.Symbol(a, real=True), sp.Symbol(b, real=True))
+        # An activation named in the result (softplus's sigmoid) stands for its forward.
+        value = value.replace(sp.Function("sigmoid"), lambda a: 1 / (1 + sp.exp(-a)))
         for _ in range(4):
             at = {s: sp.Rational(rng.randint(3, 19), 10) for s in form.inputs}
             shown = value.subs(form.output_symbol, form.forward).subs(at)
