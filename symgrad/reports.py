@@ -275,6 +275,9 @@ class Comparison(Printed):
     # 2: the second derivative: "bwd" is SymPy's H·v, "num" the numeric derivative of the
     # NumPy backward along x (symgrad.comparison.second)
     order: int = 1
+    # The inputs and the upstream dout where they have the output's shape, shown beside
+    # each element's gradient (relu's dx is dout where x > 0, else 0).
+    given: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

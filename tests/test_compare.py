@@ -94,3 +94,28 @@ def test_seed_makes_the_check_reproducible():
     np.testing.assert_array_equal(first.gradients[0].backward, again.gradients[0].backward)
     other = compare("tanh", shape="3,3", seed=8)
     assert not np.array_equal(first.gradients[0].backward, other.gradients[0].backward)
+
+
+class SigmoidUsingXForDout:
+    """Sends back x·y(1 − y): the input where the upstream gradient belongs."""
+
+    def forward(self, x):
+        self.x = x
+        self.out = 1 / (1 + np.exp(-x))
+        return self.out
+
+    def backward(self, dout):
+        return self.x * self.out * (1 - self.out)
+
+
+def test_dout_is_drawn_apart_from_the_inputs():
+    # Drawn from one seed twice, dout equalled x, and this backward passed.
+    from symgrad.layers import registered
+
+    sigmoid = get_layer("sigmoid")
+    wrong = dataclasses.replace(sigmoid, name="x-for-dout", numpy_class=SigmoidUsingXForDout)
+    with registered(wrong):
+        for seed in range(5):
+            report = compare("x-for-dout", seed=seed)
+            assert not report.ok
+            assert not np.allclose(report.given["x"], report.given["dout"])

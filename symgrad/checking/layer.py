@@ -26,7 +26,7 @@ from symgrad.checking.report import Finding, LayerCheck, Perturbation, Projectio
 from symgrad.comparison.tolerance import element_bounds, element_scale, exact_tolerance, looseness
 from symgrad.errors import SymgradError
 from symgrad.inputs import DTYPES, parse_dtype
-from symgrad.layers.spec import seeded_rng
+from symgrad.layers.spec import check_rng
 from symgrad.numeric.methods import Method, get_method
 from symgrad.numeric.steps import describe_step
 from symgrad.numeric.structure import Grouping, grouped_gradient
@@ -497,7 +497,7 @@ def run_check(
     digits as well when ``exact``). The user's code runs under ``subject.guard``: what
     it does (sys.exit, an exception, a time-out) becomes a finding."""
     start = time.perf_counter()
-    rng = seeded_rng(seed)
+    rng = check_rng(seed)
     guard = subject.guard
     with (
         guard,
@@ -668,7 +668,13 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
     comparison = None
     if checks:
         shapes = {name: np.shape(value) for name, value in inputs_by_name.items()}
+        given = {**inputs_by_name, "dout": dout}
         comparison = Comparison(
+            given={
+                name: np.asarray(value)
+                for name, value in given.items()
+                if out.ndim and np.shape(value) == out.shape
+            },
             layer=subject.name,
             shapes={**shapes, "out": out.shape},
             dtype=subject.dtype.name,

@@ -155,3 +155,12 @@ def seeded_rng(seed: int) -> np.random.Generator:
     from symgrad.inputs import parse_seed
 
     return np.random.default_rng(parse_seed(seed))
+
+
+def check_rng(seed: int) -> np.random.Generator:
+    """The generator a check draws its upstream dout and its probes from: a stream of its
+    own. With :func:`seeded_rng`'s, which draws the inputs from the same seed, dout came out
+    equal to x, and a backward that used x in place of dout passed."""
+    from symgrad.inputs import parse_seed
+
+    return np.random.default_rng([parse_seed(seed), 1])

@@ -387,7 +387,8 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
     parts += [Text(f"note: {note}", style="yellow") for note in report.notes]
     shown = [c for c in report.gradients if 0 < c.backward.size <= ELEMENT_TABLE_LIMIT or elements]
     for check in shown:
-        parts += [Text(), _element_table(check, report.order)]
+        given = report.given if report.order == 1 else {}
+        parts += [Text(), _element_table(check, report.order, given)]
     if any(_marked(check) for check in shown):
         parts.append(
             Text(
@@ -623,7 +624,18 @@ def _marked(check: GradientCheck) -> bool:
 
 
 KINK_TITLE = "One-sided derivatives at the kinks (the backward must lie between):"
+GIVEN = ("given 1", "given 2", "given 3")  # the arrays each element is computed from
 ELEMENT_LAYOUTS: tuple[fit.Layout, ...] = (
+    ((None, ("index", *GIVEN, BWD, SYM, NUM, BWD_NUM, "bound", "mark", "left", "right")),),
+    (
+        (None, ("index", *GIVEN, BWD, SYM, NUM, BWD_NUM, "bound", "mark")),
+        (KINK_TITLE, ("index", "left", "right")),
+    ),
+    (
+        (None, ("index", *GIVEN, BWD, "mark")),
+        (None, ("index", SYM, NUM, BWD_NUM, "bound")),
+        (KINK_TITLE, ("index", "left", "right")),
+    ),
     ((None, ("index", BWD, SYM, NUM, BWD_NUM, "bound", "mark", "left", "right")),),
     (
         (None, ("index", BWD, SYM, NUM, BWD_NUM, "bound", "mark")),
@@ -643,10 +655,21 @@ ELEMENT_LAYOUTS: tuple[fit.Layout, ...] = (
 )
 
 
-def _element_table(check: GradientCheck, order: int = 1) -> RenderableType:
-    """Every element: backward, symbolic, numeric, their difference and its bound, and
-    the one-sided derivatives where there are kinks."""
+def _element_table(
+    check: GradientCheck, order: int = 1, given: dict[str, np.ndarray] | None = None
+) -> RenderableType:
+    """Every element: what it is computed from (``given``: the inputs and dout where they
+    have the gradient's shape, when the width allows), backward, symbolic, numeric, their
+    difference and its bound, and the one-sided derivatives where there are kinks."""
     kinks = check.kinks
+    shown_given = {
+        key: (name, values)
+        for key, (name, values) in zip(
+            GIVEN,
+            [(n, v) for n, v in (given or {}).items() if v.shape == check.backward.shape],
+            strict=False,
+        )
+    }
     names = ["index", BWD, SYM, NUM, BWD_NUM, "bound", "mark", "left", "right"]
     if check.symbolic is None:
         names.remove(SYM)
@@ -659,6 +682,10 @@ def _element_table(check: GradientCheck, order: int = 1) -> RenderableType:
         name: fit.Column("" if name == "mark" else titles.get(name, _title(name, order)))
         for name in names
     }
+    for key, (name, values) in shown_given.items():
+        columns[key] = fit.Column(
+            name, [short_value(float(values[i])) for i in np.ndindex(values.shape)]
+        )
     for index in np.ndindex(check.backward.shape):
         b, n = check.backward[index], check.numeric[index]
         # + 0.0 turns −0.0 into 0.0: a sign on zero means nothing to a reader here.
