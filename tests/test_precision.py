@@ -43,9 +43,13 @@ def test_the_50_digit_value_agrees_with_lambdify(layer):
         assert precision.relative < 1e-14
 
 
-def test_a_correct_backward_is_a_few_ulps_from_the_truth():
-    check = compare("affine", shape="3,4", exact=True).gradients[1]  # dW = Xᵀ·dY
-    assert check.precision.backward_ulps <= 2
+def test_a_correct_backward_is_within_an_epsilon_of_the_truth():
+    # dW = Xᵀ·dY: each entry a two-term sum, off by under an ε of the largest entry
+    # (normwise); in its own ulps an entry can be far off where its two terms cancel
+    # (85 ulps at seed 2), which is rounding, not a wrong backward.
+    for seed in range(5):
+        check = compare("affine", shape="3,4", seed=seed, exact=True).gradients[1]
+        assert check.precision.relative < np.finfo(np.float64).eps
 
 
 def test_precision_loss_is_told_apart_from_a_wrong_formula():
