@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from symgrad.i18n import _, set_language
+
 
 def complete_layer(incomplete: str) -> list[str]:
     """The catalog's layer names that start with what was typed, for shell completion
@@ -20,7 +22,22 @@ def complete_layer(incomplete: str) -> list[str]:
     return [name for name in json.loads(derived) if name.startswith(incomplete)]
 
 
-Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead.")]
+def _json_in_english(asked: bool) -> bool:
+    """JSON is an interface: with --json every sentence (a finding, a note, an error)
+    stays in English, whatever the reader's language."""
+    if asked:
+        set_language("en")
+    return asked
+
+
+Json = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        callback=_json_in_english,
+        help=_("Print machine-readable JSON instead."),
+    ),
+]
 Explain = Annotated[
     bool,
     typer.Option(

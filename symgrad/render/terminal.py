@@ -15,6 +15,7 @@ from symgrad.i18n import _, ngettext
 from symgrad.render import fit
 from symgrad.render.console import console
 from symgrad.render.numbers import point_text
+from symgrad.render.prose import Prose
 from symgrad.reports import (
     ChainRule,
     Comparison,
@@ -123,20 +124,20 @@ def _chain_lines(chain: ChainRule, output: str, matrix: bool) -> list[str]:
 def derivation(report: Derivation) -> RenderableType:
     """The note's derivation: forward, nodes with local derivatives, chain rule, result."""
     parts: list[RenderableType] = [
-        Text.assemble(
+        Prose.assemble(
             (report.layer, "bold"), ": ", f"{pretty(report.output)} = ", pretty(report.forward)
         ),
     ]
     if report.shapes:
         shapes = ", ".join(f"{name} {shape}" for name, shape in report.shapes.items())
-        parts.append(Text(_("shapes: {shapes}").format(shapes=shapes), style="dim"))
-    parts += [Text(), _node_table(report), Text(_("Chain rule, backward ←"), style="italic")]
+        parts.append(Prose(_("shapes: {shapes}").format(shapes=shapes), style="dim"))
+    parts += [Prose(), _node_table(report), Prose(_("Chain rule, backward ←"), style="italic")]
     for chain in report.chains:
-        parts += [Text("  " + line) for line in _chain_lines(chain, report.output, report.matrix)]
+        parts += [Prose("  " + line) for line in _chain_lines(chain, report.output, report.matrix)]
     whole = {chain.wrt for chain in report.chains if chain.total}
     if whole:
         parts.append(
-            Text(
+            Prose(
                 "  " + _("d: the derivative through every path; ∂: one node's local derivative."),
                 style="dim",
             )
@@ -148,25 +149,29 @@ def derivation(report: Derivation) -> RenderableType:
         title = _("Gradients (each has its variable's shape)")
     else:
         title = _("Derivative in terms of the output") if in_output else _("Derivative")
-    parts += [Text(), Text(title, style="italic")]
+    parts += [Prose(), Prose(title, style="italic")]
     for name, value in report.derivatives.items():
         label = f"d{name}" if report.matrix else partial(report.output, name)
         if name in whole:
             label = whole_derivative(report.output, name)
         shape = f"   ({report.shapes.get(name, '')})" if report.matrix else ""
-        parts.append(Text.assemble("  ", label, " = ", (pretty(value), "bold green"), shape))
+        parts.append(Prose.assemble("  ", label, " = ", (pretty(value), "bold green"), shape))
     for name, value in report.extra_derivatives.items():
         parts.append(
-            Text(
+            Prose(
                 f"  {partial(report.output, name.split(',')[0])} = {pretty(value)}"
                 f"   ({name.split(', ', 1)[-1]})"
             )
         )
     if report.matrix and any("𝟙" in pretty(v) for v in report.derivatives.values()):
         parts.append(
-            Text("  " + _("𝟙 is a column of ones: dYᵀ·𝟙 sums dY over the batch (Σₙ)."), style="dim")
+            Prose(
+                "  " + _("𝟙 is a column of ones: dYᵀ·𝟙 sums dY over the batch (Σₙ)."), style="dim"
+            )
         )
-    parts += [Text(f"  note: {note}", style="dim") for note in report.notes]
+    parts += [
+        Prose("  " + _("note: {note}").format(note=note), style="dim") for note in report.notes
+    ]
     return Group(*parts)
 
 
@@ -214,7 +219,7 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
     for every tensor with ``elements``."""
     arrays = [f"{name} ({shape_text(shape)})" for name, shape in report.shapes.items()]
     where = "" if not report.at else _(", at {point}").format(point=point_text(report.at))
-    header = Text.assemble(
+    header = Prose.assemble(
         (report.layer, "bold"),
         f": {', '.join(arrays[:-1])} → {arrays[-1]}   ",
         (
@@ -225,7 +230,7 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
     )
     # A user's layer without a SymPy forward (symgrad.checking) has no symbolic column.
     symbolic = all(check.symbolic is not None for check in report.gradients)
-    parts: list[RenderableType] = [header, Text(), _summary(report, symbolic)]
+    parts: list[RenderableType] = [header, Prose(), _summary(report, symbolic)]
     legend = _("bwd = the layer's backward (NumPy), ") + (
         _("sym = SymPy's derivative, ") if symbolic else _("no symbolic forward given, ")
     )
@@ -236,29 +241,29 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
     if symbolic:
         legend += _(", and |bwd−sym| is the largest over all elements")
     legend += _(". --explain shows how each bound is made.") if not explain else "."
-    parts += [Text(), Text(legend, style="dim")]
+    parts += [Prose(), Prose(legend, style="dim")]
     models = [check for check in report.gradients if check.model is not None]
     if explain:
-        parts.append(Text(f"{NUM}: {report.step}", style="dim"))
+        parts.append(Prose(f"{NUM}: {report.step}", style="dim"))
         if models:
             legend = MODEL_LEGEND.get(models[0].model.method, STENCIL_LEGEND)
-            parts.append(Text(legend + "\n" + SYMBOLS_LEGEND, style="dim"))
+            parts.append(Prose(legend + "\n" + SYMBOLS_LEGEND, style="dim"))
             parts += [_model_line(check) for check in models]
     for check in report.gradients:
         if check.kinks is not None:
-            parts += [Text(), _kink_lines(check)]
+            parts += [Prose(), _kink_lines(check)]
     precise = [check for check in report.gradients if check.precision is not None]
     if precise:
-        parts += [Text(), _precision_lines(precise)]
+        parts += [Prose(), _precision_lines(precise)]
     if report.notes:
-        parts.append(Text())
-    parts += [Text(f"note: {note}", style="yellow") for note in report.notes]
+        parts.append(Prose())
+    parts += [Prose(_("note: {note}").format(note=note), style="yellow") for note in report.notes]
     shown = [c for c in report.gradients if 0 < c.backward.size <= ELEMENT_TABLE_LIMIT or elements]
     for check in shown:
-        parts += [Text(), _element_table(check)]
+        parts += [Prose(), _element_table(check)]
     if any(_marked(check) for check in shown):
         parts.append(
-            Text(
+            Prose(
                 _(
                     "✗ marks an element outside its bound; ? one whose numeric value is too "
                     "uncertain to judge it."
@@ -275,8 +280,8 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
             "Element tables are shown for gradients of up to {limit} elements ({sizes}); "
             "--elements shows every element."
         )
-        parts.append(Text(shown_up_to.format(limit=ELEMENT_TABLE_LIMIT, sizes=sizes), "dim"))
-    parts += [Text(), _conclusion(report)]
+        parts.append(Prose(shown_up_to.format(limit=ELEMENT_TABLE_LIMIT, sizes=sizes), "dim"))
+    parts += [Prose(), _conclusion(report)]
     return Group(*parts)
 
 
@@ -298,7 +303,7 @@ def _summary(report: Comparison, symbolic: bool) -> fit.FirstFit:
         worst = check.worst["backward_vs_numeric"]
         beside = check.max_difference.get("backward_vs_symbolic")
         cells = {
-            "gradient": Text(check.name, style="bold"),
+            "gradient": Prose(check.name, style="bold"),
             "shape": shape_text(check.shape),
             "verdict": _verdict(check, report.waived.get(check.name)),
             "worst at": index_text(worst.index),
@@ -311,7 +316,7 @@ def _summary(report: Comparison, symbolic: bool) -> fit.FirstFit:
         for name, cell in cells.items():
             columns[name].cells.append(cell)
         sentences.append(
-            Text.assemble(
+            Prose.assemble(
                 (check.name, "bold"),
                 f" ({cells['shape']})  ",
                 cells["verdict"],
@@ -339,16 +344,16 @@ def _summary(report: Comparison, symbolic: bool) -> fit.FirstFit:
 
 def _verdict(check: GradientCheck, waived: str | None = None) -> Text:
     if not check.ok and waived:
-        return Text(_("⚠ = formula"), style="yellow")
+        return Prose(_("⚠ = formula"), style="yellow")
     if not check.ok:
         wrong = _("✗ {wrong} of {size} wrong").format(wrong=check.wrong, size=check.backward.size)
-        return Text(wrong, style="bold red")
+        return Prose(wrong, style="bold red")
     if check.unreliable_count:
-        return Text(_("✓ agree, {count} unsure").format(count=check.unreliable_count), "yellow")
+        return Prose(_("✓ agree, {count} unsure").format(count=check.unreliable_count), "yellow")
     if check.kinks is not None:
         kinks = ngettext("✓ agree, {count} kink", "✓ agree, {count} kinks", check.kinks.count)
-        return Text(kinks.format(count=check.kinks.count), "green")
-    return Text(_("✓ agree"), style="green")
+        return Prose(kinks.format(count=check.kinks.count), "green")
+    return Prose(_("✓ agree"), style="green")
 
 
 MODEL_LEGEND = {
@@ -385,7 +390,7 @@ def _model_line(check: GradientCheck) -> Text:
     )
     if model.float64_tolerance:
         line += f"; the same check in float64: {short_number(model.float64_tolerance)}"
-    return Text(line + ")", style="dim")
+    return Prose(line + ")", style="dim")
 
 
 def _kink_lines(check: GradientCheck) -> Text:
@@ -393,48 +398,74 @@ def _kink_lines(check: GradientCheck) -> Text:
     points = np.unique(kinks.inputs[kinks.mask])
     at = ", ".join(f"{v:g}" for v in points[:4]) + (", …" if len(points) > 4 else "")
     first = tuple(int(i) for i in np.argwhere(kinks.mask)[0])
-    text = Text.assemble(
-        ("Kinks: ", "bold"),
-        f"{check.name} is not differentiable at (or within h = {kinks.step:.1g} of) "
-        f"{kinks.count} of {check.backward.size} point(s) (input = {at}): the left and right "
-        "one-sided derivatives of ⟨dout, "
-        f"output⟩ differ, e.g. {kinks.left[first] + 0.0:.6g} and "
-        f"{kinks.right[first] + 0.0:.6g} at {first or '()'}, so the central difference "
-        "(their average) is no derivative there. ",
+    text = Prose.assemble(
+        (_("Kinks: "), "bold"),
+        _(
+            "{name} is not differentiable at (or within h = {step} of) {count} of {size} "
+            "point(s) (input = {at}): the left and right one-sided derivatives of ⟨dout, "
+            "output⟩ differ, e.g. {left} and {right} at {index}, so the central difference "
+            "(their average) is no derivative there. "
+        ).format(
+            name=check.name,
+            step=f"{kinks.step:.1g}",
+            count=kinks.count,
+            size=check.backward.size,
+            at=at,
+            left=f"{kinks.left[first] + 0.0:.6g}",
+            right=f"{kinks.right[first] + 0.0:.6g}",
+            index=first or "()",
+        ),
     )
     if kinks.subgradient:
         text.append(
-            "The backward lies between them at every kink: a valid subgradient.", style="green"
+            _("The backward lies between them at every kink: a valid subgradient."),
+            style="green",
         )
     else:
-        text.append("The backward lies outside them: not a subgradient.", style="bold red")
+        text.append(_("The backward lies outside them: not a subgradient."), style="bold red")
     return text
 
 
 def _precision_lines(checks: list[GradientCheck]) -> Group:
-    lines = [Text(f"Against SymPy at {checks[0].precision.digits} digits (the true value):")]
+    lines = [
+        Prose(
+            _("Against SymPy at {digits} digits (the true value):").format(
+                digits=checks[0].precision.digits
+            )
+        )
+    ]
     for check in checks:
         p = check.precision
         verdict = ""
         if check.ok and p.backward_ulps > 16:
-            verdict = "  (the formula is right; it loses precision in a cancellation)"
-        lines.append(
-            Text(
-                f"  {check.name}: backward within {p.backward_ulps:.3g} ulp ({p.dtype}), worst at "
-                f"{p.worst_index or '()'}; SymPy's float64 column within "
-                f"{p.symbolic_ulps:.3g} ulp; largest relative error {p.relative:.1e}{verdict}"
-            )
+            verdict = _("  (the formula is right; it loses precision in a cancellation)")
+        line = _(
+            "  {name}: backward within {ulps} ulp ({dtype}), worst at {index}; SymPy's float64 "
+            "column within {symbolic} ulp; largest relative error {relative}{verdict}"
+        ).format(
+            name=check.name,
+            ulps=f"{p.backward_ulps:.3g}",
+            dtype=p.dtype,
+            index=p.worst_index or "()",
+            symbolic=f"{p.symbolic_ulps:.3g}",
+            relative=f"{p.relative:.1e}",
+            verdict=verdict,
         )
+        lines.append(Prose(line))
     return Group(*lines)
 
 
 def _conclusion(report: Comparison) -> Text:
     bad = [c.name for c in report.gradients if not c.ok and c.name not in report.waived]
     if report.waived and not bad and not report.problems:
-        accepted = "; ".join(f"{name} is {why}" for name, why in report.waived.items())
-        return Text(
-            f"⚠ {accepted}, and differs from the numeric derivative of this forward only "
-            "because the forward differs slightly from the formula (see the warning).",
+        accepted = _("; ").join(
+            _("{name} is {why}").format(name=name, why=why) for name, why in report.waived.items()
+        )
+        return Prose(
+            _(
+                "⚠ {accepted}, and differs from the numeric derivative of this forward only "
+                "because the forward differs slightly from the formula (see the warning)."
+            ).format(accepted=accepted),
             style="yellow",
         )
     if bad or report.problems:
@@ -445,7 +476,7 @@ def _conclusion(report: Comparison) -> Text:
                     names=", ".join(bad)
                 )
             )
-        return Text("\n".join(lines), style="bold red")
+        return Prose("\n".join(lines), style="bold red")
     count = len(report.gradients)
     kinks = sum(c.kinks.count for c in report.gradients if c.kinks is not None)
     three = all(c.symbolic is not None for c in report.gradients)
@@ -469,16 +500,19 @@ def _conclusion(report: Comparison) -> Text:
     text += _(". Checked every element of {checked}.").format(checked=checked)
     unsure = sum(c.unreliable_count for c in report.gradients)
     if unsure:
-        return Text.assemble(
+        return Prose.assemble(
             (text, "bold green"),
             (
-                f"\n{unsure} element(s) could not be judged: their numeric value's error bound "
-                "exceeds 5% of their size (a stencil reaching across a kink or a pole); "
-                "marked ? in the element tables. Pass a smaller --step to judge them.",
+                "\n"
+                + _(
+                    "{count} element(s) could not be judged: their numeric value's error bound "
+                    "exceeds 5% of their size (a stencil reaching across a kink or a pole); "
+                    "marked ? in the element tables. Pass a smaller --step to judge them."
+                ).format(count=unsure),
                 "yellow",
             ),
         )
-    return Text(text, style="bold green")
+    return Prose(text, style="bold green")
 
 
 def _marked(check: GradientCheck) -> bool:
@@ -488,25 +522,26 @@ def _marked(check: GradientCheck) -> bool:
     )
 
 
-KINK_TITLE = "One-sided derivatives at the kinks (the backward must lie between):"
-ELEMENT_LAYOUTS: tuple[fit.Layout, ...] = (
-    ((None, ("index", BWD, SYM, NUM, BWD_NUM, "bound", "mark", "left", "right")),),
-    (
-        (None, ("index", BWD, SYM, NUM, BWD_NUM, "bound", "mark")),
-        (KINK_TITLE, ("index", "left", "right")),
-    ),
-    (
-        (None, ("index", BWD, NUM, BWD_NUM, "bound", "mark")),
-        (None, ("index", SYM)),
-        (KINK_TITLE, ("index", "left", "right")),
-    ),
-    (
-        (None, ("index", BWD, NUM, "mark")),
-        (None, ("index", BWD_NUM, "bound")),
-        (None, ("index", SYM)),
-        (KINK_TITLE, ("index", "left", "right")),
-    ),
-)
+def _element_layouts() -> tuple[fit.Layout, ...]:
+    kinks = _("One-sided derivatives at the kinks (the backward must lie between):")
+    return (
+        ((None, ("index", BWD, SYM, NUM, BWD_NUM, "bound", "mark", "left", "right")),),
+        (
+            (None, ("index", BWD, SYM, NUM, BWD_NUM, "bound", "mark")),
+            (kinks, ("index", "left", "right")),
+        ),
+        (
+            (None, ("index", BWD, NUM, BWD_NUM, "bound", "mark")),
+            (None, ("index", SYM)),
+            (kinks, ("index", "left", "right")),
+        ),
+        (
+            (None, ("index", BWD, NUM, "mark")),
+            (None, ("index", BWD_NUM, "bound")),
+            (None, ("index", SYM)),
+            (kinks, ("index", "left", "right")),
+        ),
+    )
 
 
 def _element_table(check: GradientCheck) -> RenderableType:
@@ -529,14 +564,14 @@ def _element_table(check: GradientCheck) -> RenderableType:
         if check.symbolic is not None:
             row[SYM] = f"{check.symbolic[index] + 0.0: .10f}"
         row["bound"] = short_number(float(check.bound[index])) if check.bound is not None else ""
-        row["mark"] = Text("")
+        row["mark"] = Prose("")
         if check.disagreeing is not None and check.disagreeing[index]:
-            row["mark"] = Text("✗", style="bold red")
+            row["mark"] = Prose("✗", style="bold red")
         elif check.unreliable is not None and check.unreliable[index]:
-            row["mark"] = Text("?", style="yellow")
+            row["mark"] = Prose("?", style="yellow")
         if kinks is not None and kinks.mask[index]:
-            row[NUM] = Text(f"{n + 0.0: .10f}", style="dim")
-            row[BWD_NUM] = Text("kink", style="yellow")
+            row[NUM] = Prose(f"{n + 0.0: .10f}", style="dim")
+            row[BWD_NUM] = Prose(_("kink"), style="yellow")
             row["left"] = f"{kinks.left[index] + 0.0: .10f}"
             row["right"] = f"{kinks.right[index] + 0.0: .10f}"
         else:
@@ -546,8 +581,8 @@ def _element_table(check: GradientCheck) -> RenderableType:
         for name in names:
             columns[name].cells.append(row[name])
     return Group(
-        Text(_("{name}, element by element").format(name=check.name), style="italic"),
-        fit.fitted(columns, ELEMENT_LAYOUTS),
+        Prose(_("{name}, element by element").format(name=check.name), style="italic"),
+        fit.fitted(columns, _element_layouts()),
     )
 
 
@@ -562,11 +597,11 @@ BAR_STYLE = {
 
 def _bar(error: float | None, region: str, width: int) -> Text:
     if error is None:
-        return Text("x + h = x".ljust(width + 9), style="dim")
+        return Prose("x + h = x".ljust(width + 9), style="dim")
     size = 0 if error <= 0 else np.log10(error) - BAR_FLOOR
     cells = round(min(max(size, 0), -BAR_FLOOR) / -BAR_FLOOR * width)
     char, style = BAR_STYLE[region]
-    text = Text(f"{error:.1e} " if error > 0 else "0       ")
+    text = Prose(f"{error:.1e} " if error > 0 else "0       ")
     text.append(char * cells, style=style)
     text.append(" " * (width - cells))
     text.append(" ◀" if region == "best" else "  ", style="bold green")
