@@ -185,3 +185,16 @@ def test_chinese_prose_breaks_between_characters_and_english_as_rich_does():
     english = "Re-derive dx from forward, one operation at a time (symgrad derive). " * 3
     for width in (17, 40, 80):
         assert shown(Prose(english), width) == shown(Text(english), width)
+
+
+def test_steps_reads_in_chinese_and_keeps_its_columns_at_80():
+    shown = _run("steps", "sigmoid", SYMGRAD_LANG="zh").stdout
+    assert "精确值（SymPy，50 位）：0.235003712201594" in shown
+    assert "█ 截断误差为主（随 h 变小而下降）" in shown and "◀ 最佳步长" in shown
+    assert "  central：最佳 h = 1e-05（误差 6.7e-13）；自动 h = 1.7e-05（误差 8.9e-12）" in shown
+    lines = shown.splitlines()
+    assert all(cell_len(line) <= 80 for line in lines), shown
+    header = next(line for line in lines if line.lstrip().startswith("h "))
+    row = next(line for line in lines if line.startswith("1e-05"))
+    assert cell_len(header) == cell_len(row)
+    assert not ASCII_WORD.findall(lines[-1].replace("complex-step", "").replace("symgrad", ""))

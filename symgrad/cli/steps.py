@@ -74,4 +74,4 @@ def steps(
         fine = api.steps(layer, at=at, methods=method, dtype=dtype, per_decade=8)
         plotting.step_sweep(fine, plot)
         if not json:
-            print(f"wrote {plot}")
+            print(_("wrote {path}").format(path=plot))

@@ -20,6 +20,7 @@ from symgrad.comparison.engine import (
 )
 from symgrad.comparison.shapes import array_shapes
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 from symgrad.inputs import parse_dtype
 from symgrad.layers import get_layer
 from symgrad.layers.spec import Layer
@@ -159,11 +160,18 @@ def step_sweep(
     notes = []
     if kink:
         notes.append(
-            f"{layer.name} is not differentiable at {point_text(at)}: the one-sided "
-            f"derivatives are {sides.left[0] + 0.0:.6g} (left) and "
-            f"{sides.right[0] + 0.0:.6g} (right); SymPy's "
-            f"{float(truth) + 0.0:g} is one valid subgradient, so the errors measure the "
-            "distance to that convention, and no step makes them small"
+            _(
+                "{layer} is not differentiable at {point}: the one-sided derivatives are "
+                "{left} (left) and {right} (right); SymPy's {sympy} is one valid subgradient, "
+                "so the errors measure the distance to that convention, and no step makes "
+                "them small"
+            ).format(
+                layer=layer.name,
+                point=point_text(at),
+                left=f"{sides.left[0] + 0.0:.6g}",
+                right=f"{sides.right[0] + 0.0:.6g}",
+                sympy=f"{float(truth) + 0.0:g}",
+            )
         )
     return StepSweep(
         layer=layer.name,

@@ -632,43 +632,55 @@ def _sweep(report: StepSweep) -> fit.FirstFit:
         for tables in groups
         for width in widths
     ]
-    title = Text("|error| against the exact value, by step h (bars on a log scale):")
+    title = Prose(_("|error| against the exact value, by step h (bars on a log scale):"))
     return fit.FirstFit(*(Group(title, layout) for layout in layouts))
 
 
 def step_sweep(report: StepSweep) -> RenderableType:
     """Error versus step, one column per method, with a log-scale bar in each cell."""
     methods = [curve.method for curve in report.curves]
-    header = Text.assemble(
+    dtype = report.dtype
+    if "richardson" in methods:
+        dtype = _("{dtype}; richardson's h is its starting step h₀").format(dtype=dtype)
+    header = Prose.assemble(
         (report.layer, "bold"),
-        f": {report.quantity} at {point_text(report.at)}   ",
-        (
-            report.dtype + ("; richardson's h is its starting step h₀" * ("richardson" in methods)),
-            "dim",
+        _(": {quantity} at {point}   ").format(
+            quantity=report.quantity, point=point_text(report.at)
         ),
+        (dtype, "dim"),
     )
-    exact = Text(f"exact (SymPy, 50 digits): {report.exact}", style="dim")
+    exact = Prose(_("exact (SymPy, 50 digits): {value}").format(value=report.exact), style="dim")
     parts: list[RenderableType] = [header, exact, _sweep(report)]
-    legend = Text.assemble(
+    legend = Prose.assemble(
         ("█", "yellow"),
-        " truncation-dominated (falls as h shrinks)\n",
+        " " + _("truncation-dominated (falls as h shrinks)") + "\n",
         ("▒", "magenta"),
-        " rounding-dominated (grows, or stays flat, as h shrinks)\n",
+        " " + _("rounding-dominated (grows, or stays flat, as h shrinks)") + "\n",
         ("◀", "bold green"),
-        " best step",
+        " " + _("best step"),
     )
     if report.notes and any("kink" in c.regions for c in report.curves):
-        legend.append("\n░ no derivative here: no step helps", style="dim")
+        legend.append("\n░ " + _("no derivative here: no step helps"), style="dim")
     parts.append(legend)
     for curve in report.curves:
         if "kink" in curve.regions:
             continue  # no step is best where there is no derivative; the note says why
         parts.append(
-            Text(
-                f"  {curve.method}: best h = {curve.best_step:.0e} (error {curve.best_error:.1e});"
-                f" symgrad's automatic h = {curve.automatic:.2g} gives {curve.automatic_error:.1e}"
+            Prose(
+                _(
+                    "  {method}: best h = {best} (error {error}); symgrad's automatic h = "
+                    "{automatic} gives {automatic_error}"
+                ).format(
+                    method=curve.method,
+                    best=f"{curve.best_step:.0e}",
+                    error=f"{curve.best_error:.1e}",
+                    automatic=f"{curve.automatic:.2g}",
+                    automatic_error=f"{curve.automatic_error:.1e}",
+                )
             )
         )
-    parts += [Text(f"note: {why}", style="yellow") for why in report.skipped.values()]
-    parts += [Text(f"note: {note}", style="yellow") for note in report.notes]
+    parts += [
+        Prose(_("note: {note}").format(note=why), style="yellow") for why in report.skipped.values()
+    ]
+    parts += [Prose(_("note: {note}").format(note=note), style="yellow") for note in report.notes]
     return Group(*parts)
