@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from symgrad.checking.containment import DEFAULT_TIMEOUT
 from symgrad.comparison.shapes import array_shapes
+from symgrad.i18n import _
 from symgrad.inputs import (
     check_budget,
     parse_at,
@@ -70,8 +71,8 @@ def derive(
         from symgrad.expressions.budget import DERIVE_SECONDS, time_limit
         from symgrad.expressions.parse import excerpt
 
-        what = f"deriving {excerpt(target.name)}"
-        hint = "`symgrad graph … --at` draws it with numbers, without simplifying"
+        what = _("deriving {expression}").format(expression=excerpt(target.name))
+        hint = _("`symgrad graph … --at` draws it with numbers, without simplifying")
         with time_limit(DERIVE_SECONDS, what, hint):
             return target.form.derive(target.name)
     layer = target.layer
@@ -297,8 +298,10 @@ def check_layer(
         from symgrad.errors import SymgradError
 
         raise SymgradError(
-            f"{type(layer).__name__} is an activation (fn, grad): it takes one array, no "
-            "labels, parameters or forward keywords"
+            _(
+                "{layer} is an activation (fn, grad): it takes one array, no labels, "
+                "parameters or forward keywords"
+            ).format(layer=type(layer).__name__)
         )
     return check_activation(layer, *inputs, **options)
 
@@ -412,7 +415,7 @@ def check_file(
     from symgrad.layers.spec import seeded_rng
 
     if not inputs and not labels:
-        raise SymgradError("give forward's inputs, e.g. --input 2,3 (repeat for each input)")
+        raise SymgradError(_("give forward's inputs, e.g. --input 2,3 (repeat for each input)"))
     parsed_inputs = [parse_input(text) for text in inputs]
     input_shapes = [shape for shape, high in parsed_inputs if high is None]
     label_shapes = [parse_shape(text, "--labels") for text in labels]
@@ -422,7 +425,7 @@ def check_file(
     for text in init:
         name, shape = parse_init(text)
         if name in inits:
-            raise SymgradError(f"--init {name} is given twice")
+            raise SymgradError(_("--init {name} is given twice").format(name=name))
         inits[name] = shape
     check_labels(label_shapes, input_shapes)
     arrays = {f"--input {k + 1}": s for k, (s, _) in enumerate(parsed_inputs)}
@@ -508,7 +511,11 @@ def check_net(
 
     shape = parse_shape(input_shape, "--input") if isinstance(input_shape, str) else input_shape
     if len(shape) < 2:
-        raise SymgradError(f"--input takes a batch first (N,IN), got {input_shape}")
+        raise SymgradError(
+            _("--input takes a batch first (N,IN), got {input_shape}").format(
+                input_shape=input_shape
+            )
+        )
     seed, chosen = parse_seed(seed), parse_dtype(dtype)
     chosen_method = None if method is None else parse_method(method)
     step, limit = parse_step(step), parse_timeout(timeout)
@@ -549,10 +556,14 @@ def _check_net_file(
     from symgrad.layers.spec import random_labels
 
     if labels is None:
-        raise SymgradError("a network class needs its labels' shape: --labels N,C")
+        raise SymgradError(_("a network class needs its labels' shape: --labels N,C"))
     label_shape = parse_shape(labels, "--labels")
     if len(label_shape) != 2 or label_shape[0] != shape[0]:
-        raise SymgradError(f"--labels takes N,C with N = {shape[0]}, the batch, got {labels}")
+        raise SymgradError(
+            _("--labels takes N,C with N = {batch}, the batch, got {labels}").format(
+                batch=shape[0], labels=labels
+            )
+        )
     constructor = dict(parse_setting(text, "--set") for text in settings)
     inits = dict(parse_init(text) for text in init)
     check_budget({"--input": shape, "--labels": label_shape} | inits)

@@ -60,7 +60,11 @@ def set_language(code: str) -> None:
     global _chosen
     chosen = normalise(code)
     if chosen is None:
-        raise SymgradError(f"--lang {code!r}: choose one of {', '.join(LANGUAGES)}")
+        raise SymgradError(
+            _("--lang {code}: choose one of {languages}").format(
+                code=repr(code), languages=", ".join(LANGUAGES)
+            )
+        )
     _chosen = chosen
 
 

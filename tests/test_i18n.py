@@ -198,3 +198,25 @@ def test_steps_reads_in_chinese_and_keeps_its_columns_at_80():
     row = next(line for line in lines if line.startswith("1e-05"))
     assert cell_len(header) == cell_len(row)
     assert not ASCII_WORD.findall(lines[-1].replace("complex-step", "").replace("symgrad", ""))
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("compare", "affine", "--shape", "2,x"), "--shape '2,x' 格式不对：应为 2,3 这样的正整数"),
+        (
+            ("compare", "affine", "--dtype", "bogus"),
+            "未知的 dtype 'bogus'；请选择 float64 或 float32",
+        ),
+        (("compare", "sigmod"), "未知的层 'sigmod'；你是不是想输入 'sigmoid'？"),
+        (("net", "affine:10,relu"), "最后一层必须是损失层（softmax-with-loss）"),
+        (("check", "examples/note_layers.py:Affine", "--input", "2,3"), "Affine() 需要 W, b"),
+    ],
+)
+def test_a_bad_input_is_one_line_in_chinese(args, expected):
+    done = _run(*args, SYMGRAD_LANG="zh")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("symgrad：错误：")
+    assert expected in done.stderr
+    english = _run(*args)
+    assert english.returncode == 2 and english.stderr.startswith("symgrad: error: ")

@@ -208,14 +208,18 @@ def scalar_form(spec: Any, name: str) -> Any:
     if isinstance(spec, Layer):
         if spec not in _candidates():
             raise SymgradError(
-                f"symbolic={spec.name}: an activation's formula is an elementwise layer of one "
-                f"input ({', '.join(c.name for c in _candidates())}) or a SymPy expression"
+                _(
+                    "symbolic={name}: an activation's formula is an elementwise layer of one input "
+                    "({names}) or a SymPy expression"
+                ).format(name=spec.name, names=", ".join(c.name for c in _candidates()))
             )
         spec = spec.form.forward
     if not isinstance(spec, sp.Expr) or len(spec.free_symbols) > 1:
         raise SymgradError(
-            "symbolic= for an fn/grad activation is a SymPy expression in one variable "
-            "(sp.erf(x)) or an elementwise catalog layer's name (sigmoid)"
+            _(
+                "symbolic= for an fn/grad activation is a SymPy expression in one variable "
+                "(sp.erf(x)) or an elementwise catalog layer's name (sigmoid)"
+            )
         )
     symbol = sp.Symbol(name, real=True)
     return spec.xreplace({s: symbol for s in spec.free_symbols})
@@ -265,7 +269,9 @@ def check_activation(
     name = input_name(activation)
     if len(inputs) != 1:
         raise SymgradError(
-            f"{owner}.fn takes one array ({name}), got {len(inputs)}: give one --input"
+            _("{owner}.fn takes one array ({name}), got {count}: give one --input").format(
+                owner=owner, name=name, count=len(inputs)
+            )
         )
     chosen = choose_dtype(dtype, inputs, set())
     x = np.array(inputs[0], dtype=chosen, copy=True)

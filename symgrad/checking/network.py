@@ -80,8 +80,10 @@ def parse_spec(spec: str) -> list[tuple[Layer, object | None]]:
     items = [item.strip() for item in spec.split(",")]
     if not spec.strip() or any(not item for item in items):
         raise SymgradError(
-            f"malformed network '{spec}': expected layers separated by commas, e.g. "
-            "affine:50,relu,affine:10,softmax-with-loss"
+            _(
+                "malformed network '{spec}': expected layers separated by commas, e.g. "
+                "affine:50,relu,affine:10,softmax-with-loss"
+            ).format(spec=spec)
         )
     losses = " or ".join(layer.name for layer in CATALOG if layer.kind.loss)
     layers: list[tuple[Layer, object | None]] = []
@@ -90,12 +92,16 @@ def parse_spec(spec: str) -> list[tuple[Layer, object | None]]:
         layer = get_layer(name.strip())
         if len(layer.inputs) != 1:
             raise SymgradError(
-                f"'{item}': {layer.name} takes {len(layer.inputs)} inputs; a network here "
-                "is a chain of one-input layers"
+                _(
+                    "'{item}': {name} takes {count} inputs; a network here is a chain of one-input "
+                    "layers"
+                ).format(item=item, name=layer.name, count=len(layer.inputs))
             )
         if layer.kind.loss != (position == len(items)):
             raise SymgradError(
-                f"'{spec}': the last layer, and only the last, must be a loss ({losses})"
+                _("'{spec}': the last layer, and only the last, must be a loss ({losses})").format(
+                    spec=spec, losses=losses
+                )
             )
         layers.append((layer, layer.kind.spec_argument(layer, argument.strip())))
     return layers
@@ -163,7 +169,7 @@ class _Net:
         guard: Guard = UNGUARDED,
     ) -> None:
         if len(layers) < 1:
-            raise SymgradError("a network needs at least a loss layer")
+            raise SymgradError(_("a network needs at least a loss layer"))
         self.layers = list(layers)
         self.names = layer_names(self.layers)
         self.x = np.array(x, dtype=dtype, copy=True)
@@ -406,8 +412,10 @@ def check_network(
         layers = model_layers(model)
         if layers is None:
             raise SymgradError(
-                f"{class_name(model)} exposes no layers (layers and lastLayer, last_layer or "
-                "loss_layer): symgrad checks a network through its layers"
+                _(
+                    "{network} exposes no layers (layers and lastLayer, last_layer or loss_layer): "
+                    "symgrad checks a network through its layers"
+                ).format(network=class_name(model))
             )
         spec = f"{class_name(model)}: " + " → ".join(layer_names(layers))
     else:

@@ -117,11 +117,19 @@ def step_sweep(
     with np.errstate(all="ignore"):  # a pole (1/x at 0) is reported below, in one line
         out = np.asarray(layer.output(arrays))
     if not np.all(np.isfinite(out)):
-        raise SymgradError(f"{layer.name}'s forward is not finite at {point_text(at)} in {dtype}")
+        raise SymgradError(
+            _("{name}'s forward is not finite at {point} in {dtype}").format(
+                name=layer.name, point=point_text(at), dtype=dtype
+            )
+        )
     ones = np.ones(out.shape)
     truth = symbolic_gradients(layer, used, ones, TRUTH_DIGITS)[f"d{wrt}"][index]
     if not mpmath.isfinite(truth):
-        raise SymgradError(f"{layer.name} has no finite derivative at {point_text(at)}")
+        raise SymgradError(
+            _("{name} has no finite derivative at {point}").format(
+                name=layer.name, point=point_text(at)
+            )
+        )
     x = np.array([arrays[wrt][index]])
     steps = sweep_steps(per_decade)
 
