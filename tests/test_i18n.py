@@ -220,3 +220,12 @@ def test_a_bad_input_is_one_line_in_chinese(args, expected):
     assert expected in done.stderr
     english = _run(*args)
     assert english.returncode == 2 and english.stderr.startswith("symgrad: error: ")
+
+
+def test_every_commands_chinese_help_fits_80_columns():
+    for command in ("check", "compare", "derive", "graph", "net", "steps", "list"):
+        shown = _run(command, "--help", SYMGRAD_LANG="zh").stdout
+        assert all(cell_len(line) <= 80 for line in shown.splitlines()), shown
+    shown = _run("check", "--help", SYMGRAD_LANG="zh").stdout
+    assert "检查你自己写的层的反向传播" in shown and "退出状态：" in shown
+    assert "--strict                 把两种原本只是警告的情况算作问题" in shown

@@ -42,16 +42,20 @@ Explain = Annotated[
     bool,
     typer.Option(
         "--explain",
-        help="Also print how each bound is made: the numeric method's error model "
-        "(truncation + rounding + the backward's own allowance), term by term.",
+        help=_(
+            "Also print how each bound is made: the numeric method's error model "
+            "(truncation + rounding + the backward's own allowance), term by term."
+        ),
     ),
 ]
 Elements = Annotated[
     bool,
     typer.Option(
         "--elements",
-        help="Print the element-by-element table of every gradient, however large "
-        "(by default only gradients of up to 24 elements get one).",
+        help=_(
+            "Print the element-by-element table of every gradient, however large "
+            "(by default only gradients of up to 24 elements get one)."
+        ),
     ),
 ]
 Shape = Annotated[
@@ -60,25 +64,29 @@ Shape = Annotated[
         "--shape",
         "-s",
         metavar="S",
-        help="Comma-separated sizes; what they mean depends on the layer "
-        "(see `symgrad list`): the input's shape for elementwise layers, "
-        "IN,OUT (W's shape) for affine, N,C for softmax-with-loss.",
+        help=_(
+            "Comma-separated sizes; what they mean depends on the layer "
+            "(see `symgrad list`): the input's shape for elementwise layers, "
+            "IN,OUT (W's shape) for affine, N,C for softmax-with-loss."
+        ),
     ),
 ]
-Batch = Annotated[str, typer.Option("--batch", "-n", metavar="N", help="Rows of X for affine.")]
+Batch = Annotated[str, typer.Option("--batch", "-n", metavar="N", help=_("Rows of X for affine."))]
 Seed = Annotated[
     str,
-    typer.Option("--seed", metavar="N", help="Seeds the inputs and the random upstream dout."),
+    typer.Option("--seed", metavar="N", help=_("Seeds the inputs and the random upstream dout.")),
 ]
 Dtype = Annotated[
     str,
     typer.Option(
         "--dtype",
         metavar="float64|float32",
-        help="Precision the NumPy layer computes in. Tolerances follow from the dtype's "
-        "rounding unit ε (float64 2.2e-16, float32 1.2e-7): backward vs symbolic 64ε "
-        "relative to the largest value; against numeric, the method's error model "
-        "(truncation + rounding at its step), printed beside the verdict.",
+        help=_(
+            "Precision the NumPy layer computes in. Tolerances follow from the dtype's "
+            "rounding unit ε (float64 2.2e-16, float32 1.2e-7): backward vs symbolic 64ε "
+            "relative to the largest value; against numeric, the method's error model "
+            "(truncation + rounding at its step), printed beside the verdict."
+        ),
     ),
 ]
 # Kept in step with symgrad.numeric.methods.METHOD_NAMES (a test checks), which is not
@@ -90,9 +98,11 @@ Method = Annotated[
         "--method",
         "-m",
         metavar="METHOD",
-        help="Numerical method: forward (error ∝ h), central (∝ h²), five-point (∝ h⁴), "
-        "richardson (extrapolated, with an error estimate), complex-step (Im f(x+ih)/h, "
-        "exact to rounding; only for layers whose forward is analytic and complex-safe).",
+        help=_(
+            "Numerical method: forward (error ∝ h), central (∝ h²), five-point (∝ h⁴), "
+            "richardson (extrapolated, with an error estimate), complex-step (Im f(x+ih)/h, "
+            "exact to rounding; only for layers whose forward is analytic and complex-safe)."
+        ),
     ),
 ]
 Step = Annotated[
@@ -100,8 +110,10 @@ Step = Annotated[
     typer.Option(
         "--step",
         metavar="H",
-        help="A fixed step h for every element (h₀ for richardson) instead of the automatic "
-        "ε^(1/2), ε^(1/3), ε^(1/5)·max(1, |x|) of forward, central, five-point.",
+        help=_(
+            "A fixed step h for every element (h₀ for richardson) instead of the automatic "
+            "ε^(1/2), ε^(1/3), ε^(1/5)·max(1, |x|) of forward, central, five-point."
+        ),
     ),
 ]
 At = Annotated[
@@ -109,9 +121,11 @@ At = Annotated[
     typer.Option(
         "--at",
         metavar="VALUE|NAME=VALUE,...",
-        help="Fill the layer's inputs with VALUE, or each input named with its own "
-        "(--at x=1,y=2; the others, parameters and labels stay random); --at 0 puts "
-        "relu on its kink.",
+        help=_(
+            "Fill the layer's inputs with VALUE, or each input named with its own "
+            "(--at x=1,y=2; the others, parameters and labels stay random); --at 0 puts "
+            "relu on its kink."
+        ),
     ),
 ]
 # Kept in step with symgrad.checking.containment.DEFAULT_TIMEOUT (a test checks).
@@ -121,8 +135,10 @@ Timeout = Annotated[
     typer.Option(
         "--timeout",
         metavar="SECONDS",
-        help="How long loading the file, the constructor, and each call of forward or "
-        "backward may run before it is stopped and reported (default 60).",
+        help=_(
+            "How long loading the file, the constructor, and each call of forward or "
+            "backward may run before it is stopped and reported (default 60)."
+        ),
         show_default=False,
     ),
 ]
@@ -132,8 +148,10 @@ Settings = Annotated[
     typer.Option(
         "--set",
         metavar="NAME=VALUE",
-        help="A constructor argument that is a number, True/False or a list of numbers, e.g. "
-        "--set stride=2, --set dropout_ratio=0.5, --set hidden_size_list=100,100.",
+        help=_(
+            "A constructor argument that is a number, True/False or a list of numbers, e.g. "
+            "--set stride=2, --set dropout_ratio=0.5, --set hidden_size_list=100,100."
+        ),
     ),
 ]
 Paths = Annotated[
@@ -141,8 +159,10 @@ Paths = Annotated[
     typer.Option(
         "--path",
         metavar="FOLDER",
-        help="A folder to import from, besides the file's own and the current one (as "
-        "python -m does: from the book's root, `from common.layers import Affine` works).",
+        help=_(
+            "A folder to import from, besides the file's own and the current one (as "
+            "python -m does: from the book's root, `from common.layers import Affine` works)."
+        ),
     ),
 ]
 Inits = Annotated[
@@ -150,7 +170,9 @@ Inits = Annotated[
     typer.Option(
         "--init",
         metavar="NAME=SHAPE",
-        help="A constructor array, e.g. --init W=3,4 --init b=4 for the note's Affine "
-        "(seeded standard-normal numbers).",
+        help=_(
+            "A constructor array, e.g. --init W=3,4 --init b=4 for the note's Affine "
+            "(seeded standard-normal numbers)."
+        ),
     ),
 ]
