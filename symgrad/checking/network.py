@@ -348,8 +348,11 @@ def describe_methods(net: _Net, method: Method | None, dtype: np.dtype, step) ->
         used.setdefault(method_for(subject, method).name, []).append(name)
     if len(used) == 1:
         return describe_step(next(iter(used)), dtype, step)
-    return "; ".join(
-        f"{describe_step(m, dtype, step)} for {', '.join(layers)}" for m, layers in used.items()
+    return _("; ").join(
+        _("{method} for {layers}").format(
+            method=describe_step(m, dtype, step), layers=_(", ").join(layers)
+        )
+        for m, layers in used.items()
     )
 
 

@@ -263,7 +263,7 @@ def network(report: NetworkCheck, explain: bool = False) -> RenderableType:
             "chain of each layer's numeric derivative, no backward used{step}; bwd = one "
             "layer's backward. worst: the element with the largest difference over its own "
             "bound. The book's gradient_check prints the mean."
-        ).format(step=f" ({report.step})" if explain else ""),
+        ).format(step=_(" ({step})").format(step=report.step) if explain else ""),
         style="dim",
     )
     parameters = _columns(PARAMETER_COLUMNS)

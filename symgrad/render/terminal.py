@@ -11,7 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from symgrad.i18n import _, ngettext
+from symgrad.i18n import N_, _, ngettext
 from symgrad.render import fit
 from symgrad.render.console import console
 from symgrad.render.numbers import point_text
@@ -240,14 +240,14 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
     ).format(method=report.method)
     if symbolic:
         legend += _(", and |bwd−sym| is the largest over all elements")
-    legend += _(". --explain shows how each bound is made.") if not explain else "."
+    legend += _(". --explain shows how each bound is made.") if not explain else _(".")
     parts += [Prose(), Prose(legend, style="dim")]
     models = [check for check in report.gradients if check.model is not None]
     if explain:
         parts.append(Prose(f"{NUM}: {report.step}", style="dim"))
         if models:
             legend = MODEL_LEGEND.get(models[0].model.method, STENCIL_LEGEND)
-            parts.append(Prose(legend + "\n" + SYMBOLS_LEGEND, style="dim"))
+            parts.append(Prose(_(legend) + "\n" + _(SYMBOLS_LEGEND), style="dim"))
             parts += [_model_line(check) for check in models]
     for check in report.gradients:
         if check.kinks is not None:
@@ -357,16 +357,20 @@ def _verdict(check: GradientCheck, waived: str | None = None) -> Text:
 
 
 MODEL_LEGEND = {
-    "complex-step": "bound = rounding 4ε·(|n| + |f|/max(1,|x|)), nothing cancels (the h² "
-    "truncation is ~ε² and not modelled) + the backward's own 64ε·scale, at the worst element:",
-    "richardson": "bound = 2 × Richardson's error estimate + rounding 4ε·|f|/h at the step kept "
-    "+ the backward's own 64ε·scale, at the worst element:",
+    "complex-step": N_(
+        "bound = rounding 4ε·(|n| + |f|/max(1,|x|)), nothing cancels (the h² truncation is ~ε² "
+        "and not modelled) + the backward's own 64ε·scale, at the worst element:"
+    ),
+    "richardson": N_(
+        "bound = 2 × Richardson's error estimate + rounding 4ε·|f|/h at the step kept + the "
+        "backward's own 64ε·scale, at the worst element:"
+    ),
 }
-STENCIL_LEGEND = (
+STENCIL_LEGEND = N_(
     "bound = 2 × truncation (from the same method at 2h) + rounding R·4ε·|f|/h + the "
     "backward's own 64ε·scale, at the worst element:"
 )
-SYMBOLS_LEGEND = (
+SYMBOLS_LEGEND = N_(
     "ε = the dtype's rounding unit (float64 2.2e-16, float32 1.2e-7), h = the step, "
     "R = Σ|weights| of the difference stencil, |f| = the size of the dout-weighted outputs "
     "the step changes, scale = the larger of the element's largest |value| and what it is "
@@ -380,17 +384,20 @@ def _model_line(check: GradientCheck) -> Text:
     steps = (
         f"h = {model.step_min:.2g}"
         if model.step_max <= 1.01 * model.step_min
-        else f"h from {model.step_min:.2g} to {model.step_max:.2g}"
+        else _("h from {low} to {high}").format(
+            low=f"{model.step_min:.2g}", high=f"{model.step_max:.2g}"
+        )
     )
     truncation = "" if model.method == "complex-step" else f"2×{short_number(model.truncation)} + "
     line = (
         f"  {check.name}{index_text(model.index)}: {truncation}{short_number(model.rounding)} + "
         f"{short_number(model.exact)} = {short_number(check.tolerance['backward_vs_numeric'])}"
-        f"   ({steps}"
     )
     if model.float64_tolerance:
-        line += f"; the same check in float64: {short_number(model.float64_tolerance)}"
-    return Prose(line + ")", style="dim")
+        steps = _("{steps}; the same check in float64: {bound}").format(
+            steps=steps, bound=short_number(model.float64_tolerance)
+        )
+    return Prose(line + _("   ({steps})").format(steps=steps), style="dim")
 
 
 def _kink_lines(check: GradientCheck) -> Text:
