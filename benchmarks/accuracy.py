@@ -35,6 +35,8 @@ from symgrad.numeric.methods import METHOD_NAMES
 from symgrad.render.console import console
 from symgrad.symbolic.precision import TRUTH_DIGITS, to_float
 
+# Read from a file or a pipe, where 80 columns would fold every cell.
+WIDTH = 160
 TARGETS = {"central": 1e-9, "five-point": 1e-12, "richardson": 1e-12, "complex-step": 1e-14}
 DTYPES = ("float64", "float32")
 
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     results = measure(args.points, args.elementwise)
-    console().print(table(results, args.points, args.elementwise))
+    console(width=WIDTH).print(table(results, args.points, args.elementwise))
     missed = [
         f"{layer} {method}: {error:.1e} > {TARGETS[method]:.0e}"
         for (layer, dtype, method), error in results.items()

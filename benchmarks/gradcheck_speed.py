@@ -56,6 +56,8 @@ from symgrad.render.console import console
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 from note_layers import Affine, Sigmoid, SoftmaxWithLoss
 
+# Read from a file or a pipe, where 80 columns would fold every cell.
+WIDTH = 160
 SPEC = "affine:50,relu,affine:10,softmax-with-loss"
 TARGETS = {"network, catalog layers": 20, "network, the book's classes": 4}
 
@@ -165,7 +167,7 @@ def torch_network(x: np.ndarray, t: np.ndarray, fast: bool) -> float | None:
         import torch
     except ImportError:
         return None
-    layers, _ = build(SPEC, x.shape[1], np.random.default_rng(0), np.dtype(np.float64))
+    layers, _ = build(SPEC, x.shape, np.random.default_rng(0), np.dtype(np.float64))
     params = [
         torch.tensor(getattr(layers[k], n), requires_grad=True) for k in (0, 2) for n in ("W", "b")
     ]
@@ -248,7 +250,7 @@ def main() -> None:
         "--costs-only", action="store_true", help="only the forward+backward-equivalent table"
     )
     args = parser.parse_args()
-    out = console()
+    out = console(width=WIDTH)
     if args.costs_only:
         print_costs(out, args.repeat, args.large)
         return
@@ -257,7 +259,7 @@ def main() -> None:
     t = np.eye(10)[generator.integers(0, 10, 3)]
 
     def catalog_network() -> list:
-        return build(SPEC, 784, np.random.default_rng(0), np.dtype(np.float64))[0]
+        return build(SPEC, (3, 784), np.random.default_rng(0), np.dtype(np.float64))[0]
 
     def book_network() -> list:
         catalog = catalog_network()
@@ -481,7 +483,7 @@ def fast_row(label: str, counted, made: tuple, inputs: tuple, base, tensors: int
 def network_pass(spec: str, x, t, repeat: int) -> list[float]:
     """Seconds of one forward+backward of the catalog network."""
     times = []
-    layers = build(spec, x.shape[1], np.random.default_rng(0), np.dtype(np.float64))[0]
+    layers = build(spec, x.shape, np.random.default_rng(0), np.dtype(np.float64))[0]
     with one_blas_thread():  # as the check runs: default threads made this spread ±5,000 %
         for run in range(repeat + 3):
             start = time.perf_counter()

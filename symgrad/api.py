@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from symgrad.checking.containment import DEFAULT_TIMEOUT
 from symgrad.comparison.shapes import array_shapes
+from symgrad.errors import SymgradError
 from symgrad.i18n import _
 from symgrad.inputs import (
     check_budget,
@@ -22,6 +23,7 @@ from symgrad.inputs import (
     parse_init,
     parse_input,
     parse_method,
+    parse_order,
     parse_point,
     parse_seed,
     parse_setting,
@@ -39,14 +41,17 @@ if TYPE_CHECKING:
     from symgrad.checking.report import LayerCheck, NetworkCheck
     from symgrad.layers.spec import Layer
     from symgrad.numeric.methods import Method
-    from symgrad.reports import Backprop, Comparison, Derivation, StepSweep
+    from symgrad.reports import Backprop, Comparison, Derivation, SecondDerivation, StepSweep
 
 Number = str | float
 
 
 def derive(
-    name: str, shape: str | tuple[int, ...] | None = None, batch: str | int = 2
-) -> Derivation:
+    name: str,
+    shape: str | tuple[int, ...] | None = None,
+    batch: str | int = 2,
+    order: str | int = 1,
+) -> Derivation | SecondDerivation:
     """Derive a catalog layer's derivatives with SymPy, node by node, as the note teaches.
 
     Args:
@@ -57,16 +62,25 @@ def derive(
             derivation then shows concrete shapes (with ``batch`` rows of X) instead of
             N×IN, IN×OUT. Other layers' derivations do not depend on it.
         batch: rows of X when ``shape`` is given.
+        order: 2 for the second derivatives (elementwise layers and expressions).
 
     Returns:
         A :class:`~symgrad.reports.Derivation`: the forward expression, the graph's nodes
         with their local derivatives, the chain rule per input, and the final derivatives
-        (in the output y, and the label t, where the note writes them that way).
+        (in the output y, and the label t, where the note writes them that way). At
+        order 2 a :class:`~symgrad.reports.SecondDerivation`: the Hessian's entries, for
+        one input in the output (sigmoid's y(1 − y)(1 − 2y)), with the step that gets
+        there.
+
+    Raises:
+        SymgradError: for order 2 of a matrix or class layer (not derived yet).
     """
     from symgrad.graph.targets import resolve
     from symgrad.symbolic.cache import remember
 
     target = resolve(name)
+    if parse_order(order) == 2:
+        return _second(target)
     if target.layer is None:  # an expression or a worked example: derived like a layer
         from symgrad.expressions.budget import DERIVE_SECONDS, time_limit
         from symgrad.expressions.parse import excerpt
@@ -86,6 +100,30 @@ def derive(
             ("derive", layer.name, repr(sizes)), lambda: layer.form.derive(layer.name, sizes)
         )
     return remember(("derive", layer.name), lambda: layer.form.derive(layer.name))
+
+
+def _second(target: Any) -> SecondDerivation:
+    """``derive --order 2`` of a resolved target."""
+    from symgrad.symbolic.cache import remember
+    from symgrad.symbolic.scalar import ScalarForm
+
+    if target.layer is not None and not isinstance(target.layer.form, ScalarForm):
+        raise SymgradError(
+            _(
+                "--order 2 derives elementwise layers and expressions; {name}'s Hessian-vector "
+                "product is not derived yet"
+            ).format(name=target.name)
+        )
+    if target.layer is None:
+        from symgrad.expressions.budget import DERIVE_SECONDS, time_limit
+        from symgrad.expressions.parse import excerpt
+
+        with time_limit(
+            DERIVE_SECONDS, _("deriving {expression} twice").format(expression=excerpt(target.name))
+        ):
+            return target.form.derive_second(target.name)
+    layer = target.layer
+    return remember(("derive", layer.name, "order 2"), lambda: layer.form.derive_second(layer.name))
 
 
 def graph(
@@ -140,15 +178,33 @@ def compare(
     step: Number | None = None,
     at: Number | str | Mapping[str, Number] | None = None,
     exact: bool = False,
+    order: str | int = 1,
 ) -> Comparison:
     """Check a catalog layer's NumPy backward against SymPy and numerical differences.
 
     The arguments are :func:`symgrad.comparison.engine.compare`'s, as text or as values;
     each is parsed and checked here (one :class:`~symgrad.errors.SymgradError` line for
-    the first that is malformed).
+    the first that is malformed). ``order=2`` checks the second derivative instead
+    (:func:`symgrad.comparison.second.compare_second`): SymPy's Hessian-vector product
+    against the numeric derivative of the NumPy backward.
     """
     from symgrad.comparison import engine
 
+    layer = get_layer(name) if isinstance(name, str) else name
+    if parse_order(order) == 2:
+        from symgrad.comparison.second import compare_second
+
+        if exact:
+            raise SymgradError(_("--exact is for order 1: --order 2 has no 50-digit column yet"))
+        return compare_second(
+            layer,
+            shape=parse_shape(shape, "--shape") if isinstance(shape, str) else shape,
+            seed=parse_seed(seed),
+            dtype=parse_dtype(dtype).name,
+            method=parse_method(method),
+            step=parse_step(step),
+            at=parse_at(at, layer.inputs),
+        )
     return engine.compare(
         name,
         shape=parse_shape(shape, "--shape") if isinstance(shape, str) else shape,
@@ -157,7 +213,7 @@ def compare(
         batch=parse_count(batch, "--batch"),
         method=parse_method(method),
         step=parse_step(step),
-        at=parse_at(at, (get_layer(name) if isinstance(name, str) else name).inputs),
+        at=parse_at(at, layer.inputs),
         exact=exact,
     )
 
@@ -168,6 +224,7 @@ def steps(
     methods: Sequence[str] | None = None,
     dtype: str = "float64",
     per_decade: int = 1,
+    order: str | int = 1,
 ) -> StepSweep:
     """Error versus step of each numeric method at one point, against SymPy's exact value.
 
@@ -178,13 +235,27 @@ def steps(
         methods: numeric methods by name (default: every one the layer allows).
         dtype: ``float64`` or ``float32``.
         per_decade: steps tried per factor of ten, from 1e-1 down to 1e-16.
+        order: 2 for the second derivative of an elementwise layer: the forward's second
+            difference (its V at ε^(1/4)) and the backward's central difference, against
+            SymPy's f″ (``methods`` does not apply).
 
     Returns:
         A :class:`~symgrad.reports.StepSweep`: per method the error at every step, where
         truncation and rounding each win, the best step and symgrad's automatic one.
     """
-    from symgrad.comparison.sweep import step_sweep
+    from symgrad.comparison.sweep import second_order_sweep, step_sweep
 
+    if parse_order(order) == 2:
+        if methods:
+            raise SymgradError(
+                _("--method chooses first-order methods; --order 2 shows its own two curves")
+            )
+        return second_order_sweep(
+            layer,
+            at=parse_at(at, get_layer(layer).inputs),
+            dtype=parse_dtype(dtype).name,
+            per_decade=per_decade,
+        )
     return step_sweep(
         layer,
         at=parse_at(at, get_layer(layer).inputs),

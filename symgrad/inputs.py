@@ -113,6 +113,17 @@ def parse_count(text: str | int, what: str) -> int:
     return int(text)
 
 
+ORDERS = (1, 2)
+
+
+def parse_order(text: str | int) -> int:
+    """The order of the derivatives (``--order 2``): 1 or 2."""
+    shown = plain_text(text, "--order") if isinstance(text, str) else text
+    if isinstance(shown, bool) or str(shown) not in {str(order) for order in ORDERS}:
+        raise SymgradError(_("--order takes 1 or 2, got {shown}").format(shown=repr(shown)))
+    return int(shown)
+
+
 @dataclass(frozen=True)
 class Point:
     """What ``--at`` gave: values by input name (``x=1,y=2``), or one bare value

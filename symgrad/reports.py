@@ -97,6 +97,34 @@ class Derivation(Printed):
 
 
 @dataclass(frozen=True)
+class SecondDerivation(Printed):
+    """A layer's (or an expression's) second derivatives, derived by SymPy.
+
+    Attributes:
+        first: each input's first derivative, in the form ``derive`` shows it.
+        through_output: for one input whose first derivative is a function g of the
+            output y (sigmoid's y(1 − y)), the pair (g, dg/dy): then the second
+            derivative is dg/dy · ∂y/∂x, the chain rule once more, as the note would
+            write it. None otherwise.
+        second: the Hessian's entries (a, b) for a ≤ b in the inputs' order, ∂²out/∂a∂b,
+            in the output where the first derivative is (proved equal to ``in_inputs``).
+        in_inputs: the same entries as SymPy derives them, in the inputs.
+        kinks: where the second derivative does not exist: the equations where a
+            piecewise forward's pieces meet (x = 0 for ReLU).
+    """
+
+    layer: str
+    output: str
+    forward: Any
+    inputs: tuple[str, ...]
+    first: dict[str, Any]
+    through_output: tuple[Any, Any] | None
+    second: dict[tuple[str, str], Any]
+    in_inputs: dict[tuple[str, str], Any]
+    kinks: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
 class WorstElement:
     """The element of a gradient that comes closest to (or goes furthest past) its bound.
 
@@ -236,6 +264,9 @@ class Comparison(Printed):
     # gradient → why its disagreement with numeric is accepted: it is the exact derivative
     # of the formula the forward smooths slightly (a warning says so; --strict refuses)
     waived: dict[str, str] = field(default_factory=dict)
+    # 2: the second derivative: "bwd" is SymPy's H·v, "num" the numeric derivative of the
+    # NumPy backward along x (symgrad.comparison.second)
+    order: int = 1
 
     @property
     def ok(self) -> bool:

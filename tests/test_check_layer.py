@@ -14,7 +14,7 @@ from symgrad.api import check_layer
 from symgrad.checking.progress import Progress
 from symgrad.comparison.engine import seeded_arrays
 from symgrad.comparison.shapes import array_shapes
-from symgrad.layers import CATALOG
+from symgrad.layers import CATALOG, get_layer
 from symgrad.layers.affine import Affine
 from symgrad.layers.relu import Relu
 from symgrad.layers.sigmoid import Sigmoid
@@ -399,7 +399,7 @@ def test_no_false_alarm_on_user_classes_found_by_probing(data, dtype, seed):
             self.db = np.sum(dout, axis=0)
             return np.dot(dout, self.W.T)
 
-    obj, inputs, _ = _catalog_case(CATALOG[8], data.draw, dtype)
+    obj, inputs, _ = _catalog_case(get_layer("affine"), data.draw, dtype)
     report = check_layer(MyAffine(obj.W, obj.b), *inputs, seed=seed)
     assert report.ok, report.problems
     assert {p.source for p in report.perturbations} == {"probed"}

@@ -97,14 +97,19 @@ def test_chain(symgrad):
     data = graph_json(symgrad, "chain")
     assert data["output"] == 9 and data["gradients"] == {"x": 6, "y": 6}
     square = data["nodes"][-1]
-    assert square["op"] == "**2"
+    assert square["op"] == "^2"
     assert square["local_derivatives"] == {"t": {"expression": "2*t", "value": 6.0}}
 
 
 def test_sigmoid_example_is_the_notes_four_nodes(symgrad):
     data = graph_json(symgrad, "sigmoid")
-    assert [node["op"] for node in data["nodes"]] == ["×(−1)", "exp", "+1", "1/x"]
-    assert data["output"] == 0.5 and data["gradients"] == {"x": 0.25}
+    assert [node["op"] for node in data["nodes"]] == ["×(−1)", "exp", "+1", "/"]
+    # Drawn at x = 1: y = σ(1) and the gradient y(1 − y), every node but +1 changing it.
+    y = 1 / (1 + math.exp(-1))
+    assert data["output"] == pytest.approx(y, rel=1e-15)
+    assert data["gradients"]["x"] == pytest.approx(y * (1 - y), rel=1e-14)
+    sent = [value for node in data["nodes"] for value in node["downstream"].values()]
+    assert len(set(sent)) == len(sent) - 1  # only +1 passes its upstream on unchanged
     reciprocal = data["nodes"][-1]
     assert sp.sympify(reciprocal["local_derivatives"]["t3"]["expression"]) == -(sp.Symbol("y") ** 2)
     exp_node = data["nodes"][1]
@@ -255,7 +260,7 @@ def test_upstream_is_the_sum_of_what_the_consumers_send(target, at):
 def test_equal_values_of_different_computations_stay_different_nodes():
     """x² + (x − x) equals x², but its nodes are computed and must pass gradients back."""
     report = api.graph("(x**2 + (x - x))**2", {"x": 1.5})
-    assert [n.op for n in report.nodes] == ["**2", "×(−1)", "+", "+", "**2"]
+    assert [n.op for n in report.nodes] == ["^2", "×(−1)", "+", "+", "^2"]
     assert report.gradients["x"] == pytest.approx(4 * 1.5**3)
 
 
@@ -550,3 +555,17 @@ def test_names_that_deceive_are_refused(text, words):
 def test_a_name_in_one_script_is_a_variable():
     assert api.derive("αβ*x").inputs == ("x", "αβ")
     assert api.derive("ｘ*2").inputs == ("x",)  # NFKC: the fullwidth ｘ is x
+
+
+def test_a_cancelled_variable_stays_an_input():
+    # 0*x is 0 and x - x + y is y, but the user typed x: it keeps its --at and its gradient.
+    derivation = api.derive("0*x")
+    assert [str(name) for name in derivation.derivatives] == ["x"]
+    assert derivation.derivatives[next(iter(derivation.derivatives))] == 0
+    assert api.graph("0*x", {"x": "2"}).gradients == {"x": 0.0}
+    assert api.graph("x*0 + y", {"x": "2", "y": "3"}).gradients == {"x": 0.0, "y": 1.0}
+
+
+def test_relu_is_drawn_where_its_gradient_stops(symgrad):
+    data = graph_json(symgrad, "relu")
+    assert data["nodes"][0]["inputs"] == {"x": -1.0} and data["gradients"] == {"x": 0.0}

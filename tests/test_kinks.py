@@ -159,3 +159,35 @@ def test_at_fills_inputs_not_parameters():
     np.testing.assert_allclose(dW.backward[0], dW.backward[1])
     assert not np.allclose(dX.backward, dX.backward[0, 0])  # W stayed random
     assert get_layer("affine").params == ("W", "b")
+
+
+class Elu:
+    """ELU with α = 1: f′ is continuous at 0 (1 on both sides) but f″ jumps (1 to 0),
+    so central differences there are only first order."""
+
+    def forward(self, x):
+        self.x = np.asarray(x, dtype=float)
+        return np.where(self.x > 0, self.x, np.expm1(self.x))
+
+    def backward(self, dout):
+        return dout * np.where(self.x > 0, 1.0, np.exp(self.x))
+
+
+class EluSlightlyWrongAtZero(Elu):
+    """At exactly 0 it sends back (1 − 10⁻⁶)·dout: wrong by far more than the first-order
+    error of the differences there (about h/4 ≈ 10⁻⁷)."""
+
+    def backward(self, dout):
+        return np.where(self.x == 0, (1 - 1e-6) * dout, super().backward(dout))
+
+
+def test_elu_at_exactly_zero_is_judged_at_the_order_its_differences_show():
+    from symgrad import check_layer
+
+    x = np.array([[0.0, 0.3, -0.7], [1.2, -0.0, 2.0]])
+    for seed in range(5):
+        assert check_layer(Elu(), x, seed=seed, symbolic=False).ok
+        wrong = check_layer(EluSlightlyWrongAtZero(), x, seed=seed, symbolic=False)
+        assert not wrong.ok
+        marked = wrong.comparison.gradients[0].disagreeing
+        assert marked[0, 0] and marked[1, 1] and marked.sum() == 2

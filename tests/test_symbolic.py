@@ -37,7 +37,7 @@ def test_the_notes_derivatives():
 
 def test_sigmoid_is_the_notes_four_nodes():
     report = derive("sigmoid")
-    assert [node.op for node in report.nodes] == ["×(−1)", "exp", "+1", "1/x"]
+    assert [node.op for node in report.nodes] == ["×(−1)", "exp", "+1", "/"]
     locals_ = [next(iter(node.local_derivatives.values())) for node in report.nodes]
     assert locals_[0] == -1
     assert sp.simplify(locals_[1] - sp.exp(-x)) == 0
@@ -51,9 +51,13 @@ def test_chain_product_equals_sympys_own_derivative():
             continue
         form = layer.form
         report = form.derive(layer.name)
-        output = form.output_symbol
+        # The last node's local derivative may use the output and the intermediates
+        # (softplus's 1/t₂): each stands for its value in the inputs, built forward.
+        values = {}
+        for node in report.nodes:
+            values[sp.Symbol(node.output, real=True)] = node.expression.xreplace(values)
         for chain, wrt in zip(report.chains, form.inputs, strict=True):
-            product = chain.product.subs(output, form.forward)
+            product = chain.product.xreplace(values)
             assert proved_equal(product, sp.diff(form.forward, wrt)), layer.name
 
 
@@ -133,3 +137,17 @@ def test_a_total_derivative_is_written_apart_from_a_local_one():
     assert "dz/dx = (x + 1)·exp(x)" in shown
     sigmoid = str(derive("sigmoid"))  # one path: the note's own ∂y/∂x, unchanged
     assert "∂y/∂x = ∂y/∂t₃ · ∂t₃/∂t₂" in sigmoid and "dy/dx" not in sigmoid
+
+
+def test_numbers_read_as_typed_and_powers_in_one_notation():
+    from symgrad import derive
+
+    half = derive("0.5*(y-t)**2")
+    assert [node.op for node in half.nodes][-2:] == ["^2", "×0.5"]
+    shown = str(half)
+    assert "∂z/∂y = y − t" in shown and "1.0" not in shown and "0.500000" not in shown
+    root = str(derive("x**0.5"))
+    assert "z = x^0.5" in root and "⁰" not in root
+    assert "∂z/∂x = 1/(2√x)" in str(derive("sqrt(x)"))
+    quotient = derive("x/y")  # the note's "/" node: its label never names an input
+    assert [node.op for node in quotient.nodes] == ["/", "×"]

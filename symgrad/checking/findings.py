@@ -18,7 +18,7 @@ from symgrad.checking.containment import UserCodeFailed
 from symgrad.checking.gradients import Verified, differences, worst_index
 from symgrad.checking.report import Finding, WrongGradient
 from symgrad.comparison.tolerance import numeric_bound
-from symgrad.i18n import N_, _, ngettext
+from symgrad.i18n import N_, _, listed, ngettext
 from symgrad.reports import GradientCheck
 
 # Every kind of finding, and what it means: the site's reference of findings is made
@@ -97,11 +97,6 @@ def _number(value: float) -> str:
 def then(sentence: str, following: str) -> str:
     """Two sentences in a row (English puts a space between them; Chinese does not)."""
     return _("{sentence} {following}").format(sentence=sentence, following=following)
-
-
-def _names(names: Sequence[str]) -> str:
-    """Names listed in a sentence: ``dx, dW`` (``dx、dW`` in Chinese)."""
-    return _(", ").join(names)
 
 
 def change(before: np.ndarray, after: np.ndarray) -> str:
@@ -271,7 +266,7 @@ def unusable_gradient(layer: str, gradient: str, value: object) -> Finding | Non
 
 
 def backward_returned_none(layer: str, names: Sequence[str]) -> Finding:
-    grads = _names([f"d{n}" for n in names])
+    grads = listed([f"d{n}" for n in names])
     return Finding(
         "backward-returned-none",
         ngettext(
@@ -284,7 +279,7 @@ def backward_returned_none(layer: str, names: Sequence[str]) -> Finding:
 
 
 def gradient_count(layer: str, got: int, names: Sequence[str]) -> Finding:
-    grads = _names([f"d{n}" for n in names])
+    grads = listed([f"d{n}" for n in names])
     expected = len(names)
     returned = ngettext(
         "{layer}.backward returned {count} gradient",
@@ -300,7 +295,7 @@ def gradient_count(layer: str, got: int, names: Sequence[str]) -> Finding:
     )
     return Finding(
         "gradient-count",
-        takes.format(returned=returned, expected=expected, inputs=_names(names), gradients=grads),
+        takes.format(returned=returned, expected=expected, inputs=listed(names), gradients=grads),
     )
 
 
@@ -388,7 +383,7 @@ def dout_ignored(layer: str, gradients: Sequence[str]) -> Finding:
             "{layer}.backward ignores dout: with dout = 0 it still returns nonzero "
             "{gradients}. Each gradient is dout times the local derivative; multiply by dout "
             "(for a loss layer too: it is 1 only when the loss is the last thing computed)."
-        ).format(layer=layer, gradients=_names(gradients)),
+        ).format(layer=layer, gradients=listed(gradients)),
         subject=names,
     )
 
@@ -442,7 +437,7 @@ def dout_misused(layer: str, gradients: Sequence[str]) -> Finding:
             "{layer}.backward is not linear in dout: doubling dout does not double "
             "{gradients}. A backward multiplies dout by local derivatives and sums; it never "
             "squares dout, adds a constant to it, or uses it in a condition."
-        ).format(layer=layer, gradients=_names(gradients)),
+        ).format(layer=layer, gradients=listed(gradients)),
     )
 
 

@@ -26,7 +26,7 @@ from symgrad.checking.progress import Progress
 from symgrad.checking.report import Perturbation, Projection
 from symgrad.comparison.tolerance import TRUNCATION_MARGIN, exact_tolerance, numeric_bound
 from symgrad.comparison.verdict import check_gradient, ratios
-from symgrad.numeric.differences import NumericGradient, numerical_gradient
+from symgrad.numeric.differences import NumericGradient, numerical_gradient, order_checked
 from symgrad.numeric.kinks import OneSided, no_kinks, one_sided
 from symgrad.numeric.methods import Method, get_method
 from symgrad.numeric.steps import automatic_step, representable, scale
@@ -275,7 +275,11 @@ def _second_opinion(name, backward, symbolic, f, x, dout, numeric, sides, check,
 
     Richardson's value replaces the stencil's only where its own error bound is below the
     disagreement it is to settle: where its large first step reaches across a kink, its
-    estimate is too wide to settle anything, and the stencil's measurement stands.
+    estimate is too wide to settle anything, and the stencil's measurement stands. There
+    the stencil is re-run at h, 2h and 4h: where a higher derivative of f jumps, its
+    order drops and its truncation is re-measured at the order shown
+    (:func:`~symgrad.numeric.differences.order_checked`), so that ELU's gradient at
+    exactly 0 (f″ jumps) is not a false alarm.
     """
     richardson = get_method("richardson")
     done = np.zeros(np.shape(x), dtype=bool)
@@ -290,6 +294,14 @@ def _second_opinion(name, backward, symbolic, f, x, dout, numeric, sides, check,
         opinion = numerical_gradient(_subset(f, x, index), x[index], dout, richardson, None, False)
         settles = numeric_bound(opinion) < differences(check, sides)[index]
         numeric = _merged(numeric, index, opinion, settles)
+        if numeric.method.kind == "stencil" and not settles.all():
+            # Where Richardson could not settle it, the stencil's order may have dropped.
+            doubted = tuple(axis[~settles] for axis in index)
+            measured = order_checked(
+                _subset(f, x, doubted), x[doubted], dout, numeric.method, numeric.step[doubted]
+            )
+            widened = measured.truncation > numeric.truncation[doubted]
+            numeric = _merged(numeric, doubted, measured, widened)
         done[index] = True
         check = check_gradient(name, backward, symbolic, numeric, sides, x, False, truth)
         if check.ok or done[worst_index(check)]:

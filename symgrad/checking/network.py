@@ -57,7 +57,7 @@ from symgrad.checking.report import (
 from symgrad.comparison.tolerance import element_bounds, element_scale, numeric_bound
 from symgrad.comparison.verdict import ratios
 from symgrad.errors import SymgradError
-from symgrad.i18n import _, ngettext
+from symgrad.i18n import _, listed, ngettext
 from symgrad.layers import CATALOG, get_layer
 from symgrad.layers.spec import Layer, seeded_rng
 from symgrad.numeric.methods import Method, get_method
@@ -350,7 +350,7 @@ def describe_methods(net: _Net, method: Method | None, dtype: np.dtype, step) ->
         return describe_step(next(iter(used)), dtype, step)
     return _("; ").join(
         _("{method} for {layers}").format(
-            method=describe_step(m, dtype, step), layers=_(", ").join(layers)
+            method=describe_step(m, dtype, step), layers=listed(layers)
         )
         for m, layers in used.items()
     )
@@ -807,9 +807,7 @@ def _verdicts(net: _Net, parameters, local, wrong, names) -> list[Finding]:
             sentences.append(_("{sentence}.").format(sentence=disagrees))
         if below:
             sentences.append(
-                _("Wrong end to end because of it: {parameters}.").format(
-                    parameters=_(", ").join(below)
-                )
+                _("Wrong end to end because of it: {parameters}.").format(parameters=listed(below))
             )
         sentences.append(_("Fix {layer}.backward.").format(layer=check.layer))
         findings.append(
@@ -820,7 +818,7 @@ def _verdicts(net: _Net, parameters, local, wrong, names) -> list[Finding]:
             )
         )
     if bad_parameters and all(c.ok for c in local):
-        listed = _(", ").join(p.name for p in bad_parameters)
+        bad = listed(p.name for p in bad_parameters)
         findings.append(
             Finding(
                 "wrong-gradient",
@@ -832,7 +830,7 @@ def _verdicts(net: _Net, parameters, local, wrong, names) -> list[Finding]:
                     "the network's backward pass does not chain the layers' backwards the way "
                     "its forward chains their forwards (an order or a dout lost?).",
                     len(bad_parameters),
-                ).format(parameters=listed),
+                ).format(parameters=bad),
             )
         )
     return findings

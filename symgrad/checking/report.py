@@ -81,8 +81,9 @@ class Perturbation:
         rechecked: elements re-derived one at a time to confirm a disagreement.
         fallback: the grouped values were contradicted and every element was
             re-derived one at a time (the structure guess was wrong).
-        second_opinion: elements re-derived by Richardson extrapolation before a
-            disagreement was reported.
+        second_opinion: elements re-derived by Richardson extrapolation, and by the
+            stencil at h, 2h and 4h for the order it shows, before a disagreement was
+            reported.
     """
 
     name: str

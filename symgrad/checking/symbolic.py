@@ -16,7 +16,6 @@ A catalog class (or a subclass keeping its forward) gets its catalog form withou
 from __future__ import annotations
 
 import inspect
-import math
 from typing import Any
 
 import numpy as np
@@ -25,16 +24,14 @@ from symgrad.checking.objects import Subject, catalog_entry
 from symgrad.errors import SymgradError
 from symgrad.i18n import _
 from symgrad.layers import get_layer
+from symgrad.layers.arrays import erf, erfc
 from symgrad.layers.spec import Layer
 from symgrad.reports import GradientCheck
 
 ELEMENT_LIMIT = 400  # symbols (and outputs) a function form may have: SymPy differentiates each
 # Functions NumPy lacks (SciPy has them, and symgrad does not depend on SciPy): lambdify
 # would fall back to the math module's scalar versions, which refuse arrays.
-SPECIAL = {
-    "erf": np.vectorize(math.erf, otypes=[float]),
-    "erfc": np.vectorize(math.erfc, otypes=[float]),
-}
+SPECIAL = {"erf": erf, "erfc": erfc}
 
 
 def resolve(spec: Any, layer: Any) -> Any:
@@ -119,16 +116,19 @@ def deviation(form: Any, subject: Subject, out: np.ndarray) -> float | None:
 def recognise(subject: Subject, out: np.ndarray) -> Layer | None:
     """The catalog layer whose forward the user's matches at the check's arrays (tried
     among those with the same inputs and parameters, for inputs of at most
-    :data:`RECOGNITION_LIMIT` elements), or None."""
+    :data:`RECOGNITION_LIMIT` elements), or None.
+
+    The closest of those within :data:`RECOGNISED`: gelu and gelu-tanh are both that
+    close to either one's forward, and each user's GELU is the one it computes.
+    """
     from symgrad.layers import CATALOG
 
     if sum(np.size(x) for x in subject.inputs) > RECOGNITION_LIMIT:
         return None
-    for layer in CATALOG:
-        gap = deviation(layer, subject, out)
-        if gap is not None and gap <= RECOGNISED:
-            return layer
-    return None
+    gaps = {layer.name: deviation(layer, subject, out) for layer in CATALOG}
+    near = [layer for layer in CATALOG if gaps[layer.name] is not None]
+    best = min(near, key=lambda layer: gaps[layer.name], default=None)
+    return best if best is not None and gaps[best.name] <= RECOGNISED else None
 
 
 def _is_sympy(value: Any) -> bool:

@@ -27,8 +27,11 @@ def list_layers(json: Json = False) -> None:
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column(_("layer"), style="bold cyan", no_wrap=True)
-    for title in (_("forward"), _("derivative"), _("--shape means")):
-        table.add_column(title)
+    # A formula may hold a term wider than its column (gelu's at 80 columns): folded
+    # onto the next line, never cut short.
+    table.add_column(_("forward"), overflow="fold")
+    table.add_column(_("derivative"), overflow="fold")
+    table.add_column(_("--shape means"))
     for row in rows:
         table.add_row(row["layer"], row["forward"], row["derivative"], row["shape"])
     console().print(table)

@@ -13,6 +13,7 @@ from symgrad.cli.options import (
     Explain,
     Json,
     Method,
+    Order,
     Seed,
     Shape,
     Step,
@@ -58,6 +59,7 @@ def compare(
     explain: Explain = False,
     elements: Elements = False,
     json: Json = False,
+    order: Order = "1",
 ) -> int:
     """Check NumPy backward against SymPy and numerical differences."""
     from symgrad import api
@@ -72,6 +74,7 @@ def compare(
         step=step,
         at=at,
         exact=exact,
+        order=order,
     )
     if json:
         from symgrad.render import jsonout

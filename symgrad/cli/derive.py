@@ -5,8 +5,9 @@ from typing import Annotated
 import typer
 
 from symgrad.cli.app import app
-from symgrad.cli.options import Batch, Json, Shape, complete_layer
+from symgrad.cli.options import Batch, Json, Order, Shape, complete_layer
 from symgrad.i18n import _
+from symgrad.reports import SecondDerivation
 
 
 @app.command(
@@ -28,11 +29,27 @@ def derive(
     json: Json = False,
     shape: Shape = None,
     batch: Batch = "2",
+    order: Order = "1",
 ) -> None:
     """Show SymPy's derivation, node by node, as the note teaches it."""
     from symgrad import api
 
-    report = api.derive(layer, shape=shape, batch=batch)
+    report = api.derive(layer, shape=shape, batch=batch, order=order)
+    if isinstance(report, SecondDerivation):
+        if json or latex:
+            from symgrad.render import jsonout
+            from symgrad.render import latex as latex_renderer
+
+            print(
+                jsonout.dumps(jsonout.second_derivation(report))
+                if json
+                else latex_renderer.second_derivation(report)
+            )
+        else:
+            from symgrad.render import terminal
+
+            terminal.console().print(terminal.second_derivation(report))
+        return
     if json:
         from symgrad.render import jsonout
 

@@ -72,6 +72,17 @@ Shape = Annotated[
     ),
 ]
 Batch = Annotated[str, typer.Option("--batch", "-n", metavar="N", help=_("Rows of X for affine."))]
+Order = Annotated[
+    str,
+    typer.Option(
+        "--order",
+        metavar="1|2",
+        help=_(
+            "2 for second derivatives: elementwise layers and expressions (compare: "
+            "SymPy's H·v against the numeric derivative of the NumPy backward)."
+        ),
+    ),
+]
 Seed = Annotated[
     str,
     typer.Option("--seed", metavar="N", help=_("Seeds the inputs and the random upstream dout.")),

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from symgrad.cli.app import app
-from symgrad.cli.options import METHOD_CHOICES, Dtype, Json, complete_layer
+from symgrad.cli.options import METHOD_CHOICES, Dtype, Json, Order, complete_layer
 from symgrad.i18n import _
 
 
@@ -60,6 +60,7 @@ def steps(
         ),
     ] = None,
     json: Json = False,
+    order: Order = "1",
 ) -> None:
     """Error versus step of each numeric method, against SymPy's exact value."""
     if plot is not None:
@@ -68,7 +69,7 @@ def steps(
         plotting.check_target(plot)  # a missing matplotlib is one line, before any work
     from symgrad import api
 
-    report = api.steps(layer, at=at, methods=method, dtype=dtype)
+    report = api.steps(layer, at=at, methods=method, dtype=dtype, order=order)
     if json:
         from symgrad.render import jsonout
 
@@ -78,7 +79,7 @@ def steps(
 
         terminal.console().print(terminal.step_sweep(report))
     if plot is not None:
-        fine = api.steps(layer, at=at, methods=method, dtype=dtype, per_decade=8)
+        fine = api.steps(layer, at=at, methods=method, dtype=dtype, per_decade=8, order=order)
         plotting.step_sweep(fine, plot)
         if not json:
             print(_("wrote {path}").format(path=plot))

@@ -24,7 +24,7 @@ from symgrad.i18n import _
 from symgrad.inputs import parse_dtype
 from symgrad.layers import get_layer
 from symgrad.layers.spec import Layer
-from symgrad.numeric.differences import numerical_gradient
+from symgrad.numeric.differences import numerical_gradient, second_difference
 from symgrad.numeric.kinks import one_sided
 from symgrad.numeric.methods import METHOD_NAMES, get_method
 from symgrad.numeric.steps import StepLost, automatic_step
@@ -196,4 +196,124 @@ def step_sweep(
         curves=tuple(curves),
         skipped=skipped,
         notes=tuple(notes),
+    )
+
+
+SECOND_ORDER_CURVES = {
+    # name → (what is differenced, step exponent): the forward's second difference
+    # (f(x+h) − 2f(x) + f(x−h))/h², whose truncation falls as h² and rounding grows as
+    # ε/h², so its V sits at ε^(1/4); and the backward's central difference, at ε^(1/3).
+    "forward, second difference": ("forward", 1 / 4),
+    "backward, central difference": ("backward", 1 / 3),
+}
+
+
+def second_order_sweep(
+    name: str | Layer,
+    at: float | Mapping[str, float] | None = None,
+    dtype: str = "float64",
+    per_decade: int = 1,
+) -> StepSweep:
+    """``steps --order 2``: the error of two numeric second derivatives against SymPy's
+    f″ at 50 digits, step by step, for an elementwise layer of one input.
+
+    Raises:
+        SymgradError: for a layer that is not elementwise with one input, or a point where
+            f″ is not finite.
+    """
+    import mpmath
+    import sympy as sp
+
+    from symgrad.api import derive
+
+    layer = get_layer(name) if isinstance(name, str) else name
+    if not layer.elementwise or len(layer.inputs) != 1 or layer.params:
+        raise SymgradError(
+            _("--order 2 sweeps elementwise layers of one input; {name} is not one").format(
+                name=layer.name
+            )
+        )
+    dtype = parse_dtype(dtype).name
+    (wrt,) = layer.inputs
+    if not isinstance(at, Mapping):
+        at = {} if at is None else {wrt: at}
+    at = {wrt: SWEEP_POINT, **at}
+    arrays, wrt, index, label, forward = _point(layer, at, dtype)
+    value = float(arrays[wrt][index])
+    second = derive(layer.name, order=2).in_inputs[wrt, wrt]
+    truth = sp.N(second.subs(sp.Symbol(wrt, real=True), sp.Rational(repr(value))), TRUTH_DIGITS)
+    if not truth.is_finite or not truth.is_real:
+        raise SymgradError(
+            _("{name} has no finite second derivative at {point}").format(
+                name=layer.name, point=point_text(at)
+            )
+        )
+    truth = mpmath.mpf(str(truth))
+    symbol = sp.Symbol(wrt, real=True)
+    exact_point = {symbol: sp.Rational(repr(value))}
+    on_kink = any(
+        (where.lhs - where.rhs).subs(exact_point) == 0
+        for where in derive(layer.name, order=2).kinks
+    )
+
+    def backward(v: np.ndarray) -> np.ndarray:
+        instance = layer.numpy_class()
+        point = arrays[wrt].copy()
+        point[index] = v[0]
+        out = instance.forward(point)
+        return np.atleast_1d(np.asarray(instance.backward(np.ones_like(out)))[index])
+
+    x = np.array([arrays[wrt][index]])
+    eps = float(np.finfo(x.dtype).eps)
+    differenced = {"forward": lambda h: second_difference(forward, x, h), "backward": None}
+    differenced["backward"] = lambda h: (
+        numerical_gradient(backward, x, 1.0, "central", h, elementwise=True).values
+    )
+
+    def error(differences, h: float) -> float | None:
+        try:
+            estimate = float(differences(h)[0])
+        except StepLost:
+            return None
+        with mpmath.workdps(TRUTH_DIGITS):
+            return float(abs(mpmath.mpf(estimate) - truth))
+
+    steps = sweep_steps(per_decade)
+    curves = []
+    for curve, (source, exponent) in SECOND_ORDER_CURVES.items():
+        errors = tuple(error(differenced[source], h) for h in steps)
+        automatic = eps**exponent * max(1.0, abs(value))
+        labels, best = regions(errors)
+        if on_kink:
+            labels = tuple("lost" if e is None else "kink" for e in errors)
+        curves.append(
+            StepCurve(
+                method=curve,
+                steps=steps,
+                errors=errors,
+                regions=labels,
+                best=best,
+                automatic=automatic,
+                automatic_error=error(differenced[source], automatic) or 0.0,
+            )
+        )
+    output = layer.form.output
+    return StepSweep(
+        layer=layer.name,
+        wrt=label,
+        quantity=f"∂²{output}/∂{label}²",
+        at=dict(at),
+        dtype=dtype,
+        exact=mpmath.nstr(truth, 20, min_fixed=-5, max_fixed=5),
+        exact_value=float(truth),
+        curves=tuple(curves),
+        notes=(
+            (
+                f"{layer.name}'s first derivative jumps at {point_text(at)}: there is no "
+                f"second derivative there, and the differences grow as 1/h (SymPy's "
+                f"{float(truth) + 0.0:g} is the value beside the jump)",
+            )
+            if on_kink
+            else ()
+        ),
     )

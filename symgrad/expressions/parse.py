@@ -129,6 +129,20 @@ def parse_expression(text: str) -> sp.Expr:
         ) from None
 
 
+def typed_inputs(text: str, expr: sp.Expr) -> tuple[sp.Symbol, ...]:
+    """The variables ``text`` names, sorted by name, including those SymPy cancelled when
+    it built ``expr`` (``0*x`` is 0, ``x - x + y`` is y): what the user typed is an input
+    they may give a value and ask a derivative of (which is then 0)."""
+    tree = ast.parse(text.strip(), mode="eval")  # parse_expression has accepted it
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    names = {
+        _name(node.id)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and id(node) not in called
+    }
+    return tuple(sorted(names | expr.free_symbols, key=str))
+
+
 def _refuse(what: str) -> SymgradError:
     return SymgradError(
         _("not allowed in an expression: {what} (use only {allowed})").format(
@@ -333,4 +347,11 @@ def _call(node: ast.Call, depth: int) -> sp.Expr:
     return function(argument, evaluate=False)
 
 
-__all__ = ["FUNCTIONS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_LENGTH", "parse_expression"]
+__all__ = [
+    "FUNCTIONS",
+    "MAX_DEPTH",
+    "MAX_EXPONENT",
+    "MAX_LENGTH",
+    "parse_expression",
+    "typed_inputs",
+]

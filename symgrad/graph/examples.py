@@ -79,11 +79,20 @@ EXAMPLES: tuple[Example, ...] = (
         values={"x": "1", "y": "2"},
         formula="(x + y)**2",
     ),
+    # At x = 1 every node but +1 changes the gradient it passes on (at x = 0, exp's local
+    # derivative is 1 and three edges carry the same −0.25).
     Example(
         name="sigmoid",
-        title="sigmoid node by node: ×(−1), exp, +1, 1/x (−y² at the last)",
-        values={"x": "0"},
+        title="sigmoid node by node: ×(−1), exp, +1, / (−y² at the last)",
+        values={"x": "1"},
         layer="sigmoid",
+        output="y",
+    ),
+    Example(
+        name="relu",
+        title="relu at a negative input: the gradient stops (0 is sent back)",
+        values={"x": "-1"},
+        layer="relu",
         output="y",
     ),
 )

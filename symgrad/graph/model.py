@@ -176,7 +176,8 @@ def backprop(
         dout=float(upstream_at_output),
         nodes=report_nodes,
         value=float(values[nodes[-1].output]),
-        gradients={str(symbol): float(gradient[symbol]) for symbol in form.inputs},
+        # An input the expression cancelled (0*x) reaches no node: its gradient is 0.
+        gradients={str(symbol): float(gradient.get(symbol, 0)) for symbol in form.inputs},
         notes=notes,
     )
 

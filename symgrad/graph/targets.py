@@ -43,6 +43,7 @@ class Target:
         layer: the catalog layer, when the target is one (the sigmoid example is one too).
         example: the worked example, when the target is one.
         expression: the parsed expression, when the target is one.
+        inputs: the expression's variables as typed, cancelled ones included (``0*x``).
     """
 
     name: str
@@ -50,6 +51,7 @@ class Target:
     layer: Layer | None = None
     example: Example | None = None
     expression: sp.Expr | None = None
+    inputs: tuple[sp.Symbol, ...] = ()
 
     @cached_property
     def form(self) -> Any:
@@ -62,7 +64,7 @@ class Target:
             return _expression_form(
                 parse_expression(self.example.formula or ""), self.example.output
             )
-        return _expression_form(self.expression)
+        return _expression_form(self.expression, inputs=self.inputs)
 
     @property
     def values(self) -> dict[str, str]:
@@ -70,15 +72,18 @@ class Target:
         return dict(self.example.values) if self.example else {}
 
 
-def _expression_form(expr: sp.Expr, output: str | None = None) -> Any:
-    """A ``ScalarForm`` for an expression: its free symbols, sorted by name, are the inputs.
+def _expression_form(
+    expr: sp.Expr, output: str | None = None, inputs: tuple[sp.Symbol, ...] = ()
+) -> Any:
+    """A ``ScalarForm`` for an expression: ``inputs`` (else its free symbols), sorted by
+    name, are the inputs.
 
     ``output`` names the result unless an input has that name; then the first free one of
     z, y, f, out, L does.
     """
     from symgrad.symbolic.scalar import ScalarForm
 
-    inputs = tuple(sorted(expr.free_symbols, key=str))
+    inputs = inputs or tuple(sorted(expr.free_symbols, key=str))
     taken = {str(symbol) for symbol in inputs}
     if output is None or output in taken:
         output = next((n for n in OUTPUT_NAMES if n not in taken), None)
@@ -151,14 +156,15 @@ def resolve(text: str) -> Target:
                 ) from None
         else:
             return Target(layer.name, "layer", layer=layer)
-    from symgrad.expressions.parse import excerpt, parse_expression
+    from symgrad.expressions.parse import excerpt, parse_expression, typed_inputs
 
     expression = parse_expression(text)
-    if not expression.free_symbols:  # a form needs at least one input
+    inputs = typed_inputs(text, expression)
+    if not inputs:  # a form needs at least one input
         raise SymgradError(
             _("{text} has no variables to differentiate by").format(text=excerpt(text))
         )
-    return Target(text, "expression", expression=expression)
+    return Target(text, "expression", expression=expression, inputs=inputs)
 
 
 __all__ = ["Target", "resolve"]

@@ -15,13 +15,19 @@ from symgrad.i18n import _
 from symgrad.layers import (
     add,
     affine,
+    elu,
     exp,
+    gelu,
+    gelu_tanh,
+    leaky_relu,
     mul,
     reciprocal,
     relu,
     sigmoid,
     softmax_with_loss,
+    softplus,
     square,
+    swish,
     tanh,
 )
 from symgrad.layers.spec import Layer
@@ -35,8 +41,14 @@ CATALOG: tuple[Layer, ...] = tuple(
         reciprocal,
         exp,
         relu,
+        leaky_relu,
+        elu,
         sigmoid,
         tanh,
+        softplus,
+        swish,
+        gelu,
+        gelu_tanh,
         affine,
         softmax_with_loss,
     )
@@ -48,11 +60,11 @@ def normalize(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
-_BY_KEY = {normalize(layer.name): layer for layer in CATALOG}
+_BY_KEY = {normalize(name): layer for layer in CATALOG for name in (layer.name, *layer.aliases)}
 
 
 def get_layer(name: str) -> Layer:
-    """Look a layer up by name, case- and separator-insensitively.
+    """Look a layer up by name or alias, case- and separator-insensitively.
 
     Raises:
         SymgradError: for an unknown name, suggesting the closest one.

@@ -1,5 +1,7 @@
 """Small NumPy helpers shared by the catalog's layers."""
 
+import math
+
 import numpy as np
 
 
@@ -14,3 +16,21 @@ def as_float(x: np.ndarray | float) -> np.ndarray:
     """
     x = np.asarray(x)
     return x if np.issubdtype(x.dtype, np.inexact) else x.astype(np.float64)
+
+
+def _elementwise(scalar):
+    """A ``math`` function of one float applied element by element, computed in float64
+    and returned in the input's dtype (float32 stays float32). Real input only."""
+    vectorized = np.vectorize(scalar, otypes=[np.float64])
+
+    def function(x: np.ndarray | float) -> np.ndarray:
+        x = as_float(x)
+        return vectorized(x).astype(x.dtype, copy=False)
+
+    function.__doc__ = f"{scalar.__name__} element by element (NumPy has none; SciPy is not used)."
+    return function
+
+
+# NumPy lacks them; math's are accurate to about an ulp, one element at a time.
+erf = _elementwise(math.erf)
+erfc = _elementwise(math.erfc)

@@ -29,6 +29,7 @@ class Layer:
 
     Attributes:
         name: canonical kebab-case name (``softmax-with-loss``).
+        aliases: other names the layer is looked up by (swish is also ``silu``).
         numpy_class: the book-style class with ``forward`` and ``backward(dout)``.
         symbolic: builds the SymPy description; called lazily so that SymPy is only
             imported when a derivation or a symbolic value is asked for.
@@ -57,6 +58,7 @@ class Layer:
     default_shape: tuple[int, ...] = (2, 3)
     smooth: bool = True
     complex_safe: bool = False  # opt-in: a layer must be written for it
+    aliases: tuple[str, ...] = ()
 
     @cached_property
     def form(self) -> SymbolicForm:
@@ -101,10 +103,14 @@ class Layer:
 
 
 def sample(domain: Domain, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """Draw a float64 test input; ``away_from_zero`` gives |x| >= 0.25, clear of a kink."""
+    """Draw a float64 test input; ``away_from_zero`` gives |x| >= 0.25, clear of a kink or
+    a pole, and as many negative elements as positive ones (one more positive for an odd
+    size) in random places, so that every draw shows both sides: ReLU's gradient passing
+    and stopping, never six positives by chance."""
     values = rng.standard_normal(shape)
     if domain == "away_from_zero":
-        values = (0.25 + abs(values)) * rng.choice((-1.0, 1.0), size=shape)
+        signs = rng.permutation(np.resize((1.0, -1.0), values.size)).reshape(shape)
+        values = (0.25 + abs(values)) * signs
     return values
 
 

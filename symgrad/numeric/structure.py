@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from symgrad.i18n import _, ngettext
+from symgrad.i18n import _, listed, ngettext
 from symgrad.numeric.differences import (
     Combine,
     Combined,
@@ -158,7 +158,7 @@ class Grouping:
             return _(
                 "{name}: {groups}, one element each (every element reaches every output)"
             ).format(name=name, groups=count)
-        pairs = _(", ").join(
+        pairs = listed(
             _("axis {axis} ↔ {output} axis {output_axis}").format(
                 axis=p, output=output, output_axis=q
             )

@@ -14,7 +14,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 
 from symgrad.checking.report import LayerCheck, NetworkCheck, Perturbation, Projection
-from symgrad.i18n import N_, _, ngettext
+from symgrad.i18n import N_, _, listed, ngettext
 from symgrad.render import fit, terminal
 from symgrad.render.prose import Prose
 from symgrad.render.terminal import shape_text, short_number
@@ -134,7 +134,10 @@ def _perturbed(p: Perturbation) -> str:
             count=p.rechecked
         )
     if p.second_opinion:
-        line += _("; {count} re-derived by Richardson extrapolation").format(count=p.second_opinion)
+        line += _(
+            "; {count} re-derived by Richardson extrapolation and at 4h (the stencil's observed "
+            "order)"
+        ).format(count=p.second_opinion)
     return line
 
 
@@ -166,7 +169,7 @@ def layer(report: LayerCheck, explain: bool = False, elements: bool = False) -> 
                 _(
                     "✓ {layer}: no problems found; checked against the numeric derivative: "
                     "{checked}."
-                ).format(layer=report.layer, checked=_(", ").join(report.checked)),
+                ).format(layer=report.layer, checked=listed(report.checked)),
                 style="bold green",
             )
         )
@@ -250,7 +253,7 @@ def _add(columns: dict[str, fit.Column], cells: dict[str, RenderableType]) -> No
 def network(report: NetworkCheck, explain: bool = False) -> RenderableType:
     """End to end per parameter (the book's gradient_check numbers), then layer by layer;
     ``explain`` adds the numeric method and its step."""
-    arrays = _(", ").join(f"{name} ({shape_text(shape)})" for name, shape in report.shapes.items())
+    arrays = listed(f"{name} ({shape_text(shape)})" for name, shape in report.shapes.items())
     header = Prose.assemble(
         (_("network "), "bold"),
         (report.spec, "bold cyan"),
@@ -309,11 +312,13 @@ def network(report: NetworkCheck, explain: bool = False) -> RenderableType:
                 "{verdict}, {count} kinks (subgradient)",
                 kinks,
             ).format(verdict=verdict, count=kinks)
-        listed = _(", ").join(names)
+        gradients = listed(names)
         if c.skipped:
             skipped = ", ".join(c.skipped)
-            listed = (
-                _("{gradients}, ({skipped} not needed)").format(gradients=listed, skipped=skipped)
+            gradients = (
+                _("{gradients}, ({skipped} not needed)").format(
+                    gradients=gradients, skipped=skipped
+                )
                 if names
                 else _("({skipped} not needed)").format(skipped=skipped)
             )
@@ -323,7 +328,7 @@ def network(report: NetworkCheck, explain: bool = False) -> RenderableType:
                 "#": str(c.position),
                 "layer": Prose(c.layer, style="bold"),
                 "verdict": Prose(verdict, style="green" if c.ok else "bold red"),
-                "gradients": listed,
+                "gradients": gradients,
                 BWD_WORST: short_number(worst) if c.gradients else "—",
                 "its bound": short_number(tolerance) if c.gradients else "—",
             },
@@ -347,14 +352,14 @@ def network(report: NetworkCheck, explain: bool = False) -> RenderableType:
                 ).format(
                     agreement=_agreement(count, len(report.local)),
                     speed=speed,
-                    parameters=_(", ").join(p.name for p in report.parameters) or none,
-                    layers=_(", ").join(c.layer for c in report.local) or none,
+                    parameters=listed(p.name for p in report.parameters) or none,
+                    layers=listed(c.layer for c in report.local) or none,
                 ),
                 style="bold green",
             )
         )
     else:
-        broken = _(", ").join(report.broken) or _("none locally")
+        broken = listed(report.broken) or _("none locally")
         parts.append(
             Prose(
                 _("✗ Broken: {layers} ({speed}).").format(layers=broken, speed=speed),

@@ -9,7 +9,15 @@ from typing import Any
 import numpy as np
 
 from symgrad.render.mathtext import plain
-from symgrad.reports import PAIRS, Backprop, Comparison, Derivation, GradientCheck, StepSweep
+from symgrad.reports import (
+    PAIRS,
+    Backprop,
+    Comparison,
+    Derivation,
+    GradientCheck,
+    SecondDerivation,
+    StepSweep,
+)
 
 
 def derivation(report: Derivation) -> dict[str, Any]:
@@ -66,6 +74,27 @@ def _scalar_names(report: Derivation) -> list[str]:
     return [n for n in ordered if n in names] + sorted(names - set(ordered))
 
 
+def second_derivation(report: SecondDerivation) -> dict[str, Any]:
+    """``derive --order 2 --json``: the Hessian's entries keyed ``"x,y"`` (``"x,x"`` for
+    ∂²/∂x²; a ≤ b in the inputs' order), in the output where the first derivative is
+    (``second``) and in the inputs (``in_inputs``); ``kinks`` are equations where no
+    second derivative exists. Strings read back with ``sympify`` and ``symbols``."""
+    expressions = [report.forward, *report.first.values(), *report.second.values()]
+    names = {str(s) for e in expressions for s in getattr(e, "free_symbols", ())}
+    return {
+        "layer": report.layer,
+        "order": 2,
+        "output": report.output,
+        "forward": plain(report.forward),
+        "inputs": list(report.inputs),
+        "first": {name: plain(value) for name, value in report.first.items()},
+        "second": {",".join(pair): plain(value) for pair, value in report.second.items()},
+        "in_inputs": {",".join(pair): plain(value) for pair, value in report.in_inputs.items()},
+        "kinks": [plain(where) for where in report.kinks],
+        "symbols": {name: [] for name in sorted(names | set(report.inputs))},
+    }
+
+
 def comparison(report: Comparison) -> dict[str, Any]:
     """``compare --json``.
 
@@ -79,7 +108,9 @@ def comparison(report: Comparison) -> dict[str, Any]:
     ``--exact``). Added with the verdict per element: ``problems``, and per gradient
     ``worst{pair}`` (index, the two values, difference, bound, ratio), ``max_difference
     {pair}``, ``wrong`` (elements that disagree) and ``unreliable`` (elements whose numeric
-    value cannot judge them).
+    value cannot judge them). Added with ``--order 2``: ``order`` (1 or 2; at 2 the one
+    gradient is ``H·v``, SymPy's Hessian-vector product against the numeric derivative of
+    the NumPy backward).
     """
     return {
         "layer": report.layer,
@@ -92,6 +123,7 @@ def comparison(report: Comparison) -> dict[str, Any]:
         "at": report.at,
         "notes": list(report.notes),
         "problems": list(report.problems),
+        "order": report.order,
         "gradients": [gradient(check) for check in report.gradients],
     }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from symgrad.render.mathtext import latex
-from symgrad.reports import Derivation
+from symgrad.reports import Derivation, SecondDerivation
 
 
 def symbol(name: str) -> str:
@@ -53,5 +53,35 @@ def derivation(report: Derivation) -> str:
         for name, value in report.derivatives.items()
     ]
     lines.append(r" \\ ".join(finals))
+    lines.append(r"\end{align*}")
+    return "\n".join(lines)
+
+
+def second_partial(of: str, a: str, b: str) -> str:
+    wrt = (
+        rf"\partial {symbol(a)}^{{2}}" if a == b else rf"\partial {symbol(a)}\,\partial {symbol(b)}"
+    )
+    return rf"\frac{{\partial^{{2}} {symbol(of)}}}{{{wrt}}}"
+
+
+def second_derivation(report: SecondDerivation) -> str:
+    """The forward, each first derivative, then each second derivative (in the output where
+    it is written so, = its form in the inputs)."""
+    lines = [
+        f"% symgrad derive {report.layer} --order 2",
+        r"\begin{align*}",
+        rf"{symbol(report.output)} &= {latex(report.forward)} \\",
+    ]
+    lines += [
+        rf"{partial(report.output, name)} &= {latex(value)} \\"
+        for name, value in report.first.items()
+    ]
+    seconds = []
+    for (a, b), value in report.second.items():
+        line = rf"{second_partial(report.output, a, b)} &= {latex(value)}"
+        if value != report.in_inputs[a, b]:
+            line += f" = {latex(report.in_inputs[a, b])}"
+        seconds.append(line)
+    lines.append(r" \\ ".join(seconds))
     lines.append(r"\end{align*}")
     return "\n".join(lines)

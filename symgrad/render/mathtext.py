@@ -25,6 +25,17 @@ class _PositiveFirst:
         return sorted(terms, key=lambda term: term.could_extract_minus_sign())
 
 
+class _WholeFloats:
+    """For people: a float that is a whole number is written as one, so that 0.5·(2y − 2t)
+    reads y − t, not 1.0·y − 1.0·t (the machine form keeps the float)."""
+
+    def doprint(self, expr):
+        if isinstance(expr, sp.Basic):
+            whole = {f: sp.Integer(int(f)) for f in expr.atoms(sp.Float) if float(f).is_integer()}
+            expr = expr.xreplace(whole) if whole else expr
+        return super().doprint(expr)
+
+
 class PlainPrinter(_PositiveFirst, StrPrinter):
     """SymPy's own string form (``sympify`` reads it back), positive terms first; a float
     constant prints with every digit it has (0.1, 0.30000000000000004), never cut to 15."""
@@ -47,7 +58,7 @@ def _is_word(symbol: sp.Basic) -> bool:
     return len(base) > 1 and base.isalpha() and base.lower() not in greek_letters_set
 
 
-class TeXPrinter(_PositiveFirst, LatexPrinter):
+class TeXPrinter(_WholeFloats, _PositiveFirst, LatexPrinter):
     """LaTeX, positive terms first; the ones-column prints as 𝟙; a name of several letters
     is one italic word, and a product with one is written with a dot (tax·apple, never
     the five letters t·a·x·a·p… that juxtaposition would read as)."""
@@ -80,8 +91,17 @@ class TeXPrinter(_PositiveFirst, LatexPrinter):
         return super()._print_MatrixSymbol(expr)
 
 
-class _UnicodeBase(PlainPrinter):
-    """The plain form with the few symbols that regular expressions cannot fix later."""
+class _UnicodeBase(_WholeFloats, PlainPrinter):
+    """The plain form with the few symbols that regular expressions cannot fix later: 𝟙,
+    Σ and √."""
+
+    def _print_Pow(self, expr, rational=False):
+        base, exponent = expr.args
+        if exponent in (sp.S.Half, -sp.S.Half):
+            inner = self._print(base)
+            root = "√" + (inner if base.is_Atom else f"({inner})")
+            return root if exponent == sp.S.Half else f"1/{root}"
+        return super()._print_Pow(expr, rational)
 
     def _print_OneMatrix(self, expr):
         return "𝟙"
@@ -101,18 +121,22 @@ def latex(expr) -> str:
 
 
 def _superscript(match: re.Match) -> str:
-    return match.group(1).translate(SUPERSCRIPTS)
+    return (match.group(1) or match.group(2)).translate(SUPERSCRIPTS)
 
 
 def _piecewise(expr: sp.Piecewise) -> str:
+    from symgrad.i18n import _
+
     pieces = []
     for value, condition in expr.args:
         pieces.append(
-            f"{pretty(value)} otherwise"
+            _("{value} otherwise").format(value=pretty(value))
             if condition == sp.true
-            else f"{pretty(value)} where {pretty(condition)}"
+            else _("{value} where {condition}").format(
+                value=pretty(value), condition=pretty(condition)
+            )
         )
-    return ", ".join(pieces)
+    return _(", ").join(pieces)
 
 
 def pretty(expr) -> str:
@@ -120,10 +144,11 @@ def pretty(expr) -> str:
     if isinstance(expr, sp.Piecewise):
         return _piecewise(expr)
     text = expr if isinstance(expr, str) else _UnicodeBase().doprint(expr)
-    text = re.sub(r"\*\*\(?(-?[0-9]+)\)?", _superscript, text)  # x**2 -> x², x**(-1) -> x⁻¹
+    # x**2 -> x², x**(-1) -> x⁻¹; a fractional power keeps a caret: x**0.5 -> x^0.5
+    text = re.sub(r"\*\*(?:(-?[0-9]+)|\((-[0-9]+)\))(?![0-9.])", _superscript, text)
     text = text.replace("**", "^").replace(".T", "ᵀ")
     text = re.sub(r"(?<=[A-Za-z])([0-9]+)", lambda m: m.group(1).translate(SUBSCRIPTS), text)
     text = re.sub(r"_([ijkn])\b", lambda m: LETTER_SUBSCRIPTS[m.group(1)], text)
-    text = re.sub(r"(?<![\w.])([0-9]+)\*(?=[A-Za-z(])", r"\1", text)  # 2*t -> 2t
+    text = re.sub(r"(?<![\w.√])([0-9]+)\*(?=[A-Za-z(√])", r"\1", text)  # 2*t -> 2t, √2·x stays
     text = re.sub(r"\*(?=\()", "", text)  # y*(1 - y) -> y(1 - y)
     return text.replace("*", "·").replace("-", "−").replace(">=", "≥").replace("<=", "≤")

@@ -12,12 +12,12 @@ from html import escape
 from typing import Any
 
 from symgrad.render import markdown
-from symgrad.render.latex import partial, symbol
-from symgrad.render.markdown import math
+from symgrad.render.latex import partial, second_partial, symbol
+from symgrad.render.markdown import display, math
 from symgrad.render.mathtext import latex
 from symgrad.render.numbers import number, point_text
 from symgrad.render.terminal import shape_text, short_number
-from symgrad.reports import Backprop, Comparison, Derivation, StepSweep
+from symgrad.reports import Backprop, Comparison, Derivation, SecondDerivation, StepSweep
 
 
 def html(report: Any) -> str:
@@ -26,6 +26,7 @@ def html(report: Any) -> str:
 
     draw = {
         Derivation: derivation,
+        SecondDerivation: second_derivation,
         Comparison: markdown.comparison,
         Backprop: backprop,
         StepSweep: step_sweep,
@@ -63,6 +64,17 @@ def derivation(report: Derivation) -> str:
             markdown.derivatives(report),
         ]
     )
+
+
+def second_derivation(report: SecondDerivation) -> str:
+    """The forward, the first derivatives, then the second ones, as block formulas."""
+    y = report.output
+    rows = [f"{symbol(y)} = {latex(report.forward)}"]
+    rows += [f"{partial(y, name)} = {latex(value)}" for name, value in report.first.items()]
+    rows += [
+        f"{second_partial(y, a, b)} = {latex(value)}" for (a, b), value in report.second.items()
+    ]
+    return "\n".join([f"<h3>{escape(report.layer)}</h3>", *map(display, rows)])
 
 
 def backprop(report: Backprop) -> str:

@@ -22,11 +22,12 @@ from symgrad.reports import (
     Derivation,
     GradientCheck,
     GraphNode,
+    SecondDerivation,
     StepCurve,
     StepSweep,
 )
 
-__all__ = ["comparison", "console", "derivation", "step_sweep"]
+__all__ = ["comparison", "console", "derivation", "second_derivation", "step_sweep"]
 
 ELEMENT_TABLE_LIMIT = 24  # tensors this small get an element-by-element table
 
@@ -96,13 +97,7 @@ def _chain_lines(chain: ChainRule, output: str, matrix: bool) -> list[str]:
         hops = (*path, chain.wrt)
         total = f"Σ_{{{pretty(over).replace(' ', '')}}} " if over else ""
         labels.append(total + " · ".join(partial(a, b) for a, b in itertools.pairwise(hops)))
-        values.append(
-            total
-            + " · ".join(
-                f"({pretty(f)})" if pretty(f).startswith("−") or " " in pretty(f) else pretty(f)
-                for f in factors
-            )
-        )
+        values.append(total + " · ".join(_factor(pretty(f)) for f in factors))
     head = (
         f"{whole_derivative(output, chain.wrt) if chain.total else partial(output, chain.wrt)} = "
     )
@@ -175,6 +170,78 @@ def derivation(report: Derivation) -> RenderableType:
     return Group(*parts)
 
 
+def _factor(text: str) -> str:
+    """A factor of a product as the chain rule lines write it: a sum or a negative in
+    parentheses, (1 − 2y) · y(1 − y), (−2y) · (1 − y²)."""
+    bare = text.startswith("−") or (" " in text and not text.endswith(")"))
+    return f"({text})" if bare else text
+
+
+def second_partial(of: str, a: str, b: str) -> str:
+    """∂²y/∂x², or ∂²z/∂x∂y for a mixed one."""
+    wrt = f"∂{pretty(a)}²" if a == b else f"∂{pretty(a)}∂{pretty(b)}"
+    return f"∂²{pretty(of)}/{wrt}"
+
+
+def second_derivation(report: SecondDerivation) -> RenderableType:
+    """``derive --order 2``: the first derivatives, then the second, through the output
+    where the first is written in it (the chain rule once more), else the Hessian."""
+    y = report.output
+    parts: list[RenderableType] = [
+        Prose.assemble((report.layer, "bold"), ": ", f"{pretty(y)} = ", pretty(report.forward)),
+        Prose(),
+        Prose(
+            _("First derivative") if len(report.inputs) == 1 else _("First derivatives"),
+            style="italic",
+        ),
+    ]
+    for name, value in report.first.items():
+        parts.append(Prose(f"  {partial(y, name)} = {pretty(value)}"))
+    parts.append(Prose())
+    if report.through_output is not None:
+        (x,) = report.inputs
+        g, slope = report.through_output
+        head = f"{second_partial(y, x, x)} = "
+        pad = " " * (len(head) - 2) + "= "
+        factor, first = (_factor(pretty(value)) for value in (slope, g))
+        parts += [
+            Prose(
+                _("Second derivative: the chain rule once more, through {y}").format(y=pretty(y)),
+                style="italic",
+            ),
+            Prose(f"  {head}d({pretty(g)})/d{pretty(y)} · {partial(y, x)}"),
+            Prose(f"  {pad}{factor} · {first}"),
+            Prose.assemble("  ", pad, (pretty(report.second[x, x]), "bold green")),
+            Prose(
+                "  " + _("in {x}, as SymPy derives it (proved equal):").format(x=pretty(x)),
+                style="dim",
+            ),
+            Prose(f"    {pretty(report.in_inputs[x, x])}", style="dim"),
+        ]
+    else:
+        title = (
+            _("Second derivative")
+            if len(report.second) == 1
+            else _("Second derivatives (the Hessian; ∂²/∂a∂b = ∂²/∂b∂a)")
+        )
+        parts.append(Prose(title, style="italic"))
+        for (a, b), value in report.second.items():
+            parts.append(
+                Prose.assemble("  ", f"{second_partial(y, a, b)} = ", (pretty(value), "bold green"))
+            )
+    for where in report.kinks:
+        parts.append(
+            Prose(
+                "  "
+                + _("not defined where {where}: the forward's pieces meet there").format(
+                    where=f"{pretty(where.lhs)} = {pretty(where.rhs)}"
+                ),
+                style="dim",
+            )
+        )
+    return Group(*parts)
+
+
 def shape_text(shape: Iterable[int]) -> str:
     shape = tuple(shape)
     return "×".join(map(str, shape)) if len(shape) > 1 else f"{shape[0]}," if shape else "scalar"
@@ -195,6 +262,13 @@ def index_text(index: tuple[int, ...]) -> str:
 # Column titles. "bwd", never "b": affine has a bias b, and db sits beside the column.
 BWD, NUM, SYM = "bwd", "num", "sym"
 BWD_NUM, BWD_SYM = f"|{BWD}−{NUM}|", f"|{BWD}−{SYM}|"
+# At order 2 the first column is SymPy's H·v, held to the numeric derivative of the NumPy
+# backward (symgrad.comparison.second): the columns say so.
+SECOND_ORDER_TITLES = {BWD: SYM, BWD_NUM: f"|{SYM}−{NUM}|"}
+
+
+def _title(name: str, order: int) -> str:
+    return SECOND_ORDER_TITLES.get(name, name) if order == 2 else name
 
 
 def _summary_layouts() -> tuple[fit.Layout, ...]:
@@ -223,7 +297,11 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
         (report.layer, "bold"),
         f": {', '.join(arrays[:-1])} → {arrays[-1]}   ",
         (
-            _("{dtype}, seed {seed}, random dout").format(dtype=report.dtype, seed=report.seed)
+            (
+                _("{dtype}, seed {seed}, random dout and direction v")
+                if report.order == 2
+                else _("{dtype}, seed {seed}, random dout")
+            ).format(dtype=report.dtype, seed=report.seed)
             + where,
             "dim",
         ),
@@ -231,13 +309,22 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
     # A user's layer without a SymPy forward (symgrad.checking) has no symbolic column.
     symbolic = all(check.symbolic is not None for check in report.gradients)
     parts: list[RenderableType] = [header, Prose(), _summary(report, symbolic)]
-    legend = _("bwd = the layer's backward (NumPy), ") + (
-        _("sym = SymPy's derivative, ") if symbolic else _("no symbolic forward given, ")
-    )
-    legend += _(
-        "num = numeric ({method} differences). Every element is held to its own bound on "
-        "|bwd−num|; a row shows its gradient's worst element, the largest |bwd−num| / bound"
-    ).format(method=report.method)
+    if report.order == 2:
+        legend = _(
+            "Order 2: sym = SymPy's Hessian-vector product H·v = dout·f″(x)·v, num = the "
+            "numeric derivative along x of ⟨v, the NumPy backward(dout)⟩ ({method} "
+            "differences). Every element is held to its own bound on |sym−num|; a row "
+            "shows the worst element, the largest |sym−num| / bound"
+        ).format(method=report.method)
+    else:
+        legend = _("bwd = the layer's backward (NumPy), ") + (
+            _("sym = SymPy's derivative, ") if symbolic else _("no symbolic forward given, ")
+        )
+        legend += _(
+            "num = numeric ({method} differences). Every element is held to its own bound "
+            "on |bwd−num|; a row shows its gradient's worst element, the largest |bwd−num| "
+            "/ bound"
+        ).format(method=report.method)
     if symbolic:
         legend += _(", and |bwd−sym| is the largest over all elements")
     legend += _(". --explain shows how each bound is made.") if not explain else _(".")
@@ -260,7 +347,7 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
     parts += [Prose(_("note: {note}").format(note=note), style="yellow") for note in report.notes]
     shown = [c for c in report.gradients if 0 < c.backward.size <= ELEMENT_TABLE_LIMIT or elements]
     for check in shown:
-        parts += [Prose(), _element_table(check)]
+        parts += [Prose(), _element_table(check, report.order)]
     if any(_marked(check) for check in shown):
         parts.append(
             Prose(
@@ -292,9 +379,9 @@ def _summary(report: Comparison, symbolic: bool) -> fit.FirstFit:
         "shape": fit.Column(_("shape")),
         "verdict": fit.Column(_("verdict"), justify="left", wrap=True),
         "worst at": fit.Column(_("worst at")),
-        BWD: fit.Column(BWD),
+        BWD: fit.Column(_title(BWD, report.order)),
         NUM: fit.Column(NUM),
-        BWD_NUM: fit.Column(BWD_NUM),
+        BWD_NUM: fit.Column(_title(BWD_NUM, report.order)),
         "bound": fit.Column(_("bound")),
         BWD_SYM: fit.Column(BWD_SYM),
     }
@@ -322,11 +409,11 @@ def _summary(report: Comparison, symbolic: bool) -> fit.FirstFit:
                 cells["verdict"],
                 _("; worst at {index}: {bwd} {b}, {num} {n}, {diff} {d}, bound {bound}").format(
                     index=cells["worst at"],
-                    bwd=BWD,
+                    bwd=_title(BWD, report.order),
                     b=cells[BWD],
                     num=NUM,
                     n=cells[NUM],
-                    diff=BWD_NUM,
+                    diff=_title(BWD_NUM, report.order),
                     d=cells[BWD_NUM],
                     bound=cells["bound"],
                 )
@@ -493,6 +580,8 @@ def _conclusion(report: Comparison) -> Text:
             if three
             else _("All {count} gradients agree: backward = numeric")
         ).format(count=count)
+    elif report.order == 2:
+        text = _("The second derivative agrees: SymPy's H·v = the NumPy backward's, numerically")
     else:
         text = (
             _("The gradient agrees: backward = symbolic = numeric")
@@ -551,7 +640,7 @@ def _element_layouts() -> tuple[fit.Layout, ...]:
     )
 
 
-def _element_table(check: GradientCheck) -> RenderableType:
+def _element_table(check: GradientCheck, order: int = 1) -> RenderableType:
     """Every element: backward, symbolic, numeric, their difference and its bound, and
     the one-sided derivatives where there are kinks."""
     kinks = check.kinks
@@ -563,7 +652,10 @@ def _element_table(check: GradientCheck) -> RenderableType:
     if not _marked(check):
         names.remove("mark")
     titles = {"index": _("index"), "bound": _("bound"), "left": _("left"), "right": _("right")}
-    columns = {name: fit.Column("" if name == "mark" else titles.get(name, name)) for name in names}
+    columns = {
+        name: fit.Column("" if name == "mark" else titles.get(name, _title(name, order)))
+        for name in names
+    }
     for index in np.ndindex(check.backward.shape):
         b, n = check.backward[index], check.numeric[index]
         # + 0.0 turns −0.0 into 0.0: a sign on zero means nothing to a reader here.

@@ -20,10 +20,11 @@ def renderable(report: Any) -> RenderableType:
     """The rich renderable of ``report``, as its command prints it by default."""
     from symgrad.checking.report import LayerCheck, NetworkCheck
     from symgrad.render import checking, graph_terminal, terminal
-    from symgrad.reports import Backprop, Comparison, Derivation, StepSweep
+    from symgrad.reports import Backprop, Comparison, Derivation, SecondDerivation, StepSweep
 
     draw = {
         Derivation: terminal.derivation,
+        SecondDerivation: terminal.second_derivation,
         Comparison: terminal.comparison,
         StepSweep: terminal.step_sweep,
         Backprop: graph_terminal.backprop,

@@ -43,7 +43,8 @@ def for_the_page(svg: str) -> str:
 
 def layer_values(layer: Layer) -> dict[str, str] | None:
     """The inputs' values for the layer's drawing, or None for a layer without a scalar
-    graph (it works on whole arrays). A worked example of the note wins (sigmoid, x = 0)."""
+    graph (it works on whole arrays). A worked example wins (sigmoid at x = 1, relu at
+    x = −1)."""
     from symgrad.symbolic.scalar import ScalarForm
 
     if not isinstance(layer.form, ScalarForm):

@@ -17,6 +17,8 @@ import numpy as np
 import sympy as sp
 from sympy.functions.elementary.piecewise import ExprCondPair
 
+from symgrad.layers.arrays import erf, erfc
+
 FUNCTIONS: dict[type, Callable[..., Any]] = {
     sp.exp: np.exp,
     sp.log: np.log,
@@ -26,6 +28,8 @@ FUNCTIONS: dict[type, Callable[..., Any]] = {
     sp.cosh: np.cosh,
     sp.sinh: np.sinh,
     sp.Abs: np.abs,
+    sp.erf: erf,
+    sp.erfc: erfc,
 }
 RELATIONS: dict[type, Callable[..., Any]] = {
     sp.StrictGreaterThan: np.greater,

@@ -30,18 +30,27 @@ class Node:
 
 
 def _number_label(value: sp.Expr) -> str:
-    text = sp.sstr(value).replace("-", "−")
+    """A constant as typed: 0.5 and 0.044715, never SymPy's 0.500000000000000."""
+    text = repr(float(value)) if value.is_Float else sp.sstr(value, full_prec=False)
+    text = text.replace("-", "−")
     return f"({text})" if value.is_negative or "/" in text else text
 
 
-def relu_argument(expr: sp.Expr) -> sp.Expr | None:
-    """The argument u when ``expr`` is ``Piecewise((u, u > 0), (0, True))``, else None."""
+def piecewise_argument(expr: sp.Expr) -> sp.Expr | None:
+    """The argument u when ``expr`` is ``Piecewise((f(u), u > 0), (g(u), True))`` with f
+    and g functions of u alone (ReLU, leaky ReLU, ELU), else None."""
     if not isinstance(expr, sp.Piecewise) or len(expr.args) != 2:
         return None
-    (value, condition), (zero, otherwise) = expr.args
-    if zero == 0 and otherwise == sp.true and condition == sp.Gt(value, 0):
-        return value
-    return None
+    (positive, condition), (other, otherwise) = expr.args
+    if otherwise != sp.true or not isinstance(condition, sp.StrictGreaterThan):
+        return None
+    u, zero = condition.args
+    stand_in = sp.Dummy()
+    if zero != 0 or any(
+        value.subs(u, stand_in).free_symbols - {stand_in} for value in (positive, other)
+    ):
+        return None
+    return u
 
 
 class _Builder:
@@ -83,31 +92,34 @@ class _Builder:
 
     def visit(self, expr: sp.Expr) -> sp.Expr:
         """Return the symbol (or number, or input) that stands for ``expr``."""
-        if expr.is_Number or expr in self.inputs or expr.is_NumberSymbol:
+        # A constant such as sqrt(2) or pi is a leaf, like a number: no node computes it.
+        if expr.is_number or expr in self.inputs:
             return expr
         if isinstance(expr, sp.Symbol):
             raise SymgradError(_("'{expr}' is not one of the inputs").format(expr=expr))
         if isinstance(expr, sp.Add):
-            constant, rest = expr.as_coeff_Add()
+            constant, rest = expr.as_independent(*self.inputs, as_Add=True)
             return self.fold("+", lambda a, b: a + b, list(sp.Add.make_args(rest)), constant, 0)
         if isinstance(expr, sp.Mul):
-            constant, rest = expr.as_coeff_Mul()
+            constant, rest = expr.as_independent(*self.inputs, as_Add=False)
             return self.fold("×", lambda a, b: a * b, list(sp.Mul.make_args(rest)), constant, 1)
         if isinstance(expr, sp.Pow):
             base, exponent = expr.args
             if exponent.is_Number:
-                label = {-1: "1/x", 2: "**2", sp.Rational(1, 2): "sqrt"}.get(exponent)
+                # The note's "/" node is 1/x; labels name the operation, never an input.
+                label = {-1: "/", sp.Rational(1, 2): "√"}.get(exponent)
                 u = self.visit(base)
-                return self.node(label or f"**{_number_label(exponent)}", [u], u**exponent, expr)
+                return self.node(label or f"^{_number_label(exponent)}", [u], u**exponent, expr)
             if base.is_Number:
                 u = self.visit(exponent)
-                return self.node(f"{_number_label(base)}**", [u], base**u, expr)
+                return self.node(f"{_number_label(base)}^", [u], base**u, expr)
             u, v = self.visit(base), self.visit(exponent)
-            return self.node("**", [u, v], u**v, expr)
-        argument = relu_argument(expr)
-        if argument is not None:
+            return self.node("^", [u, v], u**v, expr)
+        argument = piecewise_argument(expr)
+        if argument is not None:  # one node, as the note draws ReLU: relu, or its variants
             u = self.visit(argument)
-            return self.node("relu", [u], sp.Piecewise((u, u > 0), (0, True)), expr)
+            op = "relu" if expr.args[1][0] == 0 and expr.args[0][0] == argument else "piecewise"
+            return self.node(op, [u], expr.subs(argument, u), expr)
         if isinstance(expr, sp.Function) and expr.args:
             symbols = [self.visit(arg) for arg in expr.args]
             return self.node(expr.func.__name__, symbols, expr.func(*symbols), expr)

@@ -8,6 +8,7 @@ itself, then its inverse), and every candidate is *proved* equal before it is us
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 
 import sympy as sp
 
@@ -70,6 +71,27 @@ def proved_equal(a: sp.Expr, b: sp.Expr, points: int = 6, seed: int = 0) -> bool
     return True
 
 
+def as_one_of(expr: sp.Expr, forms: Iterable[sp.Expr]) -> sp.Expr | None:
+    """The first of ``forms`` that ``expr`` is identically equal to, or None.
+
+    How softplus's derivative eˣ/(1 + eˣ) is shown as the sigmoid 1/(1 + e⁻ˣ): ``forms``
+    are the forwards of named functions. A comparison at one point to 15 digits rules most
+    out before the proof is attempted.
+    """
+    at = {s: sp.Float("0.37") for s in expr.free_symbols}
+    scale = abs(expr.evalf(15, subs=at))
+    if scale.is_finite is not True:  # not a number there (a pole, a nan): nothing to match
+        return None
+    bound = 1e-12 * max(scale, 1)
+    for form in forms:
+        if form == expr or form.free_symbols != expr.free_symbols:
+            continue
+        gap = abs((form - expr).evalf(15, subs=at))
+        if gap.is_finite is True and gap <= bound and proved_equal(form, expr):
+            return form
+    return None
+
+
 def in_terms_of_output(
     derivative: sp.Expr, forward: sp.Expr, x: sp.Symbol, y: sp.Symbol
 ) -> sp.Expr | None:
@@ -79,6 +101,8 @@ def in_terms_of_output(
     replaced through the inverse function (e^(−x) = (1 − y)/y for sigmoid). Each candidate
     must satisfy candidate(forward(x)) == derivative(x) identically.
     """
+    if isinstance(derivative, sp.Piecewise) and isinstance(forward, sp.Piecewise):
+        return _piecewise_in_terms_of_output(derivative, forward, x, y)
     candidates = []
     substituted = derivative.subs(forward, y)
     if x not in substituted.free_symbols:
@@ -99,3 +123,23 @@ def in_terms_of_output(
         if x not in c.free_symbols and proved_equal(c.subs(y, forward), derivative)
     ]
     return min(proved, key=_ops) if proved else None
+
+
+def _piecewise_in_terms_of_output(
+    derivative: sp.Piecewise, forward: sp.Piecewise, x: sp.Symbol, y: sp.Symbol
+) -> sp.Piecewise | None:
+    """Branch by branch, where the derivative and the forward branch on the same conditions:
+    each branch's derivative in y through that branch's forward (eˣ = y + 1 for ELU's
+    x ≤ 0), a branch with no x left as it is. The conditions stay in x: they say which
+    branch's y it is. None when no branch could be rewritten.
+    """
+    conditions = [condition for _, condition in derivative.args]
+    if conditions != [condition for _, condition in forward.args]:
+        return None
+    pieces = []
+    for (value, condition), (branch, _) in zip(derivative.args, forward.args, strict=True):
+        rewritten = in_terms_of_output(value, branch, x, y) if value.has(x) else None
+        pieces.append((value if rewritten is None else rewritten, condition))
+    if all(value == piece for (value, _), (piece, _) in zip(derivative.args, pieces, strict=True)):
+        return None
+    return sp.Piecewise(*pieces)

@@ -8,10 +8,10 @@ from typing import Literal
 import numpy as np
 import sympy as sp
 
-from symgrad.reports import ChainRule, Derivation, GraphNode
+from symgrad.reports import ChainRule, Derivation, GraphNode, SecondDerivation
 from symgrad.symbolic.graph import Node, backward_sum, decompose, paths_to
 from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
-from symgrad.symbolic.rewrite import in_terms_of_output, tidy
+from symgrad.symbolic.rewrite import as_one_of, in_terms_of_output, proved_equal, tidy
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,17 @@ class ScalarForm:
         return sp.diff(self.forward, wrt)
 
     def final_derivative(self, wrt: sp.Symbol) -> sp.Expr:
-        """The derivative in the form the note teaches (in the output where asked)."""
+        """The derivative in the form the note teaches: in the output where asked, or as
+        a catalog activation when it is one (softplus's is the sigmoid)."""
         raw = self.raw_derivative(wrt)
         if self.express_in == "output" and len(self.inputs) == 1:
             rewritten = in_terms_of_output(raw, self.forward, wrt, self.output_symbol)
             if rewritten is not None:
                 return rewritten
-        return tidy(raw)
+        tidied = tidy(raw)
+        if len(self.inputs) == 1 and not tidied.has(sp.Piecewise):
+            return as_one_of(tidied, _activations(wrt)) or tidied
+        return tidied
 
     def local_derivative(self, node: Node, wrt: sp.Symbol, values: dict, final: bool) -> sp.Expr:
         """A node's local derivative as the note shows it.
@@ -108,6 +112,42 @@ class ScalarForm:
             derivatives={str(x): self.final_derivative(x) for x in self.inputs},
         )
 
+    def derive_second(self, name: str) -> SecondDerivation:
+        """The second derivatives: the Hessian's entries, and for one input written in the
+        output, the chain rule through y once more (d/dx g(y) = g′(y)·∂y/∂x), proved equal
+        to SymPy's second derivative in the inputs."""
+        first = {x: self.final_derivative(x) for x in self.inputs}
+        y = self.output_symbol
+        in_inputs, second = {}, {}
+        for i, a in enumerate(self.inputs):
+            for b in self.inputs[i:]:
+                raw = sp.diff(self.forward, a, b)
+                in_inputs[str(a), str(b)] = tidy(raw)
+                second[str(a), str(b)] = tidy(raw)
+        through_output = None
+        if len(self.inputs) == 1:
+            (x,) = self.inputs
+            g = first[x]
+            if y in g.free_symbols and x not in g.free_symbols:
+                slope = sp.diff(g, y)
+                product = sp.Mul(slope, g)  # as the chain rule writes it: −2y·(1 − y²)
+                raw = in_inputs[str(x), str(x)]
+                # The output form is used only once it is proved to be SymPy's own.
+                if proved_equal(product.subs(y, self.forward), raw):
+                    through_output = (g, slope)
+                    second[str(x), str(x)] = product
+        return SecondDerivation(
+            layer=name,
+            output=self.output,
+            forward=self.forward,
+            inputs=tuple(map(str, self.inputs)),
+            first={str(x): value for x, value in first.items()},
+            through_output=through_output,
+            second=second,
+            in_inputs=in_inputs,
+            kinks=_boundaries(self.forward),
+        )
+
     def gradient_function(self, shapes: Shapes, digits: int | None = None) -> GradientFunction:
         """Evaluation of SymPy's gradient: ``{"dx": dout · ∂y/∂x, …}``.
 
@@ -137,3 +177,26 @@ class ScalarForm:
 
             self._cache[key] = gradients
         return self._cache[key]
+
+
+def _boundaries(expr: sp.Expr) -> tuple[sp.Expr, ...]:
+    """Where the pieces of a piecewise expression meet (x = 0 for ReLU): there no second
+    derivative exists, whatever the formula for either side says."""
+    found = []
+    for piecewise in expr.atoms(sp.Piecewise):
+        for _, condition in piecewise.args:
+            if isinstance(condition, sp.core.relational.Relational):
+                found.append(sp.Eq(condition.lhs, condition.rhs))
+    return tuple(dict.fromkeys(found))
+
+
+def _activations(x: sp.Symbol) -> list[sp.Expr]:
+    """The forwards of the catalog's smooth one-input elementwise layers, in ``x``."""
+    from symgrad.layers import CATALOG
+
+    forms = (layer.form for layer in CATALOG if layer.elementwise and layer.smooth)
+    return [
+        form.forward.xreplace({form.inputs[0]: x})
+        for form in forms
+        if isinstance(form, ScalarForm) and len(form.inputs) == 1
+    ]

@@ -1,0 +1,148 @@
+"""Second derivatives (``derive --order 2``): derived by SymPy, written in the output where
+the first derivative is, and proved equal to SymPy's own second derivative."""
+
+import dataclasses
+import json
+import random
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from symgrad import api
+from symgrad.errors import SymgradError
+from symgrad.layers import CATALOG
+from symgrad.symbolic.scalar import ScalarForm
+
+y, x = sp.symbols("y x", real=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("sigmoid", y * (1 - y) * (1 - 2 * y)),
+        ("tanh", -2 * y * (1 - y**2)),
+        ("exp", y),
+        ("reciprocal", 2 * y**3),
+    ],
+)
+def test_the_notes_layers_in_their_output(name, expected):
+    report = api.derive(name, order=2)
+    assert sp.expand(report.second["x", "x"] - expected) == 0
+    assert report.through_output is not None  # reached by the chain rule through y
+
+
+@pytest.mark.parametrize(
+    "layer", [layer for layer in CATALOG if isinstance(layer.form, ScalarForm)], ids=str
+)
+def test_every_elementwise_layer_equals_sympys_second_derivative(layer):
+    form = layer.form
+    report = api.derive(layer.name, order=2)
+    rng = random.Random(0)
+    for (a, b), value in report.second.items():
+        truth = sp.diff(form.forward, sp.Symbol(a, real=True), sp.Symbol(b, real=True))
+        for _ in range(4):
+            at = {s: sp.Rational(rng.randint(3, 19), 10) for s in form.inputs}
+            shown = value.subs(form.output_symbol, form.forward).subs(at)
+            assert abs(sp.N(shown - truth.subs(at), 30)) < 1e-25
+
+
+def test_several_inputs_give_the_hessian_with_its_mixed_partial():
+    report = api.derive("x*y**2", order=2)
+    assert report.second == {("x", "x"): 0, ("x", "y"): 2 * y, ("y", "y"): 2 * x}
+    assert "∂²z/∂x∂y = 2y" in str(report)
+
+
+def test_a_kink_is_where_no_second_derivative_exists():
+    report = api.derive("relu", order=2)
+    assert report.second["x", "x"] == 0
+    assert report.kinks == (sp.Eq(x, 0),)
+    assert "not defined where x = 0" in str(report)
+
+
+def test_the_sigmoid_derivation_reads_as_the_chain_rule_once_more():
+    shown = str(api.derive("sigmoid", order=2))
+    assert "∂²y/∂x² = d(y(1 − y))/dy · ∂y/∂x" in shown
+    assert "= (1 − 2y) · y(1 − y)" in shown
+
+
+def test_a_matrix_layer_is_refused_in_one_line():
+    with pytest.raises(SymgradError, match="Hessian-vector product is not derived yet"):
+        api.derive("affine", order=2)
+
+
+def test_the_command_line(symgrad):
+    run = symgrad("derive", "tanh", "--order", "2", "--json")
+    assert run.code == 0, run.stderr
+    data = json.loads(run.stdout)
+    names = {name: sp.Symbol(name, real=True) for name in data["symbols"]}
+    assert sp.expand(sp.sympify(data["second"]["x,x"], locals=names) + 2 * y * (1 - y**2)) == 0
+    for bad in ("3", "two", "٢"):
+        run = symgrad("derive", "tanh", "--order", bad)
+        assert run.code == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+        assert "--order" in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("layer", ["sigmoid", "tanh", "exp", "reciprocal", "square", "relu"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_compare_at_order_two_agrees_for_every_elementwise_layer(layer, dtype):
+    for seed in range(3):
+        report = api.compare(layer, seed=seed, dtype=dtype, order=2)
+        assert report.ok, str(report)
+        assert report.order == 2 and [c.name for c in report.gradients] == ["H·v"]
+
+
+def test_relu_at_its_kink_is_reported_as_a_kink_at_order_two():
+    report = api.compare("relu", at={"x": 0}, order=2)
+    assert report.ok and report.gradients[0].kinks is not None
+    assert report.gradients[0].kinks.count == 6
+
+
+class WrongCurvatureSigmoid:
+    """A sigmoid whose backward is off by 10 % of its curvature: y(1 − y)(1 + 0.1(1 − 2y))
+    is not the derivative of y, and its own derivative is not SymPy's second one."""
+
+    def forward(self, x):
+        self.out = 1 / (1 + np.exp(-x))
+        return self.out
+
+    def backward(self, dout):
+        y = self.out
+        return dout * y * (1 - y) * (1 + 0.1 * (1 - 2 * y))
+
+
+def test_a_wrong_backward_is_caught_at_order_two():
+    from symgrad.layers import get_layer, registered
+
+    sigmoid = get_layer("sigmoid")
+    wrong = dataclasses.replace(sigmoid, name="wrong-curvature", numpy_class=WrongCurvatureSigmoid)
+    with registered(wrong):
+        report = api.compare("wrong-curvature", order=2)
+    assert not report.ok
+    assert report.gradients[0].wrong == report.gradients[0].backward.size
+
+
+def test_compare_order_two_on_the_command_line(symgrad):
+    run = symgrad("compare", "tanh", "--order", "2", columns=80)
+    assert run.code == 0, run.stderr
+    assert "|sym−num|" in run.stdout and "H·v" in run.stdout
+    refused = symgrad("compare", "affine", "--order", "2")
+    assert refused.code == 2 and "not derived yet" in refused.stderr
+
+
+def test_the_second_difference_has_its_v_at_the_fourth_root_of_epsilon():
+    report = api.steps("tanh", at="1", order=2)
+    forward, backward = report.curves
+    assert forward.method == "forward, second difference"
+    assert 1e-5 <= forward.best_step <= 1e-3  # ε^(1/4) ≈ 1.2e-4
+    assert 1e-7 <= backward.best_step <= 1e-4  # ε^(1/3) ≈ 6e-6: the backward is one order down
+    assert forward.automatic_error < 1e-7 and backward.automatic_error < 1e-9
+    assert report.quantity == "∂²y/∂x²"
+
+
+def test_steps_at_a_jump_of_the_first_derivative_says_so():
+    report = api.steps("relu", at="0", order=2)
+    assert all(set(curve.regions) <= {"kink", "lost"} for curve in report.curves)
+    assert "no second derivative there" in report.notes[0]
+    with pytest.raises(SymgradError, match="elementwise layers of one input"):
+        api.steps("affine", order=2)
