@@ -13,7 +13,15 @@ recover digits that rounding f already lost; ``--elementwise`` shows that measur
 
 Targets in float64: central ≤ 1e-9, five-point and richardson ≤ 1e-12, complex-step ≤
 1e-14. Forward differences (error ∝ √ε) and float32 have none.
-Run: ``.venv/bin/python benchmarks/accuracy.py [--points N] [--elementwise]``
+
+``--order 2``: the Hessian-vector product H·v = dout·f″(x)·v of every smooth elementwise
+layer of one input, two ways: the central difference of the NumPy backward (what
+``compare --order 2`` checks; error ∝ ε^(2/3) at its step ε^(1/3), so about 4e-11 on the
+derivative's own scale) and the forward's second difference (f(x+h) − 2f(x) + f(x−h))/h²
+(error ∝ ε^(1/2) ≈ 1.5e-8 at its step ε^(1/4)). The targets allow two decades over those
+for the ratio of |f| (or |f′|) to |f″|, which the normwise measure divides by: backward
+≤ 1e-8, second difference ≤ 1e-6, in float64.
+Run: ``.venv/bin/python benchmarks/accuracy.py [--points N] [--elementwise] [--order 2]``
 """
 
 from __future__ import annotations
@@ -30,14 +38,16 @@ from symgrad.comparison.engine import seeded_arrays, symbolic_gradients
 from symgrad.comparison.shapes import array_shapes
 from symgrad.layers import CATALOG
 from symgrad.layers.spec import Layer
-from symgrad.numeric.differences import numerical_gradient
+from symgrad.numeric.differences import numerical_gradient, second_difference
 from symgrad.numeric.methods import METHOD_NAMES
+from symgrad.numeric.steps import scale
 from symgrad.render.console import console
 from symgrad.symbolic.precision import TRUTH_DIGITS, to_float
 
 # Read from a file or a pipe, where 80 columns would fold every cell.
 WIDTH = 160
 TARGETS = {"central": 1e-9, "five-point": 1e-12, "richardson": 1e-12, "complex-step": 1e-14}
+SECOND_ORDER_TARGETS = {"backward, central": 1e-8, "forward, second difference": 1e-6}
 DTYPES = ("float64", "float32")
 
 
@@ -73,6 +83,85 @@ def point_errors(
             worst = max(worst, error)
         errors[method] = worst
     return errors
+
+
+def second_order_errors(layer: Layer, seed: int, dtype: str) -> dict[str, float]:
+    """H·v = dout·f″(x)·v two ways at one random point, each's normwise relative error
+    against SymPy's f″ at 50 digits."""
+    from symgrad.api import derive
+    from symgrad.symbolic.precision import Arithmetic
+
+    (name,) = layer.inputs
+    shapes = array_shapes(layer, None)
+    rng = np.random.default_rng(seed)
+    x = seeded_arrays(layer, shapes, rng)[name].astype(dtype)
+    dout, v = rng.standard_normal(x.shape), rng.standard_normal(x.shape)
+    arithmetic = Arithmetic(TRUTH_DIGITS)
+    second = derive(layer.name, order=2).in_inputs[name, name]
+    curvature = arithmetic.elementwise(arithmetic.compile(layer.form.inputs, second), 1)
+    with arithmetic.context():
+        exact = to_float(arithmetic.array(dout) * curvature(arithmetic.array(x)) * v)
+
+    def backward(point: np.ndarray) -> np.ndarray:
+        instance = layer.numpy_class()
+        instance.forward(point)
+        return instance.backward(dout.astype(point.dtype))
+
+    def forward(point: np.ndarray) -> np.ndarray:
+        return layer.numpy_class().forward(point)
+
+    h = float(np.finfo(x.dtype).eps) ** 0.25 * scale(x)
+    estimates = {
+        "backward, central": numerical_gradient(backward, x, v, "central", None, True).values,
+        "forward, second difference": dout * second_difference(forward, x, h) * v,
+    }
+    largest = float(np.max(np.abs(exact)))
+    return {
+        way: float(np.max(np.abs(estimate - exact))) / largest if largest else 0.0
+        for way, estimate in estimates.items()
+    }
+
+
+def measure_second(points: int) -> dict[tuple[str, str, str], float]:
+    """(layer, dtype, way) → the worst relative error at order 2 over ``points`` points."""
+    results: dict[tuple[str, str, str], float] = {}
+    for layer in CATALOG:
+        if not (layer.smooth and layer.elementwise and len(layer.inputs) == 1):
+            continue
+        for dtype in DTYPES:
+            for seed in range(points):
+                for way, error in second_order_errors(layer, seed, dtype).items():
+                    key = (layer.name, dtype, way)
+                    results[key] = max(results.get(key, 0.0), error)
+    return results
+
+
+def second_table(results: dict[tuple[str, str, str], float], points: int) -> Table:
+    grid = Table(
+        title=f"Order 2: max relative error of H·v against SymPy's f″ at 50 digits, {points} "
+        "random points each (normwise)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    grid.add_column("layer", style="bold")
+    grid.add_column("dtype")
+    for way, target in SECOND_ORDER_TARGETS.items():
+        grid.add_column(f"{way} ≤{target:.0e}", justify="right")
+    for layer in dict.fromkeys(name for name, _, _ in results):
+        for dtype in DTYPES:
+            cells = []
+            for way, target in SECOND_ORDER_TARGETS.items():
+                error = results[layer, dtype, way]
+                met = dtype != "float64" or error <= target
+                cells.append(
+                    Text(
+                        f"{error:.1e}",
+                        style="" if dtype != "float64" else "green" if met else "bold red",
+                    )
+                )
+            grid.add_row(layer, dtype, *cells)
+    return grid
 
 
 def measure(points: int, elementwise: bool) -> dict[tuple[str, str, str], float]:
@@ -127,7 +216,20 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="relative error element by element instead of normwise",
     )
+    parser.add_argument("--order", type=int, choices=(1, 2), default=1, help="1 or 2")
     args = parser.parse_args(argv)
+    if args.order == 2:
+        second = measure_second(args.points)
+        console(width=WIDTH).print(second_table(second, args.points))
+        missed = [
+            f"{layer} {way}: {error:.1e} > {SECOND_ORDER_TARGETS[way]:.0e}"
+            for (layer, dtype, way), error in second.items()
+            if dtype == "float64" and error > SECOND_ORDER_TARGETS[way]
+        ]
+        print(
+            "float64 targets missed: " + "; ".join(missed) if missed else "All float64 targets met."
+        )
+        return 1 if missed else 0
     results = measure(args.points, args.elementwise)
     console(width=WIDTH).print(table(results, args.points, args.elementwise))
     missed = [

@@ -105,13 +105,12 @@ def derive(
 def _second(target: Any) -> SecondDerivation:
     """``derive --order 2`` of a resolved target."""
     from symgrad.symbolic.cache import remember
-    from symgrad.symbolic.scalar import ScalarForm
 
-    if target.layer is not None and not isinstance(target.layer.form, ScalarForm):
+    if target.layer is not None and not hasattr(target.layer.form, "derive_second"):
         raise SymgradError(
             _(
-                "--order 2 derives elementwise layers and expressions; {name}'s Hessian-vector "
-                "product is not derived yet"
+                "--order 2 derives elementwise layers, losses over rows and expressions; "
+                "{name}'s Hessian-vector product is not derived yet"
             ).format(name=target.name)
         )
     if target.layer is None:
@@ -576,9 +575,8 @@ def check_net(
     """
     import numpy as np
 
-    from symgrad.checking.network import spec_shapes
+    from symgrad.checking.network import parse_spec, spec_shapes
     from symgrad.errors import SymgradError
-    from symgrad.layers.spec import random_labels
 
     shape = parse_shape(input_shape, "--input") if isinstance(input_shape, str) else input_shape
     if len(shape) < 2:
@@ -599,7 +597,8 @@ def check_net(
     arrays = spec_shapes(spec, shape)
     check_budget(arrays)
     x = rng.standard_normal(shape).astype(chosen)
-    t = random_labels(arrays["t"], rng)
+    loss, _argument = parse_spec(spec)[-1]  # its labels: one-hot rows, 0/1 per element, targets
+    t = loss.label_values.draw(arrays["t"], rng)
     return check_network(
         spec,
         x,

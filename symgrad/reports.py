@@ -65,6 +65,9 @@ class ChainRule:
     # How many paths lead from the output to ``wrt``: more than ``paths`` lists when the
     # listing would be too long (``product`` always sums them all).
     path_count: int | None = None
+    # What is differentiated, where not the derivation's output: a row-wise layer's
+    # backward is the chain rule of the loss L through its outputs.
+    of: str = ""
 
     @property
     def total(self) -> bool:
@@ -111,6 +114,9 @@ class SecondDerivation(Printed):
         in_inputs: the same entries as SymPy derives them, in the inputs.
         kinks: where the second derivative does not exist: the equations where a
             piecewise forward's pieces meet (x = 0 for ReLU).
+        hvp: for a loss over rows, one row's Hessian-vector product (H·v)ᵢ in the outputs
+            and v (softmax-with-loss: yᵢ(vᵢ − Σₖyₖvₖ)).
+        notes: how it was derived, in words.
     """
 
     layer: str
@@ -122,6 +128,8 @@ class SecondDerivation(Printed):
     second: dict[tuple[str, str], Any]
     in_inputs: dict[tuple[str, str], Any]
     kinks: tuple[Any, ...] = ()
+    hvp: Any = None
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

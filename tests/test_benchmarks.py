@@ -43,3 +43,10 @@ def test_cli_latency_knows_its_commands():
     latency = load("cli_latency")
     assert latency.SYMGRAD and Path(latency.SYMGRAD).exists()
     assert any("compare" in command for _, command, *_ in latency.CASES)
+
+
+def test_accuracy_at_order_two_measures_both_ways():
+    accuracy = load("accuracy")
+    errors = accuracy.second_order_errors(accuracy.CATALOG[6], seed=0, dtype="float64")
+    assert set(errors) == set(accuracy.SECOND_ORDER_TARGETS)
+    assert all(0 <= error < accuracy.SECOND_ORDER_TARGETS[way] for way, error in errors.items())

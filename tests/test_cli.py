@@ -124,6 +124,9 @@ def test_list_shows_every_layer_and_shape_meaning(symgrad):
         "tanh",
         "affine",
         "softmax-with-loss",
+        "sigmoid-with-loss",
+        "mse",
+        "cross-entropy",
     ):
         assert name in run.stdout
     assert "y(1 − y)" in run.stdout and "IN,OUT" in run.stdout

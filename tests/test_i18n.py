@@ -209,7 +209,7 @@ def test_steps_reads_in_chinese_and_keeps_its_columns_at_80():
             "未知的 dtype 'bogus'；请选择 float64 或 float32",
         ),
         (("compare", "sigmod"), "未知的层 'sigmod'；你是不是想输入 'sigmoid'？"),
-        (("net", "affine:10,relu"), "最后一层必须是损失层（softmax-with-loss）"),
+        (("net", "affine:10,relu"), "最后一层必须是损失层（softmax-with-loss 或 sigmoid-with-loss"),
         (("check", "examples/note_layers.py:Affine", "--input", "2,3"), "Affine() 需要 W, b"),
     ],
 )

@@ -33,7 +33,9 @@ def test_the_notes_layers_in_their_output(name, expected):
 
 
 @pytest.mark.parametrize(
-    "layer", [layer for layer in CATALOG if isinstance(layer.form, ScalarForm)], ids=str
+    "layer",
+    [layer for layer in CATALOG if isinstance(layer.form, ScalarForm)],
+    ids=lambda layer: layer.name,
 )
 def test_every_elementwise_layer_equals_sympys_second_derivative(layer):
     form = layer.form
@@ -41,6 +43,8 @@ def test_every_elementwise_layer_equals_sympys_second_derivative(layer):
     rng = random.Random(0)
     for (a, b), value in report.second.items():
         truth = sp.diff(form.forward, sp.Symbol(a, real=True), sp.Symbol(b, real=True))
+        # An activation named in the result (softplus's sigmoid) stands for its forward.
+        value = value.replace(sp.Function("sigmoid"), lambda a: 1 / (1 + sp.exp(-a)))
         for _ in range(4):
             at = {s: sp.Rational(rng.randint(3, 19), 10) for s in form.inputs}
             shown = value.subs(form.output_symbol, form.forward).subs(at)
@@ -69,6 +73,17 @@ def test_the_sigmoid_derivation_reads_as_the_chain_rule_once_more():
 def test_a_matrix_layer_is_refused_in_one_line():
     with pytest.raises(SymgradError, match="Hessian-vector product is not derived yet"):
         api.derive("affine", order=2)
+
+
+def test_softmax_with_loss_has_the_row_hessian_and_its_product():
+    report = api.derive("softmax-with-loss", order=2)
+    yi, yk, vi = sp.symbols("y_i y_k v_i", real=True)
+    total = sp.Symbol("Σₖyₖvₖ", real=True)
+    assert sp.expand(report.second["x_i", "x_i"] - yi * (1 - yi)) == 0
+    assert sp.expand(report.second["x_i", "x_k"] + yi * yk) == 0
+    assert sp.expand(report.hvp - yi * (vi - total)) == 0
+    assert "(H·v)ᵢ = yᵢ(vᵢ − Σₖyₖvₖ)" in str(report)
+    assert api.derive("mse", order=2).hvp == vi
 
 
 def test_the_command_line(symgrad):
@@ -146,3 +161,42 @@ def test_steps_at_a_jump_of_the_first_derivative_says_so():
     assert "no second derivative there" in report.notes[0]
     with pytest.raises(SymgradError, match="elementwise layers of one input"):
         api.steps("affine", order=2)
+
+
+@pytest.mark.parametrize(
+    "layer", ["softmax-with-loss", "sigmoid-with-loss", "mse", "cross-entropy"]
+)
+def test_compare_at_order_two_agrees_for_every_loss(layer):
+    for seed in range(3):
+        for dtype in ("float64", "float32"):
+            assert api.compare(layer, seed=seed, dtype=dtype, order=2).ok
+
+
+class LossWithoutMean:
+    """Softmax-with-loss whose backward forgets the batch's 1/N: its derivative is N times
+    the true Hessian-vector product."""
+
+    def forward(self, x, t):
+        shifted = x - x.max(axis=1, keepdims=True)
+        self.y = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        self.t = t
+        return float(-(t * np.log(self.y)).sum() / x.shape[0])
+
+    def backward(self, dout=1.0):
+        return dout * (self.y - self.t)
+
+
+def test_a_loss_without_its_mean_is_caught_at_order_two():
+    from symgrad.layers import get_layer, registered
+
+    loss = get_layer("softmax-with-loss")
+    wrong = dataclasses.replace(loss, name="no-mean-loss", numpy_class=LossWithoutMean)
+    with registered(wrong):
+        assert not api.compare("no-mean-loss", order=2).ok
+
+
+def test_softplus_second_derivative_is_the_sigmoids_own():
+    report = api.derive("softplus", order=2)
+    sigmoid = sp.Function("sigmoid")(x)
+    assert sp.expand(report.second["x", "x"] - sigmoid * (1 - sigmoid)) == 0
+    assert "sigmoid's own derivative" in report.notes[0]

@@ -85,7 +85,7 @@ def parse_spec(spec: str) -> list[tuple[Layer, object | None]]:
                 "affine:50,relu,affine:10,softmax-with-loss"
             ).format(spec=spec)
         )
-    losses = " or ".join(layer.name for layer in CATALOG if layer.kind.loss)
+    losses = _(" or ").join(layer.name for layer in CATALOG if layer.kind.loss)
     layers: list[tuple[Layer, object | None]] = []
     for position, item in enumerate(items, start=1):
         name, _colon, argument = item.partition(":")

@@ -21,7 +21,7 @@ from symgrad.comparison.shapes import array_shapes
 from symgrad.errors import SymgradError
 from symgrad.i18n import _
 from symgrad.layers import get_layer
-from symgrad.layers.spec import Layer, random_labels, sample, seeded_rng
+from symgrad.layers.spec import Layer, sample, seeded_rng
 from symgrad.numeric.methods import Method, get_method
 from symgrad.render.numbers import point_text
 from symgrad.reports import Comparison, GradientCheck
@@ -30,12 +30,13 @@ from symgrad.reports import Comparison, GradientCheck
 def seeded_arrays(
     layer: Layer, shapes: dict[str, tuple[int, ...]], rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
-    """Random inputs and parameters in the layer's domain; one-hot labels."""
+    """Random inputs and parameters in the layer's domain; labels as the layer says
+    (one-hot rows, 0/1 per element, real targets)."""
     arrays = {}
     for name in (*layer.inputs, *layer.params):
         arrays[name] = sample(layer.domain, shapes[name], rng)
     for name in layer.labels:
-        arrays[name] = random_labels(shapes[name], rng)
+        arrays[name] = layer.label_values.draw(shapes[name], rng)
     return arrays
 
 

@@ -11,7 +11,7 @@ in g at 0) reported as kinks. A wrong backward shows up here as a wrong derivati
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -26,19 +26,22 @@ from symgrad.i18n import _
 from symgrad.layers.spec import Layer, seeded_rng
 from symgrad.numeric.methods import Method
 from symgrad.reports import Comparison
+from symgrad.symbolic.precision import HessianVectorFunction
 
 
 class GradientMap:
-    """x ↦ the catalog layer's backward of a fixed ``dout`` at x, on a fresh object each
-    time; its backward(v) is SymPy's Hessian-vector product dout·f″(x)·v there."""
+    """x ↦ the catalog layer's backward of a fixed ``dout`` at x (labels held fixed), on a
+    fresh object each time; its backward(v) is SymPy's Hessian-vector product there."""
 
     def __init__(
         self,
         layer: Layer,
+        arrays: dict[str, np.ndarray],
         dout: np.ndarray,
-        hvp: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+        hvp: HessianVectorFunction,
     ) -> None:
         self.layer = layer
+        self.arrays = arrays
         self.dout = dout
         self.hvp = hvp
         self.x: np.ndarray | None = None
@@ -46,11 +49,12 @@ class GradientMap:
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
         inner = self.layer.numpy_class()
-        inner.forward(x)
-        return inner.backward(self.dout.astype(x.dtype))
+        inner.forward(x, *(self.arrays[label] for label in self.layer.labels))
+        return inner.backward(np.asarray(self.dout, dtype=x.dtype)[()])
 
     def backward(self, v: np.ndarray) -> np.ndarray:
-        return self.hvp(self.x, self.dout, v)
+        (name,) = self.layer.inputs
+        return self.hvp({**self.arrays, name: self.x}, self.dout, {name: v})[name]
 
 
 def compare_second(
@@ -62,38 +66,33 @@ def compare_second(
     step: float | None = None,
     at: Mapping[str, float] | None = None,
 ) -> Comparison:
-    """SymPy's H·v for an elementwise layer of one input against the numeric derivative
-    of its NumPy backward along x, with dout and the direction v random (``seed``).
+    """SymPy's H·v (``layer.form.hvp_function``) for a layer of one input against the
+    numeric derivative of its NumPy backward along x, with dout and the direction v
+    random (``seed``): elementwise layers, and losses over rows with their labels fixed.
 
     Raises:
-        SymgradError: for a layer that is not elementwise with one input.
+        SymgradError: for a layer with several inputs, parameters, or no SymPy H·v.
     """
-    from symgrad.api import derive
-    from symgrad.symbolic.precision import Arithmetic
-
-    if not layer.elementwise or len(layer.inputs) != 1 or layer.params:
+    form = layer.form
+    if len(layer.inputs) != 1 or layer.params or not hasattr(form, "hvp_function"):
         raise SymgradError(
             _(
-                "--order 2 compares elementwise layers of one input; {name}'s Hessian-vector "
-                "product is not derived yet"
+                "--order 2 compares layers of one input without parameters (elementwise, "
+                "losses over rows); {name}'s Hessian-vector product is not derived yet"
             ).format(name=layer.name)
         )
     method = check_method(layer, method)
     (name,) = layer.inputs
     shapes = array_shapes(layer, shape, 1)
     rng = seeded_rng(seed)
-    x = fill(layer, seeded_arrays(layer, shapes, rng), at)[name].astype(dtype)
-    dout = rng.standard_normal(x.shape)
-    second = derive(layer.name, order=2).in_inputs[name, name]
-    form = layer.form
-    curvature = Arithmetic(None).compile(form.inputs, second)
-
-    def hvp(point: np.ndarray, upstream: np.ndarray, v: np.ndarray) -> np.ndarray:
-        value = np.broadcast_to(curvature(np.asarray(point, dtype=np.float64)), point.shape)
-        return upstream * value * v
-
+    drawn = fill(layer, seeded_arrays(layer, shapes, rng), at)
+    arrays = {n: a.astype(dtype) if n not in layer.labels else a for n, a in drawn.items()}
+    x = arrays[name]
+    out = np.asarray(layer.output(arrays))
+    dout = rng.standard_normal(out.shape)
+    gradient_map = GradientMap(layer, arrays, dout, form.hvp_function(shapes))
     subject = Subject(
-        GradientMap(layer, dout, hvp),
+        gradient_map,
         [x],
         constants=(),
         dtype=np.dtype(dtype),
@@ -116,7 +115,7 @@ def compare_second(
         comparison,
         gradients=checks,
         layer=layer.name,
-        shapes={name: x.shape, form.output: x.shape},
+        shapes={**shapes, form.output: out.shape},
         at=at,
         order=2,
         problems=report.problems,

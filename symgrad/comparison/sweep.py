@@ -63,17 +63,20 @@ SWEEP_POINT = 0.5  # where steps sweeps when --at does not say: away from every 
 
 
 def _point(layer: Layer, at: Mapping[str, float], dtype: str):
-    """The arrays at the point, the element differentiated and ⟨1, output⟩ as a function of it."""
+    """The arrays at the point, the element differentiated and the quantity (the sum of
+    the outputs, or the one output the kind names) as a function of it."""
     shapes = array_shapes(layer, layer.kind.sweep_shape(layer), batch=1)
     drawn = fill(layer, seeded_arrays(layer, shapes, np.random.default_rng(0)), at)
     arrays = {n: a.astype(dtype) if n not in layer.labels else a for n, a in drawn.items()}
     wrt = layer.inputs[0]
     index = (0,) * arrays[wrt].ndim
+    picked = layer.kind.sweep_output(layer)
 
     def function(value: np.ndarray) -> np.ndarray:
         point = arrays[wrt].astype(np.result_type(arrays[wrt], value))  # complex for complex-step
         point[index] = value[0]
-        return np.atleast_1d(np.sum(layer.output({**arrays, wrt: point})))
+        out = np.asarray(layer.output({**arrays, wrt: point}))
+        return np.atleast_1d(np.sum(out) if picked is None else out[picked])
 
     label = wrt if layer.elementwise else f"{wrt}[{', '.join(map(str, index))}]"
     return arrays, wrt, index, label, function
@@ -122,8 +125,12 @@ def step_sweep(
                 name=layer.name, point=point_text(at), dtype=dtype
             )
         )
-    ones = np.ones(out.shape)
-    truth = symbolic_gradients(layer, used, ones, TRUTH_DIGITS)[f"d{wrt}"][index]
+    picked = layer.kind.sweep_output(layer)
+    weights = np.ones(out.shape)  # dout: the sum of the outputs, or the one picked
+    if picked is not None:
+        weights = np.zeros(out.shape)
+        weights[picked] = 1.0
+    truth = symbolic_gradients(layer, used, weights, TRUTH_DIGITS)[f"d{wrt}"][index]
     if not mpmath.isfinite(truth):
         raise SymgradError(
             _("{name} has no finite derivative at {point}").format(
@@ -188,6 +195,8 @@ def step_sweep(
             f"∂{layer.form.output}/∂{label}"
             if layer.elementwise
             else f"∂(Σ{layer.form.output})/∂{label}"
+            if picked is None
+            else f"∂{layer.form.output}[{', '.join(map(str, picked))}]/∂{label}"
         ),
         at=dict(at),
         dtype=dtype,

@@ -15,15 +15,20 @@ from symgrad.i18n import _
 from symgrad.layers import (
     add,
     affine,
+    cross_entropy,
     elu,
     exp,
     gelu,
     gelu_tanh,
     leaky_relu,
+    log_softmax,
+    mse,
     mul,
     reciprocal,
     relu,
     sigmoid,
+    sigmoid_with_loss,
+    softmax,
     softmax_with_loss,
     softplus,
     square,
@@ -50,7 +55,12 @@ CATALOG: tuple[Layer, ...] = tuple(
         gelu,
         gelu_tanh,
         affine,
+        softmax,
+        log_softmax,
         softmax_with_loss,
+        sigmoid_with_loss,
+        mse,
+        cross_entropy,
     )
 )
 

@@ -1,12 +1,13 @@
 """What each kind of layer means: one small object per kind, asked, never switched on.
 
-A catalog layer is elementwise (y = f(x), element by element), affine (Y = X·W + b) or a
-class loss (L = loss(softmax(x), t), a scalar). Everything that depends on which one it
-is lives in its kind: the arrays ``--shape`` and ``--batch`` describe, which elements a
-grouped perturbation may displace together, the point ``symgrad steps`` sweeps at, its
-place in a ``symgrad net`` spec, and what ``--shape`` means in words. The engine, the CLI
-and the network builder ask ``layer.kind`` and never name a kind, as tinygrad's gradient
-walker never names an op. A kind never names an array either: names come from the
+A catalog layer is elementwise (y = f(x), element by element), affine (Y = X·W + b),
+row-wise (y = f(x) row by row: softmax) or a loss over rows (L = the mean over rows of
+loss(activation(x), t), a scalar). Everything that depends on which one it is lives in
+its kind: the arrays ``--shape`` and ``--batch`` describe, which elements a grouped
+perturbation may displace together, the point ``symgrad steps`` sweeps at, its place in
+a ``symgrad net`` spec, and what ``--shape`` means in words. The engine, the CLI and the
+network builder ask ``layer.kind`` and never name a kind, as tinygrad's gradient walker
+never names an op. A kind never names an array either: names come from the
 :class:`~symgrad.layers.spec.Layer` (``inputs``, ``params``, ``labels``), by position.
 
 Adding a kind is one subclass here and one SymPy form class in ``symgrad/symbolic/``.
@@ -69,6 +70,11 @@ class Kind(ABC):
     @abstractmethod
     def sweep_shape(self, layer: Layer) -> Shape:
         """The ``--shape`` (with a batch of 1) of the point ``symgrad steps`` sweeps at."""
+
+    def sweep_output(self, layer: Layer) -> Shape | None:
+        """The output element ``symgrad steps`` differentiates, or None for the sum of the
+        outputs (one element for an elementwise layer, the loss itself for a loss)."""
+        return None
 
     def spec_argument(self, layer: Layer, text: str) -> object | None:
         """What follows ``NAME:`` in a ``symgrad net`` spec (``affine:50``), parsed; None
@@ -231,13 +237,39 @@ class Affine(Kind):
         return (*shapes[layer.inputs[0]], shapes[layer.params[0]][1])
 
 
-class ClassLoss(Kind):
-    """L = loss(activation(x), t) over rows of class scores: scores and labels are N×C."""
+class RowWise(Kind):
+    """y = f(x) row by row: each output row depends on every entry of the same input row
+    and on nothing else (softmax); x is N×C and y has its shape."""
+
+    def shape_meaning(self, layer: Layer) -> str:
+        return "N,C: batch, entries per row"
+
+    def array_shapes(self, layer: Layer, shape: Shape, batch: int) -> dict[str, Shape]:
+        shape = _two_sizes(self, layer, shape)
+        return {name: shape for name in layer.inputs}
+
+    def couplings(
+        self, layer: Layer, name: str, shape: Shape, out_shape: Shape
+    ) -> Couplings | None:
+        # Changing x[n, c] changes the outputs of row n alone.
+        return ((0, 0),) if len(shape) == 2 and shape == out_shape else None
+
+    def sweep_shape(self, layer: Layer) -> Shape:
+        return (1, layer.default_shape[-1])
+
+    def sweep_output(self, layer: Layer) -> Shape | None:
+        return (0, 0)  # softmax's row sums to 1: the derivative of the sum is 0
+
+
+class RowLoss(Kind):
+    """L = mean over the N rows of loss(activation(x), t): the input and the labels are
+    N×C, the activation (softmax, sigmoid, none) acts within a row, and the loss sums the
+    row. What C counts (classes, 0/1 labels, outputs) is the layer's ``label_values``."""
 
     loss = True
 
     def shape_meaning(self, layer: Layer) -> str:
-        return "N,C: batch, classes"
+        return f"N,C: batch, {layer.label_values.columns}"
 
     def array_shapes(self, layer: Layer, shape: Shape, batch: int) -> dict[str, Shape]:
         shape = _two_sizes(self, layer, shape)
@@ -259,6 +291,16 @@ class ClassLoss(Kind):
 
 ELEMENTWISE = Elementwise()
 AFFINE = Affine()
-CLASS_LOSS = ClassLoss()
+ROW_WISE = RowWise()
+ROW_LOSS = RowLoss()
 
-__all__ = ["AFFINE", "CLASS_LOSS", "ELEMENTWISE", "WEIGHT_SCALE", "Couplings", "Kind", "Shape"]
+__all__ = [
+    "AFFINE",
+    "ELEMENTWISE",
+    "ROW_LOSS",
+    "ROW_WISE",
+    "WEIGHT_SCALE",
+    "Couplings",
+    "Kind",
+    "Shape",
+]

@@ -8,7 +8,7 @@ and uses the upstream ``dout`` instead of assuming it is 1.
 import numpy as np
 
 from symgrad.layers.arrays import as_float
-from symgrad.layers.kinds import CLASS_LOSS
+from symgrad.layers.kinds import ROW_LOSS
 from symgrad.layers.spec import Layer
 
 
@@ -61,7 +61,7 @@ class SoftmaxWithLoss:
 def symbolic():
     import sympy as sp
 
-    from symgrad.symbolic.classes import ClassLossForm
+    from symgrad.symbolic.losses import RowLossForm
 
     def activation(x):
         total = sum(sp.exp(xk) for xk in x)
@@ -70,8 +70,13 @@ def symbolic():
     def loss(y, t):
         return -sum(tk * sp.log(yk) for yk, tk in zip(y, t, strict=True))
 
-    return ClassLossForm(
-        activation=activation, activation_name="softmax", loss=loss, loss_name="cross-entropy"
+    return RowLossForm(
+        loss=loss,
+        loss_name="cross-entropy",
+        activation=activation,
+        activation_name="softmax",
+        inverse=sp.log,  # x_k = log y_k + log Σ exp(x): the shift cancels in softmax
+        probabilities=True,
     )
 
 
@@ -79,7 +84,7 @@ LAYER = Layer(
     name="softmax-with-loss",
     numpy_class=SoftmaxWithLoss,
     symbolic=symbolic,
-    kind=CLASS_LOSS,
+    kind=ROW_LOSS,
     inputs=("x",),
     labels=("t",),
     complex_safe=True,

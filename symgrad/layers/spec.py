@@ -20,7 +20,35 @@ from symgrad.layers.kinds import Kind
 if TYPE_CHECKING:
     from symgrad.symbolic.forms import SymbolicForm
 
-Domain = Literal["real", "away_from_zero"]
+
+def random_labels(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """One-hot labels with a random class per row: rows of ``N,C``, or a single ``C``."""
+    classes = shape[-1]
+    labels = np.eye(classes)[rng.integers(0, classes, size=shape[0] if len(shape) == 2 else 1)]
+    return labels if len(shape) == 2 else labels[0]
+
+
+Domain = Literal["real", "away_from_zero", "probability"]
+
+
+@dataclass(frozen=True)
+class LabelValues:
+    """What a loss's labels hold, and how a check draws them at random.
+
+    Attributes:
+        columns: what a row's entries are, in words (``classes``): the C of ``N,C``.
+        draw: labels of a shape from a random generator, as float64.
+    """
+
+    columns: str
+    draw: Callable[[tuple[int, ...], np.random.Generator], np.ndarray]
+
+
+ONE_HOT = LabelValues("classes", random_labels)
+BINARY = LabelValues(
+    "0/1 labels", lambda shape, rng: rng.integers(0, 2, size=shape).astype(np.float64)
+)
+TARGETS = LabelValues("outputs", lambda shape, rng: rng.standard_normal(shape))
 
 
 @dataclass(frozen=True)
@@ -39,7 +67,9 @@ class Layer:
         params: constructor arrays whose gradients ``backward`` stores as ``d<name>``.
         labels: forward arguments that are data, not differentiated (after ``inputs``).
         domain: where random inputs are drawn; ``away_from_zero`` keeps clear of a kink
-            or a pole at 0.
+            or a pole at 0, ``probability`` draws from [0.4, 1), clear of log's pole.
+        label_values: what the labels hold (one-hot rows, 0/1 per element, real
+            targets): how a check and a ``symgrad net`` spec draw them.
         default_shape: used when ``--shape`` is not given.
         smooth: differentiable everywhere in its domain (no kink, as ReLU has at 0).
         complex_safe: the forward is analytic and its NumPy code carries a complex input
@@ -55,6 +85,7 @@ class Layer:
     params: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     domain: Domain = "real"
+    label_values: LabelValues = ONE_HOT
     default_shape: tuple[int, ...] = (2, 3)
     smooth: bool = True
     complex_safe: bool = False  # opt-in: a layer must be written for it
@@ -106,19 +137,17 @@ def sample(domain: Domain, shape: tuple[int, ...], rng: np.random.Generator) -> 
     """Draw a float64 test input; ``away_from_zero`` gives |x| >= 0.25, clear of a kink or
     a pole, and as many negative elements as positive ones (one more positive for an odd
     size) in random places, so that every draw shows both sides: ReLU's gradient passing
-    and stopping, never six positives by chance."""
+    and stopping, never six positives by chance. ``probability`` gives values in
+    [0.4, 1), where log is far enough from its pole at 0 for every method's steps:
+    five-point's reach ±2h in float32 is about 0.27, and at y = 0.25 its error there
+    outgrew the bound."""
+    if domain == "probability":
+        return rng.uniform(0.4, 1.0, size=shape)
     values = rng.standard_normal(shape)
     if domain == "away_from_zero":
         signs = rng.permutation(np.resize((1.0, -1.0), values.size)).reshape(shape)
         values = (0.25 + abs(values)) * signs
     return values
-
-
-def random_labels(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """One-hot labels with a random class per row: rows of ``N,C``, or a single ``C``."""
-    classes = shape[-1]
-    labels = np.eye(classes)[rng.integers(0, classes, size=shape[0] if len(shape) == 2 else 1)]
-    return labels if len(shape) == 2 else labels[0]
 
 
 def seeded_rng(seed: int) -> np.random.Generator:

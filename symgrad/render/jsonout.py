@@ -78,8 +78,10 @@ def second_derivation(report: SecondDerivation) -> dict[str, Any]:
     """``derive --order 2 --json``: the Hessian's entries keyed ``"x,y"`` (``"x,x"`` for
     ∂²/∂x²; a ≤ b in the inputs' order), in the output where the first derivative is
     (``second``) and in the inputs (``in_inputs``); ``kinks`` are equations where no
-    second derivative exists. Strings read back with ``sympify`` and ``symbols``."""
+    second derivative exists; ``hvp`` a loss row's (H·v)ᵢ (else null). Strings read back
+    with ``sympify`` and ``symbols``."""
     expressions = [report.forward, *report.first.values(), *report.second.values()]
+    expressions += [report.hvp] if report.hvp is not None else []
     names = {str(s) for e in expressions for s in getattr(e, "free_symbols", ())}
     return {
         "layer": report.layer,
@@ -91,6 +93,8 @@ def second_derivation(report: SecondDerivation) -> dict[str, Any]:
         "second": {",".join(pair): plain(value) for pair, value in report.second.items()},
         "in_inputs": {",".join(pair): plain(value) for pair, value in report.in_inputs.items()},
         "kinks": [plain(where) for where in report.kinks],
+        "hvp": None if report.hvp is None else plain(report.hvp),
+        "notes": list(report.notes),
         "symbols": {name: [] for name in sorted(names | set(report.inputs))},
     }
 

@@ -109,7 +109,7 @@ def nodes(report: Derivation) -> str:
 
 def _chain(chain: ChainRule, report: Derivation) -> str:
     """One input's chain rule: the partials along each path, their values, the product."""
-    head = _gradient(report, chain.wrt)
+    head = partial(chain.of, chain.wrt) if chain.of else _gradient(report, chain.wrt)
     if chain.unlisted:  # too many paths to list: their sum, by the backward walk
         return (
             f"<p>{math(head)} sums the products of local derivatives along"

@@ -106,9 +106,17 @@ class _UnicodeBase(_WholeFloats, PlainPrinter):
     def _print_OneMatrix(self, expr):
         return "𝟙"
 
+    def _print_Indexed(self, expr):
+        return f"{expr.base}_{'_'.join(map(str, expr.indices))}"  # x[i] → xᵢ
+
+    def _print_KroneckerDelta(self, expr):
+        return "δ_" + "".join(map(str, expr.args))  # δᵢⱼ below
+
     def _print_Sum(self, expr):
         (index, *_), *_ = expr.limits
-        return f"Σ_{index} {self._print(expr.function)}"
+        body = self._print(expr.function)
+        # A sum of terms is summed whole: Σₖ (tₖ·log(yₖ) + …), never Σₖ tₖ·log(yₖ) + ….
+        return f"Σ_{index} ({body})" if isinstance(expr.function, sp.Add) else f"Σ_{index} {body}"
 
 
 def plain(expr) -> str:
@@ -118,6 +126,10 @@ def plain(expr) -> str:
 
 def latex(expr) -> str:
     return TeXPrinter().doprint(expr)
+
+
+def _subscripts(letters: str) -> str:
+    return "".join(LETTER_SUBSCRIPTS[letter] for letter in letters)
 
 
 def _superscript(match: re.Match) -> str:
@@ -148,7 +160,9 @@ def pretty(expr) -> str:
     text = re.sub(r"\*\*(?:(-?[0-9]+)|\((-[0-9]+)\))(?![0-9.])", _superscript, text)
     text = text.replace("**", "^").replace(".T", "ᵀ")
     text = re.sub(r"(?<=[A-Za-z])([0-9]+)", lambda m: m.group(1).translate(SUBSCRIPTS), text)
-    text = re.sub(r"_([ijkn])\b", lambda m: LETTER_SUBSCRIPTS[m.group(1)], text)
+    # y_i² as well as y_i: a superscript digit is a word character to \b
+    text = re.sub(r"_([ijkn])(?![A-Za-z0-9_])", lambda m: LETTER_SUBSCRIPTS[m.group(1)], text)
+    text = re.sub(r"δ_([ijkn]{2})", lambda m: "δ" + _subscripts(m.group(1)), text)  # δᵢⱼ
     text = re.sub(r"(?<![\w.√])([0-9]+)\*(?=[A-Za-z(√])", r"\1", text)  # 2*t -> 2t, √2·x stays
     text = re.sub(r"\*(?=\()", "", text)  # y*(1 - y) -> y(1 - y)
     return text.replace("*", "·").replace("-", "−").replace(">=", "≥").replace("<=", "≤")

@@ -128,7 +128,8 @@ def derivation(report: Derivation) -> RenderableType:
         parts.append(Prose(_("shapes: {shapes}").format(shapes=shapes), style="dim"))
     parts += [Prose(), _node_table(report), Prose(_("Chain rule, backward ←"), style="italic")]
     for chain in report.chains:
-        parts += [Prose("  " + line) for line in _chain_lines(chain, report.output, report.matrix)]
+        of = chain.of or report.output
+        parts += [Prose("  " + line) for line in _chain_lines(chain, of, report.matrix)]
     whole = {chain.wrt for chain in report.chains if chain.total}
     if whole:
         parts.append(
@@ -226,9 +227,20 @@ def second_derivation(report: SecondDerivation) -> RenderableType:
         )
         parts.append(Prose(title, style="italic"))
         for (a, b), value in report.second.items():
+            # A row's entries: xᵢ beside any other xₖ of the row.
+            other = "   (k ≠ i)" if a != b and report.hvp is not None else ""
             parts.append(
-                Prose.assemble("  ", f"{second_partial(y, a, b)} = ", (pretty(value), "bold green"))
+                Prose.assemble(
+                    "  ", f"{second_partial(y, a, b)} = ", (pretty(value), "bold green"), other
+                )
             )
+    if report.hvp is not None:
+        parts += [
+            Prose(),
+            Prose(_("Hessian-vector product, per row"), style="italic"),
+            Prose.assemble("  (H·v)ᵢ = ", (pretty(report.hvp), "bold green")),
+        ]
+    parts += [Prose(f"  note: {note}", style="dim") for note in report.notes]
     for where in report.kinks:
         parts.append(
             Prose(
@@ -239,6 +251,38 @@ def second_derivation(report: SecondDerivation) -> RenderableType:
                 style="dim",
             )
         )
+    return Group(*parts)
+
+
+def catalog(rows: list[dict[str, str]]) -> RenderableType:
+    """``symgrad list``: the layers in teaching order, in groups that read ``--shape`` the
+    same way (the elementwise layers, affine, the row-wise ones …), each group a table of
+    name, forward and derivative as wide as the screen, so that the formulas get the width
+    and the groups' columns line up under one header."""
+    groups: list[tuple[str, list[dict[str, str]]]] = []
+    for row in rows:
+        if not groups or groups[-1][0] != row["shape"]:
+            groups.append((row["shape"], []))
+        groups[-1][1].append(row)
+    parts: list[RenderableType] = []
+    for shape, members in groups:
+        table = Table(
+            show_header=not parts,  # the columns line up: one header says them all
+            title=_("--shape means {shape}").format(shape=shape),
+            title_justify="left",
+            title_style="italic",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            expand=True,  # every group as wide as the screen: their columns line up
+        )
+        table.add_column(_("layer"), style="bold cyan", no_wrap=True, min_width=17)
+        # A formula may hold a term wider than its column (gelu's at 80 columns): folded
+        # onto the next line, never cut short.
+        table.add_column(_("forward"), overflow="fold", ratio=1)
+        table.add_column(_("derivative"), overflow="fold", ratio=1)
+        for row in members:
+            table.add_row(row["layer"], row["forward"], row["derivative"])
+        parts.append(table)
     return Group(*parts)
 
 
@@ -311,8 +355,9 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
     parts: list[RenderableType] = [header, Prose(), _summary(report, symbolic)]
     if report.order == 2:
         legend = _(
-            "Order 2: sym = SymPy's Hessian-vector product H·v = dout·f″(x)·v, num = the "
-            "numeric derivative along x of ⟨v, the NumPy backward(dout)⟩ ({method} "
+            "Order 2: sym = SymPy's Hessian-vector product H·v of ⟨dout, output⟩ (dout·f″(x)·v "
+            "for an elementwise f), num = the numeric derivative along x of ⟨v, the NumPy "
+            "backward(dout)⟩ ({method} "
             "differences). Every element is held to its own bound on |sym−num|; a row "
             "shows the worst element, the largest |sym−num| / bound"
         ).format(method=report.method)

@@ -1,8 +1,8 @@
 """What every SymPy description of a layer offers, whatever its kind.
 
-``ScalarForm`` (elementwise), ``MatrixForm`` (affine) and ``ClassLossForm`` (a class
-loss) are the three there are; a new kind's form only has to have these members to be
-derived, printed and evaluated everywhere a catalog layer is.
+``ScalarForm`` (elementwise), ``MatrixForm`` (affine), ``RowForm`` (row-wise: softmax)
+and ``RowLossForm`` (a loss over rows) are the four there are; a new kind's form only has
+to have these members to be derived, printed and evaluated everywhere a catalog layer is.
 """
 
 from __future__ import annotations

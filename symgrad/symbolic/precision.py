@@ -22,6 +22,10 @@ Shapes = dict[str, tuple[int, ...]]
 # What every SymPy form's ``gradient_function(shapes, digits)`` returns: the arrays by
 # name and the upstream gradient dout → SymPy's gradient of each input as ``"d<name>"``.
 GradientFunction = Callable[[dict[str, np.ndarray], np.ndarray], dict[str, np.ndarray]]
+# (arrays, dout, directions v by input name) -> H·v by input name, in float64
+HessianVectorFunction = Callable[
+    [dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]], dict[str, np.ndarray]
+]
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,22 @@ import sympy as sp
 PRECISION = 50  # digits for the numeric half of a proof
 
 
-def _ops(expr: sp.Expr) -> tuple[int, int, bool, int]:
-    """Smaller is nicer: fewer operations, fewer minus signs, factored, shorter text."""
+def _ops(expr: sp.Expr) -> tuple[int, int, bool, bool, int]:
+    """Smaller is nicer: fewer operations, fewer minus signs, factored (the expression and
+    its denominator: y(1 − y), not y² − y), shorter text."""
     text = sp.sstr(expr)
-    return sp.count_ops(expr), text.count("-"), isinstance(expr, sp.Add), len(text)
+    factored = isinstance(sp.denom(expr), sp.Add)
+    return sp.count_ops(expr), text.count("-"), isinstance(expr, sp.Add), factored, len(text)
+
+
+def _negated(factor: sp.Expr) -> sp.Expr | None:
+    """−factor for a sum or a sum to an odd power (1/(y − 1) → 1/(1 − y)), else None."""
+    if isinstance(factor, sp.Add):
+        return -factor
+    base, exponent = factor.as_base_exp()
+    if isinstance(base, sp.Add) and exponent.is_integer and exponent.is_odd:
+        return (-base) ** exponent
+    return None
 
 
 def tidy(expr: sp.Expr) -> sp.Expr:
@@ -30,12 +42,15 @@ def tidy(expr: sp.Expr) -> sp.Expr:
         except Exception:  # a simplifier that raises just offers no candidate
             continue
     flipped = []
-    for candidate in candidates:
+    for candidate in candidates:  # a leading minus taken into one sum: −(y − 1) → 1 − y
         coefficient, factors = candidate.as_coeff_mul()
-        adds = [f for f in factors if isinstance(f, sp.Add)]
-        if coefficient.is_negative and len(adds) == 1:
-            others = [f for f in factors if f is not adds[0]]
-            flipped.append(sp.Mul(-coefficient, *others, -adds[0]))
+        if not coefficient.is_negative:
+            continue
+        for k, factor in enumerate(factors):
+            negated = _negated(factor)
+            if negated is not None:
+                others = factors[:k] + factors[k + 1 :]
+                flipped.append(sp.Mul(-coefficient, *others, negated))
     return min(candidates + flipped, key=_ops)
 
 

@@ -10,7 +10,12 @@ import sympy as sp
 
 from symgrad.reports import ChainRule, Derivation, GraphNode, SecondDerivation
 from symgrad.symbolic.graph import Node, backward_sum, decompose, paths_to
-from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
+from symgrad.symbolic.precision import (
+    Arithmetic,
+    GradientFunction,
+    HessianVectorFunction,
+    Shapes,
+)
 from symgrad.symbolic.rewrite import as_one_of, in_terms_of_output, proved_equal, tidy
 
 
@@ -124,7 +129,7 @@ class ScalarForm:
                 raw = sp.diff(self.forward, a, b)
                 in_inputs[str(a), str(b)] = tidy(raw)
                 second[str(a), str(b)] = tidy(raw)
-        through_output = None
+        through_output, notes = None, []
         if len(self.inputs) == 1:
             (x,) = self.inputs
             g = first[x]
@@ -136,6 +141,14 @@ class ScalarForm:
                 if proved_equal(product.subs(y, self.forward), raw):
                     through_output = (g, slope)
                     second[str(x), str(x)] = product
+            else:
+                named = _as_activation_derivative(g, x)
+                if named is not None and proved_equal(named[2], in_inputs[str(x), str(x)]):
+                    second[str(x), str(x)] = named[1]
+                    notes.append(
+                        f"∂{y}/∂{x} is {named[0]}({x}), so ∂²{y}/∂{x}² is {named[0]}'s own "
+                        f"derivative at {named[0]}({x}) (proved equal to SymPy's)"
+                    )
         return SecondDerivation(
             layer=name,
             output=self.output,
@@ -146,7 +159,35 @@ class ScalarForm:
             second=second,
             in_inputs=in_inputs,
             kinks=_boundaries(self.forward),
+            notes=tuple(notes),
         )
+
+    def hvp_function(self, shapes: Shapes) -> HessianVectorFunction:
+        """SymPy's Hessian-vector product of ⟨dout, output⟩ in float64, element by element:
+        ``{"x": dout·Σ_b ∂²f/∂x∂b·v_b, …}`` for directions v by input name."""
+        key = ("hvp",)
+        if key not in self._cache:
+            arithmetic = Arithmetic(None)
+            entries = {
+                (str(a), str(b)): arithmetic.compile(self.inputs, sp.diff(self.forward, a, b))
+                for a in self.inputs
+                for b in self.inputs
+            }
+
+            def hvp(arrays, dout, directions):
+                args = [np.asarray(arrays[str(x)], dtype=np.float64) for x in self.inputs]
+                shape = np.shape(dout)
+                return {
+                    str(a): dout
+                    * sum(
+                        np.broadcast_to(entries[str(a), str(b)](*args), shape) * directions[str(b)]
+                        for b in self.inputs
+                    )
+                    for a in self.inputs
+                }
+
+            self._cache[key] = hvp
+        return self._cache[key]
 
     def gradient_function(self, shapes: Shapes, digits: int | None = None) -> GradientFunction:
         """Evaluation of SymPy's gradient: ``{"dx": dout · ∂y/∂x, …}``.
@@ -188,6 +229,28 @@ def _boundaries(expr: sp.Expr) -> tuple[sp.Expr, ...]:
             if isinstance(condition, sp.core.relational.Relational):
                 found.append(sp.Eq(condition.lhs, condition.rhs))
     return tuple(dict.fromkeys(found))
+
+
+def _as_activation_derivative(g: sp.Expr, x: sp.Symbol) -> tuple[str, sp.Expr, sp.Expr] | None:
+    """When the first derivative g is a catalog activation's forward (softplus's is the
+    sigmoid), the second is that activation's own derivative in its output: the
+    activation's name, that derivative written with it, sigmoid(x)·(1 − sigmoid(x)), and
+    the same in x, for the proof. None otherwise."""
+    from symgrad.layers import CATALOG
+
+    for layer in CATALOG:
+        form = layer.form
+        if not (layer.elementwise and layer.smooth and isinstance(form, ScalarForm)):
+            continue
+        if len(form.inputs) != 1 or form.express_in != "output":
+            continue
+        forward = form.forward.xreplace({form.inputs[0]: x})
+        if forward != g:
+            continue
+        slope = form.final_derivative(form.inputs[0]).xreplace({form.inputs[0]: x})
+        named = slope.xreplace({form.output_symbol: sp.Function(layer.name)(x)})
+        return layer.name, named, slope.xreplace({form.output_symbol: forward})
+    return None
 
 
 def _activations(x: sp.Symbol) -> list[sp.Expr]:

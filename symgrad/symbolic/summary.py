@@ -28,7 +28,7 @@ def summarize(layer: Layer) -> dict[str, str]:
             for n, v in report.derivatives.items()
         )
     forward = f"{pretty(report.output)} = {pretty(report.forward)}"
-    if layer.kind.loss:  # a loss is written in its activation's output: show both
+    if layer.kind.loss and len(report.nodes) > 1:  # written in its activation's output
         first = report.nodes[0]
         forward += f", {pretty(first.output)} = {pretty(first.expression)}"
     return {"forward": forward, "derivative": derivative}

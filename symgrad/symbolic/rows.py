@@ -1,0 +1,197 @@
+"""Row-wise layers (softmax, log-softmax): a row of C entries in, a row of C entries out.
+
+SymPy works on one row of C explicit symbols x₁…x_C. The Jacobian ∂yᵢ/∂xⱼ is rewritten in
+the outputs y through the function's inverse and the constraint its outputs satisfy
+(Σ y = 1 for softmax); the backward, dx = Jᵀ·dout row by row, is the chain rule through
+y with the upstream gradient doutₖ = ∂L/∂yₖ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+
+from symgrad.reports import ChainRule, Derivation, GraphNode
+from symgrad.symbolic.cache import remember
+from symgrad.symbolic.losses import SHOWN_CLASSES, class_symbols
+from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
+from symgrad.symbolic.rewrite import normal_form, proved_equal, tidy
+
+ROW = sp.IndexedBase("x")  # the row a formula is written on: xᵢ, xₖ
+INDEX_I, INDEX_J, INDEX_K = sp.symbols("i j k", integer=True)
+C = sp.Symbol("C", integer=True, positive=True)  # entries in a row
+
+
+@dataclass(frozen=True)
+class RowForm:
+    """y = function(x) on one row of C entries, the same for every row.
+
+    Attributes:
+        function: a row's C outputs from its C inputs.
+        formula: yᵢ written on the row :data:`ROW` with index :data:`INDEX_I` and C entries
+            (exp(xᵢ)/Σₖ exp(xₖ)), for printing; checked against ``function``.
+        name: the node's name (``softmax``).
+        inverse: xₖ in terms of yₖ, up to what cancels (softmax's shift); checked.
+        constraint: an expression in the outputs that is 0 for every row (Σ y − 1 for
+            softmax), or None; the rewriting in y may use it.
+    """
+
+    function: Callable[[Sequence[sp.Symbol]], list[sp.Expr]]
+    formula: sp.Expr
+    name: str
+    inverse: Callable[[sp.Symbol], sp.Expr]
+    constraint: Callable[[Sequence[sp.Symbol]], sp.Expr] | None = None
+    input: str = "x"
+    output: str = "y"
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def _on_constraint(self, expr: sp.Expr, ys: Sequence[sp.Symbol], keep: set[int]) -> sp.Expr:
+        """Eliminate an output not in ``keep`` through the constraint (y₃ = 1 − y₁ − y₂)."""
+        if self.constraint is None:
+            return tidy(expr)
+        j = max(set(range(len(ys))) - keep)
+        (solved,) = sp.solve(self.constraint(ys), ys[j])
+        return tidy(sp.expand(sp.cancel(expr.subs(ys[j], solved))))
+
+    def _in_outputs(self, expr: sp.Expr, xs, ys, keep: set[int]) -> sp.Expr:
+        """An expression in x rewritten in y through the inverse and the constraint."""
+        in_y = normal_form(expr.subs({x: self.inverse(y) for x, y in zip(xs, ys, strict=True)}))
+        return self._on_constraint(in_y, ys, keep)
+
+    def _check(self, xs, ys) -> None:
+        """The formula is the function, and the function of the inverse gives y back, so
+        that what is printed and the rewriting in y are sound."""
+        c = len(xs)
+        shown = self.formula.subs(C, c).doit().subs(INDEX_I, 1)
+        shown = shown.xreplace({ROW[k]: xs[k - 1] for k in range(1, c + 1)})
+        if not proved_equal(shown, self.function(xs)[0]):
+            raise ArithmeticError(f"the formula printed for {self.name} is not its function")
+        back = self.function([self.inverse(y) for y in ys])
+        for k, (value, y) in enumerate(zip(back, ys, strict=True)):
+            if self._on_constraint(normal_form(value - y), ys, {k}) != 0:
+                raise ArithmeticError(f"the inverse of {self.name} is not one")
+
+    def derive(self, name: str) -> Derivation:
+        """The node with ∂yᵢ/∂xᵢ and ∂yₖ/∂xᵢ in y, the backward as the chain rule
+        through y, and the Jacobian ∂yᵢ/∂xⱼ in one formula with Kronecker's δᵢⱼ."""
+        c = SHOWN_CLASSES
+        xs, ys = class_symbols(self.input, c), class_symbols(self.output, c)
+        douts = class_symbols("dout", c)
+        self._check(xs, ys)
+        f = self.function(xs)
+        y_i, y_j, y_k = (sp.Symbol(f"{self.output}_{s}", real=True) for s in "ijk")
+        dout_i, dout_k = (sp.Symbol(f"dout_{s}", real=True) for s in "ik")
+        # ∂y₁/∂x₁ and ∂y₂/∂x₁, renamed to index i and another index k.
+        diagonal = self._in_outputs(sp.diff(f[0], xs[0]), xs, ys, {0, 1})
+        off_diagonal = self._in_outputs(sp.diff(f[1], xs[0]), xs, ys, {0, 1})
+        names = {ys[0]: y_i, ys[1]: y_k, douts[0]: dout_i, douts[1]: dout_k}
+        x_i = f"{self.input}_i"
+        node = GraphNode(
+            op=self.name,
+            output=self.output,
+            inputs=(self.input,),
+            expression=sp.Function(self.name.replace("-", "_"))(sp.Symbol(self.input, real=True)),
+            local_derivatives={
+                f"∂{self.output}_i/∂{x_i}": diagonal.xreplace(names),
+                f"∂{self.output}_k/∂{x_i} (k ≠ i)": off_diagonal.xreplace(names),
+            },
+        )
+        # The backward for x₁: Σₖ doutₖ·∂yₖ/∂x₁, each Jacobian entry rewritten in y.
+        terms = [
+            douts[k] * self._in_outputs(sp.diff(f[k], xs[0]), xs, ys, {0, k}) for k in range(c)
+        ]
+        backward = self._row_sums(sp.Add(*terms), douts, ys).xreplace(names)
+        # ∂yᵢ/∂xⱼ: the entry off the diagonal, plus δᵢⱼ times what the diagonal adds.
+        off_ij = off_diagonal.xreplace({ys[1]: y_i, ys[0]: y_j})
+        added = diagonal.xreplace(names) - off_ij.subs(y_j, y_i)
+        jacobian = tidy(sp.factor(off_ij + sp.KroneckerDelta(INDEX_I, INDEX_J) * added))
+        on_symbols = {
+            ROW[INDEX_I]: sp.Symbol(x_i, real=True),
+            ROW[INDEX_K]: sp.Symbol(f"{self.input}_k", real=True),
+        }
+        return Derivation(
+            layer=name,
+            output=f"{self.output}_i",
+            forward=self.formula.xreplace(on_symbols),
+            inputs=(self.input,),
+            nodes=(node,),
+            chains=(
+                ChainRule(
+                    wrt=x_i,
+                    of="L",
+                    paths=(("L", f"{self.output}_i"), ("L", f"{self.output}_k")),
+                    factors=(
+                        (dout_i, diagonal.xreplace(names)),
+                        (dout_k, off_diagonal.xreplace(names)),
+                    ),
+                    summed_over=("", "k ≠ i"),
+                    product=backward,
+                ),
+            ),
+            derivatives={f"{self.input}_j": jacobian},
+            notes=(
+                f"derived with rows of {c} entries; the k terms are summed over every k ≠ i",
+                "doutₖ = ∂L/∂yₖ, the upstream gradient: the chain rule above is the backward, "
+                "row by row",
+            ),
+        )
+
+    def _row_sums(self, expr: sp.Expr, douts, ys) -> sp.Expr:
+        """The backward of x₁ with the row's sums named (Σₖ doutₖ·yₖ, Σₖ doutₖ), so that it
+        reads for any i; proved equal to ``expr``."""
+        sums = {
+            sum(d * y for d, y in zip(douts, ys, strict=True)): sp.Symbol("Σₖdoutₖ·yₖ"),
+            sum(douts): sp.Symbol("Σₖdoutₖ"),
+        }
+        others = set(douts[1:]) | set(ys[1:])
+        expanded = sp.expand(expr)
+        candidates = [
+            sp.factor(expanded),
+            *(sp.collect(expanded, s) for s in (ys[0], sp.exp(ys[0]))),
+        ]
+        named = []
+        for candidate in candidates:
+            for total, symbol in sums.items():
+                candidate = candidate.subs(total, symbol)
+            if not candidate.free_symbols & others:
+                named.append(tidy(candidate))
+        for candidate in named:
+            if proved_equal(candidate.xreplace({s: t for t, s in sums.items()}), expr):
+                return candidate
+        return tidy(expr)
+
+    def gradient_function(self, shapes: Shapes, digits: int | None = None) -> GradientFunction:
+        """Evaluation of SymPy's backward dx = Jᵀ·dout for rows of ``shapes[input]`` (its
+        last axis: a row's entries), in float64 or at ``digits`` digits, one row at a time
+        with mpmath."""
+        entries = shapes[self.input][-1]
+        key = (entries, digits)
+        if key not in self._cache:
+            xs, douts = class_symbols(self.input, entries), class_symbols("dout", entries)
+            f = self.function(xs)
+            arithmetic = Arithmetic(digits)
+            backward = remember(
+                ("row backward", sp.srepr(f)),
+                lambda: [
+                    sum(d * sp.diff(fk, x) for d, fk in zip(douts, f, strict=True)) for x in xs
+                ],
+            )
+            derivative = arithmetic.compile((xs, douts), backward)
+
+            def gradients(arrays: dict[str, np.ndarray], dout: np.ndarray) -> dict[str, np.ndarray]:
+                with arithmetic.context():
+                    x = np.atleast_2d(arithmetic.array(arrays[self.input]))
+                    d = np.atleast_2d(arithmetic.array(dout)).reshape(x.shape)
+                    if digits is None:
+                        columns = derivative(list(x.T), list(d.T))
+                        dx = np.stack(np.broadcast_arrays(*columns), axis=-1)
+                    else:
+                        rows = [derivative(list(xr), list(dr)) for xr, dr in zip(x, d, strict=True)]
+                        dx = np.array(rows, dtype=object)
+                    return {f"d{self.input}": dx.reshape(np.shape(arrays[self.input]))}
+
+            self._cache[key] = gradients
+        return self._cache[key]
