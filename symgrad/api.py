@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from symgrad.checking.containment import DEFAULT_TIMEOUT
 from symgrad.comparison.shapes import array_shapes
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 from symgrad.inputs import (
     check_budget,
     parse_at,
@@ -84,8 +85,8 @@ def derive(
         from symgrad.expressions.budget import DERIVE_SECONDS, time_limit
         from symgrad.expressions.parse import excerpt
 
-        what = f"deriving {excerpt(target.name)}"
-        hint = "`symgrad graph … --at` draws it with numbers, without simplifying"
+        what = _("deriving {expression}").format(expression=excerpt(target.name))
+        hint = _("`symgrad graph … --at` draws it with numbers, without simplifying")
         with time_limit(DERIVE_SECONDS, what, hint):
             return target.form.derive(target.name)
     layer = target.layer
@@ -107,14 +108,18 @@ def _second(target: Any) -> SecondDerivation:
 
     if target.layer is not None and not hasattr(target.layer.form, "derive_second"):
         raise SymgradError(
-            f"--order 2 derives elementwise layers, losses over rows and expressions; "
-            f"{target.name}'s Hessian-vector product is not derived yet"
+            _(
+                "--order 2 derives elementwise layers, losses over rows and expressions; "
+                "{name}'s Hessian-vector product is not derived yet"
+            ).format(name=target.name)
         )
     if target.layer is None:
         from symgrad.expressions.budget import DERIVE_SECONDS, time_limit
         from symgrad.expressions.parse import excerpt
 
-        with time_limit(DERIVE_SECONDS, f"deriving {excerpt(target.name)} twice"):
+        with time_limit(
+            DERIVE_SECONDS, _("deriving {expression} twice").format(expression=excerpt(target.name))
+        ):
             return target.form.derive_second(target.name)
     layer = target.layer
     return remember(("derive", layer.name, "order 2"), lambda: layer.form.derive_second(layer.name))
@@ -189,7 +194,7 @@ def compare(
         from symgrad.comparison.second import compare_second
 
         if exact:
-            raise SymgradError("--exact is for order 1: --order 2 has no 50-digit column yet")
+            raise SymgradError(_("--exact is for order 1: --order 2 has no 50-digit column yet"))
         return compare_second(
             layer,
             shape=parse_shape(shape, "--shape") if isinstance(shape, str) else shape,
@@ -242,7 +247,7 @@ def steps(
     if parse_order(order) == 2:
         if methods:
             raise SymgradError(
-                "--method chooses first-order methods; --order 2 shows its own two curves"
+                _("--method chooses first-order methods; --order 2 shows its own two curves")
             )
         return second_order_sweep(
             layer,
@@ -363,8 +368,10 @@ def check_layer(
         from symgrad.errors import SymgradError
 
         raise SymgradError(
-            f"{type(layer).__name__} is an activation (fn, grad): it takes one array, no "
-            "labels, parameters or forward keywords"
+            _(
+                "{layer} is an activation (fn, grad): it takes one array, no labels, "
+                "parameters or forward keywords"
+            ).format(layer=type(layer).__name__)
         )
     return check_activation(layer, *inputs, **options)
 
@@ -478,7 +485,7 @@ def check_file(
     from symgrad.layers.spec import seeded_rng
 
     if not inputs and not labels:
-        raise SymgradError("give forward's inputs, e.g. --input 2,3 (repeat for each input)")
+        raise SymgradError(_("give forward's inputs, e.g. --input 2,3 (repeat for each input)"))
     parsed_inputs = [parse_input(text) for text in inputs]
     input_shapes = [shape for shape, high in parsed_inputs if high is None]
     label_shapes = [parse_shape(text, "--labels") for text in labels]
@@ -488,7 +495,7 @@ def check_file(
     for text in init:
         name, shape = parse_init(text)
         if name in inits:
-            raise SymgradError(f"--init {name} is given twice")
+            raise SymgradError(_("--init {name} is given twice").format(name=name))
         inits[name] = shape
     check_labels(label_shapes, input_shapes)
     arrays = {f"--input {k + 1}": s for k, (s, _) in enumerate(parsed_inputs)}
@@ -573,7 +580,11 @@ def check_net(
 
     shape = parse_shape(input_shape, "--input") if isinstance(input_shape, str) else input_shape
     if len(shape) < 2:
-        raise SymgradError(f"--input takes a batch first (N,IN), got {input_shape}")
+        raise SymgradError(
+            _("--input takes a batch first (N,IN), got {input_shape}").format(
+                input_shape=input_shape
+            )
+        )
     seed, chosen = parse_seed(seed), parse_dtype(dtype)
     chosen_method = None if method is None else parse_method(method)
     step, limit = parse_step(step), parse_timeout(timeout)
@@ -586,7 +597,7 @@ def check_net(
     arrays = spec_shapes(spec, shape)
     check_budget(arrays)
     x = rng.standard_normal(shape).astype(chosen)
-    loss, _ = parse_spec(spec)[-1]  # its labels: one-hot rows, 0/1 per element, targets
+    loss, _argument = parse_spec(spec)[-1]  # its labels: one-hot rows, 0/1 per element, targets
     t = loss.label_values.draw(arrays["t"], rng)
     return check_network(
         spec,
@@ -615,10 +626,14 @@ def _check_net_file(
     from symgrad.layers.spec import random_labels
 
     if labels is None:
-        raise SymgradError("a network class needs its labels' shape: --labels N,C")
+        raise SymgradError(_("a network class needs its labels' shape: --labels N,C"))
     label_shape = parse_shape(labels, "--labels")
     if len(label_shape) != 2 or label_shape[0] != shape[0]:
-        raise SymgradError(f"--labels takes N,C with N = {shape[0]}, the batch, got {labels}")
+        raise SymgradError(
+            _("--labels takes N,C with N = {batch}, the batch, got {labels}").format(
+                batch=shape[0], labels=labels
+            )
+        )
     constructor = dict(parse_setting(text, "--set") for text in settings)
     inits = dict(parse_init(text) for text in init)
     check_budget({"--input": shape, "--labels": label_shape} | inits)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import gettext
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from symgrad.errors import SymgradError
@@ -60,7 +61,11 @@ def set_language(code: str) -> None:
     global _chosen
     chosen = normalise(code)
     if chosen is None:
-        raise SymgradError(f"--lang {code!r}: choose one of {', '.join(LANGUAGES)}")
+        raise SymgradError(
+            _("--lang {code}: choose one of {languages}").format(
+                code=repr(code), languages=", ".join(LANGUAGES)
+            )
+        )
     _chosen = chosen
 
 
@@ -94,4 +99,14 @@ def ngettext(singular: str, plural: str, count: int) -> str:
     return _catalog(language()).ngettext(singular, plural, count)
 
 
-__all__ = ["LANGUAGES", "N_", "_", "language", "ngettext", "normalise", "set_language"]
+def listed(names: Iterable[str]) -> str:
+    """Names listed in a sentence: ``dx, dW`` in English, ``dx、dW`` in Chinese (a list of
+    names, not of clauses, which ``_(", ")`` joins)."""
+    items = list(names)
+    if not items:
+        return ""
+    join = _("{names}, {name}")
+    return functools.reduce(lambda head, name: join.format(names=head, name=name), items)
+
+
+__all__ = ["LANGUAGES", "N_", "_", "language", "listed", "ngettext", "normalise", "set_language"]

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 
 if TYPE_CHECKING:
     from symgrad.numeric.methods import Method
@@ -45,15 +46,18 @@ def plain_text(text: str, what: str) -> str:
     """``text`` stripped, if it is short ASCII; else one line naming what is wrong."""
     if len(text) > MAX_CHARACTERS:
         raise SymgradError(
-            f"{what} '{_excerpt(text)}' is {len(text):,} characters long; at most "
-            f"{MAX_CHARACTERS} are accepted"
+            _("{what} '{text}' is {count:,} characters long; at most {limit} are accepted").format(
+                what=what, text=_excerpt(text), count=len(text), limit=MAX_CHARACTERS
+            )
         )
     for character in text:
         if not character.isascii():
-            kind = "digit" if character.isdigit() else "character"
+            kind = _("digit") if character.isdigit() else _("character")
             raise SymgradError(
-                f"{what} '{text}' contains '{character}' (U+{ord(character):04X}), a non-ASCII "
-                f"{kind}; type the digits 0-9"
+                _(
+                    "{what} '{text}' contains '{character}' (U+{code:04X}), a non-ASCII {kind}; "
+                    "type the digits 0-9"
+                ).format(what=what, text=text, character=character, code=ord(character), kind=kind)
             )
     return text.strip()
 
@@ -63,17 +67,33 @@ def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
     text = plain_text(text, what)
     parts = [p.strip() for p in text.replace("x", ",").split(",")] if text else []
     if not parts or any(not p for p in parts):
-        raise SymgradError(f"malformed {what} '{text}': expected positive integers like 2,3")
+        raise SymgradError(
+            _("malformed {what} '{text}': expected positive integers like 2,3").format(
+                what=what, text=text
+            )
+        )
     dims = []
     for part in parts:
         if not part.lstrip("+-").isdigit():
-            raise SymgradError(f"malformed {what} '{text}': '{part}' is not an integer")
+            raise SymgradError(
+                _("malformed {what} '{text}': '{part}' is not an integer").format(
+                    what=what, text=text, part=part
+                )
+            )
         value = int(part)
         if value <= 0:
-            raise SymgradError(f"impossible {what} '{text}': sizes must be positive, got {value}")
+            raise SymgradError(
+                _("impossible {what} '{text}': sizes must be positive, got {value}").format(
+                    what=what, text=text, value=value
+                )
+            )
         dims.append(value)
     if len(dims) > MAX_RANK:
-        raise SymgradError(f"{what} '{text}' has {len(dims)} dimensions; at most {MAX_RANK}")
+        raise SymgradError(
+            _("{what} '{text}' has {count} dimensions; at most {limit}").format(
+                what=what, text=text, count=len(dims), limit=MAX_RANK
+            )
+        )
     return tuple(dims)
 
 
@@ -82,10 +102,14 @@ def parse_count(text: str | int, what: str) -> int:
     if isinstance(text, str):
         shown = plain_text(text, what)
         if not shown.isdigit() or int(shown) <= 0:
-            raise SymgradError(f"{what} takes a positive integer, got '{shown}'")
+            raise SymgradError(
+                _("{what} takes a positive integer, got '{shown}'").format(what=what, shown=shown)
+            )
         return int(shown)
     if isinstance(text, bool) or not isinstance(text, int | np.integer) or text <= 0:
-        raise SymgradError(f"{what} takes a positive integer, got {text!r}")
+        raise SymgradError(
+            _("{what} takes a positive integer, got {text}").format(what=what, text=repr(text))
+        )
     return int(text)
 
 
@@ -96,7 +120,7 @@ def parse_order(text: str | int) -> int:
     """The order of the derivatives (``--order 2``): 1 or 2."""
     shown = plain_text(text, "--order") if isinstance(text, str) else text
     if isinstance(shown, bool) or str(shown) not in {str(order) for order in ORDERS}:
-        raise SymgradError(f"--order takes 1 or 2, got {shown!r}")
+        raise SymgradError(_("--order takes 1 or 2, got {shown}").format(shown=repr(shown)))
     return int(shown)
 
 
@@ -118,16 +142,18 @@ class Point:
         unknown = [name for name in self.named if name not in names]
         if unknown:
             raise SymgradError(
-                f"--at gives {', '.join(repr(n) for n in unknown)}, not an input"
-                f" (the inputs: {', '.join(names)})"
+                _("--at gives {names}, not an input (the inputs: {inputs})").format(
+                    names=", ".join(repr(n) for n in unknown), inputs=", ".join(names)
+                )
             )
         if self.bare is None:
             return dict(self.named)
         if not every and len(names) != 1:
             example = ",".join(f"{name}=1" for name in names)
             raise SymgradError(
-                f"--at {self.bare}: there are {len(names)} inputs, so name each, e.g. "
-                f"--at {example}"
+                _(
+                    "--at {bare}: there are {count} inputs, so name each, e.g. --at {example}"
+                ).format(bare=self.bare, count=len(names), example=example)
             )
         return {name: self.bare for name in names}
 
@@ -157,15 +183,21 @@ def parse_point(given: str | float | Sequence[str] | Mapping[str, Any] | None) -
             if not equals:
                 bare.append(plain_text(name, "--at"))
             elif not name or not value:
-                raise SymgradError(f"--at {part.strip()!r}: write NAME=VALUE, e.g. --at x=1,y=2")
+                raise SymgradError(
+                    _("--at {part}: write NAME=VALUE, e.g. --at x=1,y=2").format(
+                        part=repr(part.strip())
+                    )
+                )
             elif name in named:
-                raise SymgradError(f"--at gives {name!r} twice")
+                raise SymgradError(_("--at gives {name} twice").format(name=repr(name)))
             else:
                 named[name] = plain_text(value, f"--at {name}")
     if bare and (named or len(bare) > 1):
         raise SymgradError(
-            f"--at {','.join(texts)}: give one value for every input (--at 0.5) or each "
-            "input by name (--at x=1,y=2), not both"
+            _(
+                "--at {given}: give one value for every input (--at 0.5) or each input by name "
+                "(--at x=1,y=2), not both"
+            ).format(given=",".join(texts))
         )
     return Point(named, bare[0] if bare else None)
 
@@ -186,7 +218,9 @@ def parse_init(text: str) -> tuple[str, tuple[int, ...]]:
     name, equals, shape = plain_text(text, "--init").partition("=")
     name = name.strip()
     if not equals or not name.isidentifier():
-        raise SymgradError(f"malformed --init '{text}': expected NAME=SHAPE, e.g. W=3,4")
+        raise SymgradError(
+            _("malformed --init '{text}': expected NAME=SHAPE, e.g. W=3,4").format(text=text)
+        )
     return name, parse_shape(shape, f"--init {name}")
 
 
@@ -201,8 +235,10 @@ def parse_setting(text: str, what: str) -> tuple[str, Scalar | list[Scalar]]:
     name, value = name.strip(), value.strip()
     if not equals or not name.isidentifier() or not value:
         raise SymgradError(
-            f"malformed {what} '{text}': expected NAME=VALUE, e.g. stride=2, ratio=0.5 or "
-            "train_flg=True"
+            _(
+                "malformed {what} '{text}': expected NAME=VALUE, e.g. stride=2, ratio=0.5 or "
+                "train_flg=True"
+            ).format(what=what, text=text)
         )
     if "," in value:
         return name, [_scalar(part.strip(), f"{what} {name}") for part in value.split(",")]
@@ -226,8 +262,10 @@ def parse_input(text: str) -> tuple[tuple[int, ...], int | None]:
         return parse_shape(text, "--input"), None
     if not high.isdigit() or int(high) <= 0:
         raise SymgradError(
-            f"malformed --input '{text}': an integer input is SHAPE:HIGH, e.g. 3:10 for "
-            "three class labels from 0 to 9, or 2,5:7 for a batch of word ids"
+            _(
+                "malformed --input '{text}': an integer input is SHAPE:HIGH, e.g. 3:10 for three "
+                "class labels from 0 to 9, or 2,5:7 for a batch of word ids"
+            ).format(text=text)
         )
     return parse_shape(shape, "--input"), int(high)
 
@@ -237,16 +275,26 @@ def parse_number(text: str | float, what: str, positive: bool = False) -> float:
     if isinstance(text, str):
         shown = plain_text(text, what)
         if not _NUMBER.fullmatch(shown):
-            raise SymgradError(f"{what} takes a number, e.g. 0.5 or 1e-5, got '{shown}'")
+            raise SymgradError(
+                _("{what} takes a number, e.g. 0.5 or 1e-5, got '{shown}'").format(
+                    what=what, shown=shown
+                )
+            )
         value = float(shown)
     elif isinstance(text, bool) or not isinstance(text, int | float | np.integer | np.floating):
-        raise SymgradError(f"{what} takes a number, got {text!r}")
+        raise SymgradError(
+            _("{what} takes a number, got {text}").format(what=what, text=repr(text))
+        )
     else:
         value = float(text)
     if positive and not (math.isfinite(value) and value > 0):
-        raise SymgradError(f"{what} must be a positive finite number, got {text}")
+        raise SymgradError(
+            _("{what} must be a positive finite number, got {text}").format(what=what, text=text)
+        )
     if not math.isfinite(value):
-        raise SymgradError(f"{what} must be a finite number, got {text}")
+        raise SymgradError(
+            _("{what} must be a finite number, got {text}").format(what=what, text=text)
+        )
     return value
 
 
@@ -265,10 +313,14 @@ def parse_seed(text: str | int) -> int:
     if isinstance(text, str):
         shown = plain_text(text, "--seed")
         if not shown.isdigit():
-            raise SymgradError(f"seed must be a non-negative integer, got '{shown}'")
+            raise SymgradError(
+                _("seed must be a non-negative integer, got '{shown}'").format(shown=shown)
+            )
         return int(shown)
     if isinstance(text, bool) or not isinstance(text, int | np.integer) or text < 0:
-        raise SymgradError(f"seed must be a non-negative integer, got {text!r}")
+        raise SymgradError(
+            _("seed must be a non-negative integer, got {text}").format(text=repr(text))
+        )
     return int(text)
 
 
@@ -281,7 +333,7 @@ def parse_dtype(text: str | np.dtype | type) -> np.dtype:
     except TypeError:
         dtype = None
     if dtype is None or dtype.name not in DTYPES:
-        raise SymgradError(f"unknown dtype '{text}'; choose float64 or float32")
+        raise SymgradError(_("unknown dtype '{text}'; choose float64 or float32").format(text=text))
     return dtype
 
 
@@ -295,7 +347,11 @@ def parse_method(text: str | Method) -> Method:
     for method in METHODS.values():
         if key == method.name.replace("-", ""):
             return method
-    raise SymgradError(f"unknown method '{text}'; choose one of {', '.join(METHOD_NAMES)}")
+    raise SymgradError(
+        _("unknown method '{text}'; choose one of {names}").format(
+            text=text, names=", ".join(METHOD_NAMES)
+        )
+    )
 
 
 def check_budget(shapes: Mapping[str, tuple[int, ...]]) -> None:
@@ -305,12 +361,14 @@ def check_budget(shapes: Mapping[str, tuple[int, ...]]) -> None:
         size = math.prod(dims)
         if size > MAX_ELEMENTS:
             raise SymgradError(
-                f"shape {','.join(map(str, dims))} for {name} has {size:,} elements; "
-                f"the limit is {MAX_ELEMENTS:,}"
+                _("shape {shape} for {name} has {size:,} elements; the limit is {limit:,}").format(
+                    shape=",".join(map(str, dims)), name=name, size=size, limit=MAX_ELEMENTS
+                )
             )
     total = sum(math.prod(dims) for dims in shapes.values())
     if total > MAX_TOTAL_ELEMENTS:
         raise SymgradError(
-            f"the arrays ({', '.join(shapes)}) have {total:,} elements together; the limit "
-            f"is {MAX_TOTAL_ELEMENTS:,}"
+            _(
+                "the arrays ({names}) have {total:,} elements together; the limit is {limit:,}"
+            ).format(names=", ".join(shapes), total=total, limit=MAX_TOTAL_ELEMENTS)
         )

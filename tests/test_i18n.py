@@ -1,5 +1,6 @@
 """Messages in Chinese: the catalog is complete and consistent, and the CLI speaks it."""
 
+import io
 import re
 import subprocess
 import sys
@@ -111,3 +112,120 @@ def test_compare_reads_in_chinese_and_keeps_its_columns_at_80():
     header = next(line for line in shown.splitlines() if line.startswith("梯度"))
     row = next(line for line in shown.splitlines() if line.startswith("dX"))
     assert cell_len(header) == cell_len(row)  # wide characters measured, columns aligned
+
+
+WRONG_LAYER = """
+class Double:
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, dout):
+        return 4 * self.x * dout
+"""
+ASCII_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def test_a_wrong_layer_is_explained_in_chinese(tmp_path):
+    layer = tmp_path / "wrong.py"
+    layer.write_text(WRONG_LAYER)
+    done = _run("check", f"{layer}:Double", "--input", "2,3", SYMGRAD_LANG="zh")
+    assert done.returncode == 1
+    findings = done.stdout[done.stdout.index("问题：") :]
+    assert "提示：backward 处处是正确梯度的 2 倍：多乘了一个因子 2" in findings
+    assert "✗ Double：1 个问题。" in findings
+    # Only names and units are Latin: the class, the method named in the hint, ulp.
+    assert set(ASCII_WORD.findall(findings)) <= {"Double", "backward", "ulp"}, findings
+    assert all(cell_len(line) <= 80 for line in done.stdout.splitlines())
+
+
+def test_json_stays_english_whatever_the_language(tmp_path):
+    layer = tmp_path / "wrong.py"
+    layer.write_text(WRONG_LAYER)
+    english = _run("check", f"{layer}:Double", "--input", "2,3", "--json")
+    chinese = _run("check", f"{layer}:Double", "--input", "2,3", "--json", SYMGRAD_LANG="zh")
+    assert english.returncode == chinese.returncode == 1
+    strip = re.compile(r'"seconds": [0-9.e-]+')  # the one thing that differs between runs
+    assert strip.sub("", chinese.stdout) == strip.sub("", english.stdout)
+    assert "is wrong at 6 of 6 elements" in chinese.stdout
+
+
+def test_net_reads_in_chinese_and_keeps_its_columns_at_80():
+    shown = _run("net", "affine:10,relu,affine:3,softmax-with-loss", "--input", "2,5",
+                 SYMGRAD_LANG="zh").stdout  # fmt: skip
+    assert "端到端，逐个参数：" in shown and "逐层检查" in shown
+    assert "✓ 全部 4 个参数端到端一致；全部 4 层单独检查一致" in shown
+    assert "dW、db（不需要 dx）" in shown
+    lines = shown.splitlines()
+    assert all(cell_len(line) <= 80 for line in lines), shown
+    header = next(line for line in lines if line.startswith("#"))
+    row = next(line for line in lines if line.startswith("4   SoftmaxWithLoss"))
+    assert cell_len(header) == cell_len(row)
+
+
+def test_chinese_prose_breaks_between_characters_and_english_as_rich_does():
+    from rich.console import Console, Group
+    from rich.text import Text
+
+    from symgrad.render.prose import Prose
+
+    def shown(text, width):
+        console = Console(width=width, file=io.StringIO(), record=True)
+        console.print(Group(text))  # in a group, as the renderers print it
+        return console.export_text().splitlines()
+
+    sentence = (
+        "ReLU.backward 原地改写了它的参数 dout（把 6 个元素中的 2 个设成了 0）。请在副本上操作。"
+    )
+    lines = shown(Prose(sentence), 24)
+    assert "".join(lines).replace(" ", "") == sentence.replace(" ", "")
+    assert all(cell_len(line.rstrip()) <= 24 for line in lines)
+    assert len(lines) == 4  # filled: rich alone ends a line early at each space
+    assert not any(line.lstrip()[:1] in "，。）：" for line in lines)  # no line opens on a closer
+    english = "Re-derive dx from forward, one operation at a time (symgrad derive). " * 3
+    for width in (17, 40, 80):
+        assert shown(Prose(english), width) == shown(Text(english), width)
+
+
+def test_steps_reads_in_chinese_and_keeps_its_columns_at_80():
+    shown = _run("steps", "sigmoid", SYMGRAD_LANG="zh").stdout
+    assert "精确值（SymPy，50 位）：0.235003712201594" in shown
+    assert "█ 截断误差为主（随 h 变小而下降）" in shown and "◀ 最佳步长" in shown
+    assert "  central：最佳 h = 1e-05（误差 6.7e-13）；自动 h = 1.7e-05（误差 8.9e-12）" in shown
+    lines = shown.splitlines()
+    assert all(cell_len(line) <= 80 for line in lines), shown
+    header = next(line for line in lines if line.lstrip().startswith("h "))
+    row = next(line for line in lines if line.startswith("1e-05"))
+    assert cell_len(header) == cell_len(row)
+    assert not ASCII_WORD.findall(lines[-1].replace("complex-step", "").replace("symgrad", ""))
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("compare", "affine", "--shape", "2,x"), "--shape '2,x' 格式不对：应为 2,3 这样的正整数"),
+        (
+            ("compare", "affine", "--dtype", "bogus"),
+            "未知的 dtype 'bogus'；请选择 float64 或 float32",
+        ),
+        (("compare", "sigmod"), "未知的层 'sigmod'；你是不是想输入 'sigmoid'？"),
+        (("net", "affine:10,relu"), "最后一层必须是损失层（softmax-with-loss 或 sigmoid-with-loss"),
+        (("check", "examples/note_layers.py:Affine", "--input", "2,3"), "Affine() 需要 W, b"),
+    ],
+)
+def test_a_bad_input_is_one_line_in_chinese(args, expected):
+    done = _run(*args, SYMGRAD_LANG="zh")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("symgrad：错误：")
+    assert expected in done.stderr
+    english = _run(*args)
+    assert english.returncode == 2 and english.stderr.startswith("symgrad: error: ")
+
+
+def test_every_commands_chinese_help_fits_80_columns():
+    for command in ("check", "compare", "derive", "graph", "net", "steps", "list"):
+        shown = _run(command, "--help", SYMGRAD_LANG="zh").stdout
+        assert all(cell_len(line) <= 80 for line in shown.splitlines()), shown
+    shown = _run("check", "--help", SYMGRAD_LANG="zh").stdout
+    assert "检查你自己写的层的反向传播" in shown and "退出状态：" in shown
+    assert "--strict                 把两种原本只是警告的情况算作问题" in shown

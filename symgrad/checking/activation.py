@@ -30,6 +30,7 @@ from symgrad.checking.objects import State, Subject, class_name
 from symgrad.checking.report import Finding, LayerCheck
 from symgrad.comparison.tolerance import exact_tolerance
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 from symgrad.layers import CATALOG, get_layer
 from symgrad.layers.spec import Layer
 from symgrad.numeric.methods import Method, get_method
@@ -108,22 +109,26 @@ def _unusable(method: str, value: Any, x: np.ndarray) -> tuple[str, str] | None:
     """What is wrong with a method's return value for x, and the fix; None when it is an
     array of real finite numbers of x's shape (floating point for fn)."""
     if value is None:
-        return "None", "return the array it computes"
+        return "None", _("return the array it computes")
     if isinstance(value, tuple | list | dict):
-        return f"a {type(value).__name__}", "return one array, of the input's shape"
+        return _("a {type}").format(type=type(value).__name__), _(
+            "return one array, of the input's shape"
+        )
     what = say.not_numbers(value)
     if what is not None:
-        return what, "return real, finite numbers (a stable formula, or the right variable)"
+        return what, _("return real, finite numbers (a stable formula, or the right variable)")
     array = np.asarray(value)
     if method == "fn" and not np.issubdtype(array.dtype, np.floating):
         return (
-            f"{array.dtype} values",
-            "a derivative of integers is meaningless; compute the activation in floating point",
+            _("{dtype} values").format(dtype=array.dtype),
+            _("a derivative of integers is meaningless; compute the activation in floating point"),
         )
     if array.shape != x.shape:
         return (
-            f"an array of shape {array.shape} for an input of shape {x.shape}",
-            "an activation and its derivatives act element by element and keep the shape",
+            _("an array of shape {shape} for an input of shape {input}").format(
+                shape=array.shape, input=x.shape
+            ),
+            _("an activation and its derivatives act element by element and keep the shape"),
         )
     return None
 
@@ -141,7 +146,9 @@ def _behaviour(owner: str, method: str, call: Any, x: np.ndarray, name: str, gua
     found: list[Finding] = []
     if not np.array_equal(given, x, equal_nan=True):
         found.append(
-            say.changed_argument(owner, method, f"its input {name}", x, given, "input-modified")
+            say.changed_argument(
+                owner, method, _("its input {name}").format(name=name), x, given, "input-modified"
+            )
         )
     problem = _unusable(method, first, x)
     if problem is not None:
@@ -201,14 +208,18 @@ def scalar_form(spec: Any, name: str) -> Any:
     if isinstance(spec, Layer):
         if spec not in _candidates():
             raise SymgradError(
-                f"symbolic={spec.name}: an activation's formula is an elementwise layer of one "
-                f"input ({', '.join(c.name for c in _candidates())}) or a SymPy expression"
+                _(
+                    "symbolic={name}: an activation's formula is an elementwise layer of one input "
+                    "({names}) or a SymPy expression"
+                ).format(name=spec.name, names=", ".join(c.name for c in _candidates()))
             )
         spec = spec.form.forward
     if not isinstance(spec, sp.Expr) or len(spec.free_symbols) > 1:
         raise SymgradError(
-            "symbolic= for an fn/grad activation is a SymPy expression in one variable "
-            "(sp.erf(x)) or an elementwise catalog layer's name (sigmoid)"
+            _(
+                "symbolic= for an fn/grad activation is a SymPy expression in one variable "
+                "(sp.erf(x)) or an elementwise catalog layer's name (sigmoid)"
+            )
         )
     symbol = sp.Symbol(name, real=True)
     return spec.xreplace({s: symbol for s in spec.free_symbols})
@@ -258,7 +269,9 @@ def check_activation(
     name = input_name(activation)
     if len(inputs) != 1:
         raise SymgradError(
-            f"{owner}.fn takes one array ({name}), got {len(inputs)}: give one --input"
+            _("{owner}.fn takes one array ({name}), got {count}: give one --input").format(
+                owner=owner, name=name, count=len(inputs)
+            )
         )
     chosen = choose_dtype(dtype, inputs, set())
     x = np.array(inputs[0], dtype=chosen, copy=True)
@@ -335,7 +348,12 @@ def _merged(owner, name, x, reports, findings, recognised) -> LayerCheck:
             findings.append(say.wrong_derivative(owner, derivative, function, evidence, value))
         findings += [f for f in report.findings if f.kind != "wrong-gradient"]
         perturbations += [
-            dataclasses.replace(p, structure=f"{derivative}, from {function}: {p.structure}")
+            dataclasses.replace(
+                p,
+                structure=_("{derivative}, from {function}: {structure}").format(
+                    derivative=derivative, function=function, structure=p.structure
+                ),
+            )
             for p in report.perturbations
         ]
         projections += [dataclasses.replace(p, name=derivative) for p in report.projections]

@@ -31,6 +31,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from symgrad.i18n import _
+
 DEFAULT_TIMEOUT = 60.0  # seconds one call into the user's code may take
 TICKS_PER_LIMIT = 4  # timer ticks per limit: a stuck call overruns by at most a quarter
 LONGEST_TICK = 0.5  # seconds; long limits still get a prompt check
@@ -68,11 +70,11 @@ def _exit_call(code: object) -> str:
 def describe(error: BaseException) -> tuple[str, str]:
     """What an exception that escaped the user's code means: (kind, what it did)."""
     if isinstance(error, SystemExit):
-        return "exit", f"called {_exit_call(error.code)}"
+        return "exit", _("called {call}").format(call=_exit_call(error.code))
     if isinstance(error, KeyboardInterrupt):
-        return "interrupt", "raised KeyboardInterrupt"
-    message = f": {error}" if str(error) else ""
-    return "raised", f"raised {type(error).__name__}{message}"
+        return "interrupt", _("raised KeyboardInterrupt")
+    raised = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return "raised", _("raised {error}").format(error=raised)
 
 
 class Guard:
@@ -118,7 +120,10 @@ class Guard:
         if where is not None and limit is not None and time.monotonic() - self.started > limit:
             self.where = None
             raise UserCodeFailed(
-                where, f"ran for more than {limit:g} s and was stopped", "timeout", None
+                where,
+                _("ran for more than {limit} s and was stopped").format(limit=f"{limit:g}"),
+                "timeout",
+                None,
             )
 
     def call(self, where: str, function: Callable[..., Any], *args: Any) -> Any:

@@ -18,6 +18,7 @@ from symgrad.checking.containment import UserCodeFailed
 from symgrad.checking.gradients import Verified, differences, worst_index
 from symgrad.checking.report import Finding, WrongGradient
 from symgrad.comparison.tolerance import numeric_bound
+from symgrad.i18n import N_, _, listed, ngettext
 from symgrad.reports import GradientCheck
 
 # Every kind of finding, and what it means: the site's reference of findings is made
@@ -78,7 +79,7 @@ KINDS = tuple(MEANINGS)
 
 
 SLIGHT = 1e-4  # a relative disagreement this small is a slightly different function
-SLIGHTLY_DIFFERENT = (
+SLIGHTLY_DIFFERENT = N_(
     "forward and backward compute slightly different functions (a smoothing constant in "
     "the forward that the backward leaves out, like the + 1e-7 inside the log of the "
     "book's cross_entropy_error, or a constant copied with too few digits)"
@@ -93,18 +94,27 @@ def _number(value: float) -> str:
     return f"{value:.6g}"
 
 
+def then(sentence: str, following: str) -> str:
+    """Two sentences in a row (English puts a space between them; Chinese does not)."""
+    return _("{sentence} {following}").format(sentence=sentence, following=following)
+
+
 def change(before: np.ndarray, after: np.ndarray) -> str:
     """How an array was changed in place, in words: ``set 2 of 6 elements to 0``."""
     before, after = np.asarray(before), np.asarray(after)
     if before.shape != after.shape:
-        return f"reshaped it from {_shape(before.shape)} to {_shape(after.shape)}"
+        return _("reshaped it from {before} to {after}").format(
+            before=_shape(before.shape), after=_shape(after.shape)
+        )
     moved = ~((before == after) | (np.isnan(before) & np.isnan(after)))
     count = int(moved.sum())
-    of = f"{count} of {before.size} element{'s' * (before.size > 1)}"
+    of = ngettext("{count} of {size} element", "{count} of {size} elements", before.size).format(
+        count=count, size=before.size
+    )
     values = np.unique(after[moved])
     if values.size == 1:
-        return f"set {of} to {_number(float(values[0]))}"
-    return f"changed {of}"
+        return _("set {elements} to {value}").format(elements=of, value=_number(float(values[0])))
+    return _("changed {elements}").format(elements=of)
 
 
 # ---------------------------------------------------------------- forward
@@ -113,37 +123,45 @@ def change(before: np.ndarray, after: np.ndarray) -> str:
 def forward_raised(layer: str, error: BaseException) -> Finding:
     return Finding(
         "forward-raised",
-        f"{layer}.forward raised {type(error).__name__}: {error}. Fix the forward (or the "
-        "shapes passed with --input/--init) so that it runs on these inputs.",
+        _(
+            "{layer}.forward raised {error_type}: {error}. Fix the forward (or the shapes "
+            "passed with --input/--init) so that it runs on these inputs."
+        ).format(layer=layer, error_type=type(error).__name__, error=error),
     )
 
 
 def forward_returned_none(layer: str) -> Finding:
     return Finding(
         "forward-returned-none",
-        f"{layer}.forward returned None: it computes its output but never returns it. "
-        "Add `return out` at the end of forward.",
+        _(
+            "{layer}.forward returned None: it computes its output but never returns it. "
+            "Add `return out` at the end of forward."
+        ).format(layer=layer),
     )
 
 
 def forward_not_array(layer: str, out: object) -> Finding:
     what = type(out).__name__
     if isinstance(out, tuple | list):
-        what = f"a {what} of {len(out)}"
-        fix = "return the output array alone and keep anything else as an attribute"
+        what = _("a {type} of {length}").format(type=what, length=len(out))
+        fix = _("return the output array alone and keep anything else as an attribute")
     else:
-        fix = "return a NumPy array of floats (or a float, for a loss)"
+        fix = _("return a NumPy array of floats (or a float, for a loss)")
     return Finding(
         "forward-not-array",
-        f"{layer}.forward returned {what}, not an array of floats: {fix}.",
+        _("{layer}.forward returned {what}, not an array of floats: {fix}.").format(
+            layer=layer, what=what, fix=fix
+        ),
     )
 
 
 def forward_not_float(layer: str, dtype: np.dtype) -> Finding:
     return Finding(
         "forward-not-array",
-        f"{layer}.forward returned an array of {dtype} values: a derivative of integers or "
-        "booleans is meaningless. Compute the output in floating point.",
+        _(
+            "{layer}.forward returned an array of {dtype} values: a derivative of integers "
+            "or booleans is meaningless. Compute the output in floating point."
+        ).format(layer=layer, dtype=dtype),
     )
 
 
@@ -151,39 +169,44 @@ def forward_not_finite(layer: str, out: np.ndarray) -> Finding:
     bad = int(np.size(out) - np.isfinite(out).sum())
     return Finding(
         "forward-not-finite",
-        f"{layer}.forward returned {bad} non-finite value(s) (inf or NaN) on these inputs: "
-        "an overflow in exp, a log or division at 0? Make the forward stable (e.g. subtract "
-        "the row maximum before exp) or check it on inputs in its domain.",
+        _(
+            "{layer}.forward returned {count} non-finite value(s) (inf or NaN) on these "
+            "inputs: an overflow in exp, a log or division at 0? Make the forward stable "
+            "(e.g. subtract the row maximum before exp) or check it on inputs in its domain."
+        ).format(layer=layer, count=bad),
     )
 
 
 def forward_complex(layer: str) -> Finding:
     return Finding(
         "forward-complex",
-        f"{layer}.forward returned complex values for real inputs: a layer's output is real "
-        "(np.sqrt or ** of a negative number, or a complex constant?). Keep the forward real.",
+        _(
+            "{layer}.forward returned complex values for real inputs: a layer's output is "
+            "real (np.sqrt or ** of a negative number, or a complex constant?). Keep the "
+            "forward real."
+        ).format(layer=layer),
     )
 
 
 def changed_argument(layer: str, method: str, what: str, before, after, kind: str) -> Finding:
-    """``forward``/``backward`` wrote into an array the caller owns."""
+    """``forward``/``backward`` wrote into an array the caller owns (``what``, in words:
+    ``its dout argument``)."""
     if kind == "dout-modified":
-        fix = (
+        fix = _(
             "Whoever passed dout (the layer above, or a test reusing it) finds its values "
             "overwritten. Work on a copy: dx = dout.copy(), then change dx."
         )
     elif kind == "parameter-modified":
-        fix = (
+        fix = _(
             "A gradient check (and the caller) expects parameters to stay put; update them "
             "outside backward, in the optimizer step."
         )
     else:
-        fix = "The caller's array changes under it. Compute into a new array instead."
-    return Finding(
-        kind,
-        f"{layer}.{method} wrote into {what} in place ({change(before, after)}). {fix}",
-        subject=what,
+        fix = _("The caller's array changes under it. Compute into a new array instead.")
+    wrote = _("{layer}.{method} wrote into {what} in place ({change}).").format(
+        layer=layer, method=method, what=what, change=change(before, after)
     )
+    return Finding(kind, then(wrote, fix), subject=what)
 
 
 # ---------------------------------------------------------------- backward
@@ -192,9 +215,13 @@ def changed_argument(layer: str, method: str, what: str, before, after, kind: st
 def backward_raised(layer: str, error: BaseException, dout_shape: tuple[int, ...]) -> Finding:
     return Finding(
         "backward-raised",
-        f"{layer}.backward raised {type(error).__name__}: {error} (called with a dout of shape "
-        f"{_shape(dout_shape)}, the output's shape). Fix backward so that it accepts the "
-        "gradient of the output it returned.",
+        _(
+            "{layer}.backward raised {error_type}: {error} (called with a dout of shape "
+            "{shape}, the output's shape). Fix backward so that it accepts the gradient of "
+            "the output it returned."
+        ).format(
+            layer=layer, error_type=type(error).__name__, error=error, shape=_shape(dout_shape)
+        ),
     )
 
 
@@ -202,20 +229,22 @@ def not_numbers(value: object) -> str | None:
     """What ``value`` is, in words, when it is not an array of real, finite numbers (a
     string, complex or object values, a ragged list, NaN); None when it is one."""
     if isinstance(value, str | bytes):
-        return f"a {type(value).__name__}, {value[:20]!r},"
+        return _("a {type}, {start},").format(type=type(value).__name__, start=repr(value[:20]))
     try:
         array = np.asarray(value)
     except (ValueError, TypeError):  # a ragged list
         array = None
     if array is None or array.dtype == object:
-        return f"a {type(value).__name__} that is not an array of numbers"
+        return _("a {type} that is not an array of numbers").format(type=type(value).__name__)
     if np.iscomplexobj(array):
-        return "complex values"
+        return _("complex values")
     if not np.issubdtype(array.dtype, np.number) or array.dtype == bool:
-        return f"{array.dtype} values"
+        return _("{dtype} values").format(dtype=array.dtype)
     if not np.all(np.isfinite(array)):
         bad = int(array.size - np.isfinite(array).sum())
-        return f"{bad} non-finite value{'s' * (bad != 1)} (NaN or inf)"
+        return ngettext(
+            "{count} non-finite value (NaN or inf)", "{count} non-finite values (NaN or inf)", bad
+        ).format(count=bad)
     return None
 
 
@@ -227,49 +256,68 @@ def unusable_gradient(layer: str, gradient: str, value: object) -> Finding | Non
         return None
     return Finding(
         "gradient-not-usable",
-        f"{layer}.backward returned {what} for {gradient}: a gradient is an array of real, "
-        "finite numbers with its array's shape. Return the gradient itself (np.real, a "
-        "stable formula, or the right variable).",
+        _(
+            "{layer}.backward returned {what} for {gradient}: a gradient is an array of "
+            "real, finite numbers with its array's shape. Return the gradient itself "
+            "(np.real, a stable formula, or the right variable)."
+        ).format(layer=layer, what=what, gradient=gradient),
         subject=gradient,
     )
 
 
 def backward_returned_none(layer: str, names: Sequence[str]) -> Finding:
-    grads = ", ".join(f"d{n}" for n in names)
+    grads = listed([f"d{n}" for n in names])
     return Finding(
         "backward-returned-none",
-        f"{layer}.backward returned None: return the gradient of each input, {grads}"
-        + (" (a tuple)." if len(names) > 1 else "."),
+        ngettext(
+            "{layer}.backward returned None: return the gradient of each input, {gradients}.",
+            "{layer}.backward returned None: return the gradient of each input, {gradients} "
+            "(a tuple).",
+            len(names),
+        ).format(layer=layer, gradients=grads),
     )
 
 
 def gradient_count(layer: str, got: int, names: Sequence[str]) -> Finding:
-    grads = ", ".join(f"d{n}" for n in names)
+    grads = listed([f"d{n}" for n in names])
     expected = len(names)
+    returned = ngettext(
+        "{layer}.backward returned {count} gradient",
+        "{layer}.backward returned {count} gradients",
+        got,
+    ).format(layer=layer, count=got)
+    takes = ngettext(
+        "{returned}, but forward takes {expected} differentiated input ({inputs}): return "
+        "exactly {gradients}.",
+        "{returned}, but forward takes {expected} differentiated inputs ({inputs}): return "
+        "exactly {gradients}, as a tuple in forward's order.",
+        expected,
+    )
     return Finding(
         "gradient-count",
-        f"{layer}.backward returned {got} gradient{'s' * (got != 1)}, but forward takes "
-        f"{expected} differentiated input{'s' * (expected != 1)} ({', '.join(names)}): "
-        f"return exactly {grads}" + (", as a tuple in forward's order." if expected > 1 else "."),
+        takes.format(returned=returned, expected=expected, inputs=listed(names), gradients=grads),
     )
 
 
 def gradient_shape(
     layer: str, gradient: str, array: str, got: tuple[int, ...], want: tuple[int, ...]
 ) -> Finding:
-    hint = ""
+    hint = None
     if got == want[::-1]:
-        hint = " It has the transposed shape: check the order of the product (or return .T)."
+        hint = _("It has the transposed shape: check the order of the product (or return .T).")
     elif len(got) == len(want) + 1 and got[1:] == want:
-        hint = " It has an extra leading axis: sum over the batch, np.sum(…, axis=0)."
+        hint = _("It has an extra leading axis: sum over the batch, np.sum(…, axis=0).")
     elif len(got) == len(want) and got[1:] == want[1:] and want[0] == 1:
-        hint = " Sum over the batch axis with keepdims=True."
+        hint = _("Sum over the batch axis with keepdims=True.")
     elif np.prod(got) == np.prod(want):
-        hint = " It has the right number of elements: a reshape or transpose went astray."
+        hint = _("It has the right number of elements: a reshape or transpose went astray.")
+    message = _(
+        "{layer}: {gradient} has shape {got} but {array} has shape {want}; a gradient always "
+        "has the shape of what it is the gradient of."
+    ).format(layer=layer, gradient=gradient, got=_shape(got), array=array, want=_shape(want))
     return Finding(
         "gradient-shape",
-        f"{layer}: {gradient} has shape {_shape(got)} but {array} has shape {_shape(want)}; a "
-        f"gradient always has the shape of what it is the gradient of.{hint}",
+        message if hint is None else then(message, hint),
         subject=gradient,
     )
 
@@ -277,8 +325,10 @@ def gradient_shape(
 def gradient_missing(layer: str, param: str) -> Finding:
     return Finding(
         "gradient-missing",
-        f"{layer}.backward did not store d{param} (it is missing or None after backward): set "
-        f"self.d{param} = the gradient of {param} in backward.",
+        _(
+            "{layer}.backward did not store d{param} (it is missing or None after backward): "
+            "set self.d{param} = the gradient of {param} in backward."
+        ).format(layer=layer, param=param),
         subject=f"d{param}",
     )
 
@@ -286,9 +336,11 @@ def gradient_missing(layer: str, param: str) -> Finding:
 def no_gradient_stored(layer: str, name: str) -> Finding:
     return Finding(
         "no-gradient-stored",
-        f"{layer} holds an array {name} that forward uses as it is, but backward stores no "
-        f"d{name}: if {name} is a parameter, store its gradient as self.d{name} (pass "
-        "params=… to name the parameters explicitly); if it is a constant, ignore this.",
+        _(
+            "{layer} holds an array {name} that forward uses as it is, but backward stores no "
+            "d{name}: if {name} is a parameter, store its gradient as self.d{name} (pass "
+            "params=… to name the parameters explicitly); if it is a constant, ignore this."
+        ).format(layer=layer, name=name),
         severity="warning",
         subject=name,
     )
@@ -297,34 +349,41 @@ def no_gradient_stored(layer: str, name: str) -> Finding:
 def nothing_checked(layer: str) -> Finding:
     return Finding(
         "nothing-checked",
-        f"{layer}: no gradient was compared, so nothing is vouched for: every input is a "
-        "constant and no parameter with a stored gradient was found; leave the inputs to "
-        "differentiate out of constants=/--labels, or name the parameters with params=…",
+        _(
+            "{layer}: no gradient was compared, so nothing is vouched for: every input is a "
+            "constant and no parameter with a stored gradient was found; leave the inputs "
+            "to differentiate out of constants=/--labels, or name the parameters with "
+            "params=…"
+        ).format(layer=layer),
     )
 
 
 def not_deterministic(layer: str, gradient: str, difference: float, stored: bool) -> Finding:
     how = (
-        f"assign self.{gradient} = … rather than accumulating with +="
+        _("assign self.{gradient} = … rather than accumulating with +=").format(gradient=gradient)
         if stored
-        else "change nothing that forward saved"
+        else _("change nothing that forward saved")
     )
     return Finding(
         "not-deterministic",
-        f"{layer}.backward is not deterministic: two calls after the same forward gave "
-        f"{gradient}s that differ by up to {difference:.3g}. Backward must not keep state "
-        f"between calls: {how}, and draw no random numbers in backward.",
+        _(
+            "{layer}.backward is not deterministic: two calls after the same forward gave "
+            "{gradient}s that differ by up to {difference}. Backward must not keep state "
+            "between calls: {how}, and draw no random numbers in backward."
+        ).format(layer=layer, gradient=gradient, difference=f"{difference:.3g}", how=how),
         subject=gradient,
     )
 
 
 def dout_ignored(layer: str, gradients: Sequence[str]) -> Finding:
-    names = ", ".join(gradients)
+    names = ", ".join(gradients)  # also the subject, which stays as the JSON has it
     return Finding(
         "dout-ignored",
-        f"{layer}.backward ignores dout: with dout = 0 it still returns nonzero {names}. "
-        "Each gradient is dout times the local derivative; multiply by dout (for a loss "
-        "layer too: it is 1 only when the loss is the last thing computed).",
+        _(
+            "{layer}.backward ignores dout: with dout = 0 it still returns nonzero "
+            "{gradients}. Each gradient is dout times the local derivative; multiply by dout "
+            "(for a loss layer too: it is 1 only when the loss is the last thing computed)."
+        ).format(layer=layer, gradients=listed(gradients)),
         subject=names,
     )
 
@@ -332,20 +391,25 @@ def dout_ignored(layer: str, gradients: Sequence[str]) -> Finding:
 def forward_not_repeatable(layer: str) -> Finding:
     return Finding(
         "forward-not-repeatable",
-        f"{layer}.forward returns different outputs for the same arrays, even with NumPy's "
-        "random numbers and the layer's own attributes put back before every call: no "
-        "derivative of it can be checked. Draw random numbers from np.random or a generator "
-        "kept on the layer, and keep what changes between calls in the layer's attributes.",
+        _(
+            "{layer}.forward returns different outputs for the same arrays, even with "
+            "NumPy's random numbers and the layer's own attributes put back before every "
+            "call: no derivative of it can be checked. Draw random numbers from np.random or "
+            "a generator kept on the layer, and keep what changes between calls in the "
+            "layer's attributes."
+        ).format(layer=layer),
     )
 
 
 def loss_ignores_dout(layer: str, names: str) -> Finding:
     return Finding(
         "loss-ignores-dout",
-        f"{layer}.backward ignores dout ({names} is the same for dout = 0). For a loss that is "
-        "harmless while it is the last thing computed, where dout = 1; it is wrong as soon as "
-        "the loss is scaled or added to another (a weight-decay term, a second head): "
-        "multiply by dout to be safe.",
+        _(
+            "{layer}.backward ignores dout ({gradients} is the same for dout = 0). For a loss "
+            "that is harmless while it is the last thing computed, where dout = 1; it is "
+            "wrong as soon as the loss is scaled or added to another (a weight-decay term, a "
+            "second head): multiply by dout to be safe."
+        ).format(layer=layer, gradients=names),
         severity="warning",
         subject=names,
     )
@@ -354,23 +418,26 @@ def loss_ignores_dout(layer: str, names: str) -> Finding:
 def smoothed_forward(layer: str, gradient: str, formula: str, deviation: float) -> Finding:
     return Finding(
         "smoothed-forward",
-        f"{layer}: {gradient} is the exact derivative of {formula}, but the forward differs "
-        f"from {formula} by a relative {deviation:.1g}, so it disagrees slightly with the "
-        "forward's numeric derivative. Likely a smoothing constant the backward leaves out "
-        "(the book's cross_entropy_error takes log(y + 1e-7)): fine for training; pass "
-        "--strict to count it as an error.",
+        _(
+            "{layer}: {gradient} is the exact derivative of {formula}, but the forward "
+            "differs from {formula} by a relative {deviation}, so it disagrees slightly with "
+            "the forward's numeric derivative. Likely a smoothing constant the backward "
+            "leaves out (the book's cross_entropy_error takes log(y + 1e-7)): fine for "
+            "training; pass --strict to count it as an error."
+        ).format(layer=layer, gradient=gradient, formula=formula, deviation=f"{deviation:.1g}"),
         severity="warning",
         subject=gradient,
     )
 
 
 def dout_misused(layer: str, gradients: Sequence[str]) -> Finding:
-    names = ", ".join(gradients)
     return Finding(
         "dout-misused",
-        f"{layer}.backward is not linear in dout: doubling dout does not double {names}. "
-        "A backward multiplies dout by local derivatives and sums; it never squares dout, "
-        "adds a constant to it, or uses it in a condition.",
+        _(
+            "{layer}.backward is not linear in dout: doubling dout does not double "
+            "{gradients}. A backward multiplies dout by local derivatives and sums; it never "
+            "squares dout, adds a constant to it, or uses it in a condition."
+        ).format(layer=layer, gradients=listed(gradients)),
     )
 
 
@@ -412,27 +479,36 @@ def factor_hint(
     if not np.all(np.abs(backward - c * numeric) <= room):
         return None
     if c == -1:
-        return (
-            f"the sign is flipped: {who} is −1 × the right gradient everywhere (a "
-            "difference taken the wrong way round, e.g. t − y instead of y − t)"
-        )
+        return _(
+            "the sign is flipped: {who} is −1 × the right gradient everywhere (a difference "
+            "taken the wrong way round, e.g. t − y instead of y − t)"
+        ).format(who=who)
     if match is not None:
         value, written, meaning = match
         size = written.removeprefix("1/")
-        what = f" ({size} is {meaning})" if meaning else ""
         if value > 1:
-            fix = f"a factor {size} too many, or a division by {size} missing"
+            fix = _("a factor {size} too many, or a division by {size} missing")
         else:
-            fix = f"divided by {size} once too often, or a factor {size} missing"
-        return f"{who} is {written} × the right gradient everywhere{what}: {fix}"
+            fix = _("divided by {size} once too often, or a factor {size} missing")
+        if meaning:
+            hint = _("{who} is {factor} × the right gradient everywhere ({size} is {meaning})")
+        else:
+            hint = _("{who} is {factor} × the right gradient everywhere")
+        return _("{hint}: {fix}").format(
+            hint=hint.format(who=who, factor=written, size=size, meaning=meaning),
+            fix=fix.format(size=size),
+        )
     if abs(c - 1) < SLIGHT:
-        return (
-            f"{who} is {c:.9g} × the right gradient everywhere, off by a relative "
-            f"{abs(c - 1):.1g}: {SLIGHTLY_DIFFERENT}"
+        return _(
+            "{who} is {factor} × the right gradient everywhere, off by a relative {off}: {slightly}"
+        ).format(
+            who=who, factor=f"{c:.9g}", off=f"{abs(c - 1):.1g}", slightly=_(SLIGHTLY_DIFFERENT)
         )
     if c == 0:
         return None
-    return f"{who} is {c:.6g} × the right gradient everywhere: a constant factor is off"
+    return _("{who} is {factor} × the right gradient everywhere: a constant factor is off").format(
+        who=who, factor=f"{c:.6g}"
+    )
 
 
 def transpose_hint(backward: np.ndarray, numeric: np.ndarray, allowed: np.ndarray) -> str | None:
@@ -440,7 +516,7 @@ def transpose_hint(backward: np.ndarray, numeric: np.ndarray, allowed: np.ndarra
     if backward.ndim != 2 or backward.shape[0] != backward.shape[1] or backward.shape[0] < 2:
         return None
     if np.all(np.abs(backward.T - numeric) <= allowed):
-        return (
+        return _(
             "backward is the transpose of the right gradient: the factors of a product are "
             "in the wrong order (e.g. dout·xᵀ where xᵀ·dout is meant), or a .T is missing"
         )
@@ -464,10 +540,10 @@ def weight_hint(
         scale = float(np.max(np.abs(slip), initial=0.0)) or 1.0
         close = np.all(np.abs(check.backward - slip) <= check.bound + 1e-12 * scale)
         if close and not np.all(np.abs(check.numeric - slip) <= check.bound):
-            return (
-                f"backward computes dout·{name} where dout·{name}ᵀ is meant ({name} is square, "
+            return _(
+                "backward computes dout·{name} where dout·{name}ᵀ is meant ({name} is square, "
                 "so the shapes did not catch it): transpose it"
-            )
+            ).format(name=name)
     return None
 
 
@@ -481,7 +557,9 @@ def where_hint(wrong: np.ndarray, inputs: dict[str, np.ndarray]) -> str | None:
         x = np.real(np.asarray(x))
         for mask, text in ((x > 0, f"{name} > 0"), (x <= 0, f"{name} ≤ 0")):
             if np.array_equal(mask, wrong):
-                return f"it is wrong exactly where {text} and right elsewhere"
+                return _("it is wrong exactly where {region} and right elsewhere").format(
+                    region=text
+                )
     return None
 
 
@@ -517,8 +595,10 @@ def wrong_gradient(
     hints = []
     if right_for_ones:
         hints.append(
-            "it equals the gradient for dout = 1 (all ones): backward is right only where "
-            "dout is 1; multiply by dout"
+            _(
+                "it equals the gradient for dout = 1 (all ones): backward is right only where "
+                "dout is 1; multiply by dout"
+            )
         )
     hints += pattern_hints(check, dims, inputs, relative)
     untransposed = weight_hint(check, inputs, dout)
@@ -570,7 +650,11 @@ def pattern_hints(
         if hint
     ]
     if not hints and relative < SLIGHT:
-        hints.append(f"the disagreement is slight (relative {relative:.1g}): {SLIGHTLY_DIFFERENT}")
+        hints.append(
+            _("the disagreement is slight (relative {relative}): {slightly}").format(
+                relative=f"{relative:.1g}", slightly=_(SLIGHTLY_DIFFERENT)
+            )
+        )
     return hints
 
 
@@ -586,43 +670,61 @@ def _shown(w: WrongGradient):
 
 
 def _off_by(w: WrongGradient) -> str:
-    return f"off by {w.absolute:.3g}, relative {w.relative:.2g}" + (
-        f", {w.ulps:.3g} ulp" if math.isfinite(w.ulps) else ""
+    off = _("off by {absolute}, relative {relative}").format(
+        absolute=f"{w.absolute:.3g}", relative=f"{w.relative:.2g}"
     )
+    if not math.isfinite(w.ulps):
+        return off
+    return off + _(", {ulps} ulp").format(ulps=f"{w.ulps:.3g}")
 
 
 def _evidence(w: WrongGradient, claimed: str, numeric: str, otherwise: str) -> str:
     """The values at the worst element (``claimed`` and ``numeric`` name them), by how
     much they differ, and the hints, or ``otherwise`` when none fits."""
     shown = _shown(w)
-    symbolic = "" if w.symbolic is None else f", symbolic {shown(w.symbolic)}"
-    text = (
-        f"{claimed} {shown(w.backward)}, {numeric} {shown(w.numeric)} "
-        f"± {w.numeric_error:.1g}{symbolic} ({_off_by(w)})."
+    symbolic = "" if w.symbolic is None else _(", symbolic {value}").format(value=shown(w.symbolic))
+    text = _("{claimed} {value}, {numeric} {numeric_value} ± {error}{symbolic} ({off}).").format(
+        claimed=claimed,
+        value=shown(w.backward),
+        numeric=numeric,
+        numeric_value=shown(w.numeric),
+        error=f"{w.numeric_error:.1g}",
+        symbolic=symbolic,
+        off=_off_by(w),
     )
-    return text + (" Hint: " + "; ".join(w.hints) + "." if w.hints else f" {otherwise}")
+    if w.hints:
+        otherwise = _("Hint: {hints}.").format(hints=_("; ").join(w.hints))
+    return then(text, otherwise)
 
 
 def describe_wrong(layer: str, w: WrongGradient) -> str:
     """The wrong-gradient sentence: where, by how much, and the hints."""
-    redo = f"Re-derive d{w.array} from forward, one operation at a time (symgrad derive)."
-    return (
-        f"{layer}: {w.name} is wrong at {w.wrong} of {w.size} element{'s' * (w.size > 1)}; "
-        f"worst at {_at(w)}: " + _evidence(w, "backward", "numeric", redo)
-    )
+    redo = _("Re-derive d{array} from forward, one operation at a time (symgrad derive).")
+    where = ngettext(
+        "{layer}: {gradient} is wrong at {wrong} of {size} element; worst at {at}: ",
+        "{layer}: {gradient} is wrong at {wrong} of {size} elements; worst at {at}: ",
+        w.size,
+    ).format(layer=layer, gradient=w.name, wrong=w.wrong, size=w.size, at=_at(w))
+    return where + _evidence(w, _("backward"), _("numeric"), redo.format(array=w.array))
 
 
 # ---------------------------------------------------------------- activations: fn, grad, grad2
 # (symgrad.checking.activation: numpy-ml's convention, each method named as the user wrote it)
 
 
+def _raised(error: BaseException) -> str:
+    """``ValueError: the message`` (the message left out when there is none)."""
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
 def method_raised(owner: str, method: str, error: BaseException, shape: tuple[int, ...]) -> Finding:
-    message = f": {error}" if str(error) else ""
     return Finding(
         "method-raised",
-        f"{owner}.{method} raised {type(error).__name__}{message} on an input of shape "
-        f"{_shape(shape)}. Fix {method} so that it runs on any array (an activation is "
-        "applied element by element, whatever the shape).",
+        _(
+            "{owner}.{method} raised {error} on an input of shape {shape}. Fix {method} so "
+            "that it runs on any array (an activation is applied element by element, "
+            "whatever the shape)."
+        ).format(owner=owner, method=method, error=_raised(error), shape=_shape(shape)),
         subject=f"{owner}.{method}",
     )
 
@@ -631,7 +733,9 @@ def method_result_unusable(owner: str, method: str, what: str, fix: str) -> Find
     """``what`` the method returned, and ``fix``: what it should return instead."""
     return Finding(
         "method-result-unusable",
-        f"{owner}.{method} returned {what}: {fix}.",
+        _("{owner}.{method} returned {what}: {fix}.").format(
+            owner=owner, method=method, what=what, fix=fix
+        ),
         subject=f"{owner}.{method}",
     )
 
@@ -639,9 +743,11 @@ def method_result_unusable(owner: str, method: str, what: str, fix: str) -> Find
 def method_random(owner: str, method: str, difference: float) -> Finding:
     return Finding(
         "method-random",
-        f"{owner}.{method} is not a function of its input: two calls on the same array gave "
-        f"results that differ by up to {difference:.3g}. An activation and its derivatives "
-        "draw no random numbers and keep no state between calls.",
+        _(
+            "{owner}.{method} is not a function of its input: two calls on the same array "
+            "gave results that differ by up to {difference}. An activation and its "
+            "derivatives draw no random numbers and keep no state between calls."
+        ).format(owner=owner, method=method, difference=f"{difference:.3g}"),
         subject=f"{owner}.{method}",
     )
 
@@ -650,19 +756,21 @@ def inherited_hint(derivative: str, function: str, symbolic_agrees: bool | None)
     """The hint for a derivative checked against a ``function`` that is itself wrong:
     whether it agrees with SymPy's derivative of the formula (None: no formula known)."""
     if symbolic_agrees:
-        return (
-            f"{derivative} equals SymPy's derivative of the formula, so only {function} is "
-            f"wrong: fix {function} and {derivative} will agree with it"
+        hint = _(
+            "{derivative} equals SymPy's derivative of the formula, so only {function} is "
+            "wrong: fix {function} and {derivative} will agree with it"
         )
-    if symbolic_agrees is False:
-        return (
-            f"{derivative} differs from SymPy's derivative of the formula as well: it is "
-            f"wrong on its own, and so is {function} (above)"
+    elif symbolic_agrees is False:
+        hint = _(
+            "{derivative} differs from SymPy's derivative of the formula as well: it is "
+            "wrong on its own, and so is {function} (above)"
         )
-    return (
-        f"{function}, which {derivative} is checked against, is wrong too (above): part of "
-        f"this may be {function}'s error; fix {function} first"
-    )
+    else:
+        hint = _(
+            "{function}, which {derivative} is checked against, is wrong too (above): part "
+            "of this may be {function}'s error; fix {function} first"
+        )
+    return hint.format(derivative=derivative, function=function)
 
 
 def wrong_derivative(
@@ -671,11 +779,27 @@ def wrong_derivative(
     """``owner.derivative`` disagrees with the numeric derivative of ``owner.of``; ``w`` is
     the evidence (its hints already worded for ``derivative``), ``at_value`` the input
     at its worst element."""
-    redo = f"Re-derive {derivative} from {of}, one operation at a time."
-    text = (
-        f"{owner}.{derivative} is not the derivative of {owner}.{of}: wrong at {w.wrong} of "
-        f"{w.size} element{'s' * (w.size > 1)}; worst at {_at(w)} = {at_value:.6g}: "
-        + _evidence(w, f"{derivative} gives", f"the numeric derivative of {of} is", redo)
+    redo = _("Re-derive {derivative} from {function}, one operation at a time.")
+    where = ngettext(
+        "{owner}.{derivative} is not the derivative of {owner}.{function}: wrong at {wrong} "
+        "of {size} element; worst at {at} = {value}: ",
+        "{owner}.{derivative} is not the derivative of {owner}.{function}: wrong at {wrong} "
+        "of {size} elements; worst at {at} = {value}: ",
+        w.size,
+    ).format(
+        owner=owner,
+        derivative=derivative,
+        function=of,
+        wrong=w.wrong,
+        size=w.size,
+        at=_at(w),
+        value=f"{at_value:.6g}",
+    )
+    text = where + _evidence(
+        w,
+        _("{derivative} gives").format(derivative=derivative),
+        _("the numeric derivative of {function} is").format(function=of),
+        redo.format(derivative=derivative, function=of),
     )
     return Finding("wrong-gradient", text, subject=f"{owner}.{derivative}")
 
@@ -683,30 +807,36 @@ def wrong_derivative(
 # ---------------------------------------------------------------- contained user code
 
 _ADVICE = {
-    "exit": "A layer must not end the program: raise an exception instead, and keep a "
-    "script's own code under `if __name__ == '__main__':`.",
-    "interrupt": "Only Ctrl-C at the terminal stops symgrad; raise an ordinary exception instead.",
-    "timeout": "Pass --timeout SECONDS to allow longer, or look for a loop that never ends.",
-    "raised": "Fix it so that it runs.",
+    "exit": N_(
+        "A layer must not end the program: raise an exception instead, and keep a "
+        "script's own code under `if __name__ == '__main__':`."
+    ),
+    "interrupt": N_(
+        "Only Ctrl-C at the terminal stops symgrad; raise an ordinary exception instead."
+    ),
+    "timeout": N_("Pass --timeout SECONDS to allow longer, or look for a loop that never ends."),
+    "raised": N_("Fix it so that it runs."),
 }
 
 
 def user_code_failed(failure: UserCodeFailed) -> Finding:
     """The user's code called sys.exit, raised KeyboardInterrupt (or an exception where no
     finer finding applies), or ran past the time limit: the check stopped there."""
+    did = _("{where} {what}.").format(where=failure.where, what=failure.what)
     return Finding(
         f"user-code-{failure.kind}",
-        f"{failure.where} {failure.what}. {_ADVICE[failure.kind]}",
+        then(did, _(_ADVICE[failure.kind])),
         subject=failure.where,
     )
 
 
 def raised_during_check(where: str, error: BaseException) -> Finding:
     """The user's code raised while the check perturbed its inputs or probed it again."""
-    message = f": {error}" if str(error) else ""
     return Finding(
         "user-code-raised",
-        f"{where} raised {type(error).__name__}{message} during the check, on inputs within a "
-        "small step of the ones given. It must run on any inputs of these shapes.",
+        _(
+            "{where} raised {error} during the check, on inputs within a small step of the "
+            "ones given. It must run on any inputs of these shapes."
+        ).format(where=where, error=_raised(error)),
         subject=where,
     )

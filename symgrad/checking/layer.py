@@ -25,6 +25,7 @@ from symgrad.checking.progress import Progress
 from symgrad.checking.report import Finding, LayerCheck, Perturbation, Projection, WrongGradient
 from symgrad.comparison.tolerance import element_bounds, element_scale, exact_tolerance, looseness
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 from symgrad.inputs import DTYPES, parse_dtype
 from symgrad.layers.spec import check_rng
 from symgrad.numeric.methods import Method, get_method
@@ -63,8 +64,10 @@ def axis_meanings(arrays: dict[str, np.ndarray]) -> dict[int, str]:
     for position, (name, array) in enumerate(arrays.items()):
         for axis, size in enumerate(np.shape(array)):
             if position == 0 and axis == 0 and np.ndim(array) >= 2:
-                meanings.setdefault(size, "the batch size N")
-            meanings.setdefault(size, f"the size of {name}'s axis {axis}")
+                meanings.setdefault(size, _("the batch size N"))
+            meanings.setdefault(
+                size, _("the size of {name}'s axis {axis}").format(name=name, axis=axis)
+            )
     return meanings
 
 
@@ -92,7 +95,7 @@ class _Run:
         out, passed = subject.call_forward()
         for k, (given, kept) in enumerate(zip(passed, subject.inputs, strict=True)):
             if not _same(given, kept):
-                what = f"its input {subject.names[k]}"
+                what = _("its input {name}").format(name=subject.names[k])
                 self.findings.append(
                     say.changed_argument(
                         self.name, "forward", what, kept, given, "forward-changed-input"
@@ -157,14 +160,14 @@ class _Run:
         try:
             with np.errstate(all="ignore"):
                 subject.call_forward({k: sign * subject.inputs[k] for k in subject.differentiated})
-                _, given = self.call_backward(dout)
+                _returned, given = self.call_backward(dout)
         except Exception:
             return None
         if _same(given, dout):
             return False
         self.findings.append(
             say.changed_argument(
-                self.name, "backward", "its dout argument", dout, given, "dout-modified"
+                self.name, "backward", _("its dout argument"), dout, given, "dout-modified"
             )
         )
         return True
@@ -186,14 +189,14 @@ class _Run:
         if not _same(given, dout):
             self.findings.append(
                 say.changed_argument(
-                    self.name, "backward", "its dout argument", dout, given, "dout-modified"
+                    self.name, "backward", _("its dout argument"), dout, given, "dout-modified"
                 )
             )
         for k, (held, original) in enumerate(zip(passed, subject.inputs, strict=True)):
             if not _same(held, original) and not any(
                 f.kind == "forward-changed-input" for f in self.findings
             ):
-                what = f"the input {subject.names[k]} it kept from forward"
+                what = _("the input {name} it kept from forward").format(name=subject.names[k])
                 self.findings.append(
                     say.changed_argument(
                         self.name, "backward", what, original, held, "input-modified"
@@ -206,7 +209,7 @@ class _Run:
                     say.changed_argument(
                         self.name,
                         "backward",
-                        f"the parameter {p}",
+                        _("the parameter {name}").format(name=p),
                         before,
                         now,
                         "parameter-modified",
@@ -265,7 +268,7 @@ class _Run:
         forward, as training calls it, and must not be blamed for a second call."""
         try:
             self.subject.call_forward()
-            returned, _ = self.call_backward(dout)
+            returned, _given = self.call_backward(dout)
         except Exception:
             return True  # a backward that frees its state may refuse a second call: fine
         second = self.gathered(returned)
@@ -282,7 +285,7 @@ class _Run:
         return True
 
     def gathered(self, returned: Any) -> dict[str, np.ndarray]:
-        inputs, _ = self.subject.gradients(returned)
+        inputs, _count = self.subject.gradients(returned)
         inputs.update(
             {p: v for p, v in self.subject.parameter_gradients().items() if v is not None}
         )
@@ -364,7 +367,7 @@ class _Run:
         """The full check of one array's gradient (or, fast, a projection first)."""
         x = self.value(name)
         f = self.function(name)
-        self.tracker.describe(f"checking d{name}")
+        self.tracker.describe(_("checking d{name}").format(name=name))
         projection = None
         self.subject.install()  # the parameters as checked, whatever backward did to them
         try:
@@ -401,7 +404,7 @@ class _Run:
         f = self.function(name)
         ones = np.ones(out.shape) if out.ndim else 1.0
         try:
-            grouping, _ = self.plan(name, f, x, out)
+            grouping, _probed = self.plan(name, f, x, out)
             with np.errstate(all="ignore"):
                 numeric = grouped_gradient(f, x, ones, self.method, self.step, grouping)
         finally:
@@ -502,7 +505,7 @@ def run_check(
     with (
         guard,
         subject.borrowed(),
-        Progress(f"checking {subject.name}", progress) as tracker,
+        Progress(_("checking {layer}").format(layer=subject.name), progress) as tracker,
         one_blas_thread(),
     ):
         run = _Run(subject, method, rng, step, tracker)
@@ -598,7 +601,11 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
         if symbolic is None:  # its formula does not take these shapes: not what it is
             form, why = None, None
         else:
-            notes.append(f"recognised as {form.name}: its SymPy forward is the symbolic column")
+            notes.append(
+                _("recognised as {formula}: its SymPy forward is the symbolic column").format(
+                    formula=form.name
+                )
+            )
     # How far the user's forward lies from the formula: a smoothing constant shows here.
     deviation = None if symbolic is None else formulas.deviation(form, subject, out)
     if out.ndim == 0:  # a loss: ignoring dout is harmless while it is computed last
@@ -613,7 +620,7 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
         from symgrad.checking.symbolic import gradients
         from symgrad.symbolic.precision import TRUTH_DIGITS
 
-        truth, _ = gradients(form, subject, out, dout, TRUTH_DIGITS)
+        truth, _error = gradients(form, subject, out, dout, TRUTH_DIGITS)
     checks: list[GradientCheck] = []
     wrong: list[WrongGradient] = []
     perturbations: list[Perturbation] = []
@@ -638,7 +645,9 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
         checks.append(verified.check)
         perturbations.append(verified.perturbation)
         if not verified.check.ok and formulas.smoothed(verified.check, deviation):
-            waived[verified.check.name] = f"the exact derivative of {form.name}"
+            waived[verified.check.name] = _("the exact derivative of {formula}").format(
+                formula=form.name
+            )
             run.findings.append(
                 say.smoothed_forward(subject.name, verified.check.name, form.name, deviation)
             )
@@ -725,16 +734,20 @@ def steady(
     if _same(again, out):
         return out, None
     held = {
-        False: "is random (a new mask or noise each call): checked with its random numbers "
-        "held fixed, the same in every forward",
-        True: "keeps state between calls: checked from the same state (and random numbers) "
-        "in every forward",
+        False: _(
+            "{layer}.forward is random (a new mask or noise each call): checked with its "
+            "random numbers held fixed, the same in every forward"
+        ),
+        True: _(
+            "{layer}.forward keeps state between calls: checked from the same state (and "
+            "random numbers) in every forward"
+        ),
     }
     for state, what in held.items():
         subject.hold_fixed(state=state)
         first, second = twice()
         if _same(first, second):
-            return np.asarray(first), f"{subject.name}.forward {what}"
+            return np.asarray(first), what.format(layer=subject.name)
     findings.append(say.forward_not_repeatable(subject.name))
     return None, None
 

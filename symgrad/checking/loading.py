@@ -22,6 +22,7 @@ import numpy as np
 
 from symgrad.checking.containment import DEFAULT_TIMEOUT, Guard, UserCodeFailed
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 from symgrad.layers.spec import random_labels
 
 
@@ -30,7 +31,9 @@ def split_target(target: str) -> tuple[Path, str]:
     path, colon, name = target.rpartition(":")
     if not colon or not path or not name.isidentifier():
         raise SymgradError(
-            f"expected FILE.py:ClassName, e.g. examples/note_layers.py:Affine, got '{target}'"
+            _(
+                "expected FILE.py:ClassName, e.g. examples/note_layers.py:Affine, got '{target}'"
+            ).format(target=target)
         )
     return Path(path), name
 
@@ -41,11 +44,11 @@ def load_module(
     """Run a Python file as a module of its own (for at most ``timeout`` seconds), with
     its folder, ``paths`` and the current folder on the import path while it loads."""
     if not path.is_file():
-        raise SymgradError(f"no such file: {path}")
+        raise SymgradError(_("no such file: {path}").format(path=path))
     name = f"symgrad_user_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise SymgradError(f"{path} is not a Python file symgrad can load")
+        raise SymgradError(_("{path} is not a Python file symgrad can load").format(path=path))
     module = importlib.util.module_from_spec(spec)
     # The file may import its neighbours (as under `python FILE.py`) and packages below
     # the current folder (as under `python -m`: the book's `from common.layers import …`
@@ -115,9 +118,15 @@ def load_class(
             for n, value in vars(module).items()
             if isinstance(value, type) and value.__module__ == module.__name__
         )
-        known = f"; it defines {', '.join(defined)}" if defined else "; it defines no class"
-        what = "no class" if found is None else "a non-class"
-        raise SymgradError(f"{path} has {what} named '{name}'{known}")
+        if found is None:
+            missing = _("{path} has no class named '{name}'")
+        else:
+            missing = _("{path} has a non-class named '{name}'")
+        if defined:
+            known = _("; it defines {classes}").format(classes=", ".join(defined))
+        else:
+            known = _("; it defines no class")
+        raise SymgradError(missing.format(path=path, name=name) + known)
     return found
 
 
@@ -146,9 +155,11 @@ def build_layer(
         given = {**inits, **(settings or {})}
         unknown = [n for n in given if n not in parameters and not takes_any]
         if unknown:
-            takes = ", ".join(parameters) or "nothing"
+            takes = ", ".join(parameters) or _("nothing")
             raise SymgradError(
-                f"{cls.__name__}() takes {takes}, not {', '.join(unknown)} (from --init/--set)"
+                _("{layer}() takes {takes}, not {names} (from --init/--set)").format(
+                    layer=cls.__name__, takes=takes, names=", ".join(unknown)
+                )
             )
         missing = [
             n
@@ -160,8 +171,10 @@ def build_layer(
         if missing:
             example = " ".join(f"--init {n}=SHAPE" for n in missing)
             raise SymgradError(
-                f"{cls.__name__}() needs {', '.join(missing)}: pass {example} for an array, "
-                "or --set NAME=VALUE for a number or True/False"
+                _(
+                    "{layer}() needs {names}: pass {example} for an array, or --set NAME=VALUE "
+                    "for a number or True/False"
+                ).format(layer=cls.__name__, names=", ".join(missing), example=example)
             )
     arrays = {name: rng.standard_normal(shape).astype(dtype) for name, shape in inits.items()}
     arrays |= dict(settings or {})
@@ -180,12 +193,14 @@ def check_labels(labels: Sequence[tuple[int, ...]], inputs: Sequence[tuple[int, 
     for shape in labels:
         text = ",".join(map(str, shape))
         if len(shape) > 2:
-            raise SymgradError(f"--labels takes N,C (or C), got {text}")
+            raise SymgradError(_("--labels takes N,C (or C), got {text}").format(text=text))
         if shape not in inputs:
             shapes = " or ".join(",".join(map(str, s)) for s in inputs) or "none given"
             raise SymgradError(
-                f"--labels {text} matches no --input shape ({shapes}): one-hot labels have "
-                "the shape of the scores they label"
+                _(
+                    "--labels {text} matches no --input shape ({shapes}): one-hot labels have the "
+                    "shape of the scores they label"
+                ).format(text=text, shapes=shapes)
             )
 
 

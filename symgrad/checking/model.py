@@ -29,6 +29,7 @@ import numpy as np
 from symgrad.checking.objects import RESEED, State, class_name, list_slots
 from symgrad.checking.report import Finding
 from symgrad.comparison.tolerance import exact_tolerance
+from symgrad.i18n import _
 from symgrad.numeric.differences import ROUNDING_ULPS
 
 LAST_LAYER = ("lastLayer", "last_layer", "loss_layer")
@@ -152,18 +153,18 @@ def check_model_gradient(
         for state in states:
             state.restore()
         np.random.set_state(global_random)
-    note = (
-        f"{name}'s own gradient() checked: every parameter is backprop through its layers "
-        f"(checked element by element above) plus the gradient of what loss() adds to the "
-        f"layers' loss, that part by {DIRECTIONS} random projections"
-    )
+    note = _(
+        "{name}'s own gradient() checked: every parameter is backprop through its layers "
+        "(checked element by element above) plus the gradient of what loss() adds to the "
+        "layers' loss, that part by {count} random projections"
+    ).format(name=name, count=DIRECTIONS)
     return findings, note
 
 
 def _agrees(obj, layers, x, t, call, rng, parameters, saved, extra, which) -> bool:
     """⟨v, extra⟩ against the numeric derivative of R = loss − layers' loss along v, over
     the parameters ``which``, for DIRECTIONS directions."""
-    for _ in range(DIRECTIONS):
+    for _draw in range(DIRECTIONS):
         directions = {
             k: rng.standard_normal(saved[k].shape) * np.maximum(1.0, np.abs(saved[k]))
             for k in which
@@ -177,8 +178,8 @@ def _agrees(obj, layers, x, t, call, rng, parameters, saved, extra, which) -> bo
 
         h = 2.0 * float(np.finfo(np.float64).eps) ** (1 / 3)
         try:
-            (up, size), (down, _) = residual(h), residual(-h)
-            (up2, _), (down2, _) = residual(2 * h), residual(-2 * h)
+            (up, size), (down, _size) = residual(h), residual(-h)
+            (up2, _size), (down2, _size) = residual(2 * h), residual(-2 * h)
         finally:
             for k in directions:
                 parameters.arrays[k][...] = saved[k]
@@ -197,21 +198,22 @@ def _wrong(name, key, parameters, own, through, k) -> Finding:
     if k is None:
         return Finding(
             "model-gradient",
-            f"{name}.gradient() is not the gradient of its loss(): it disagrees along random "
-            "directions through all the parameters together, though no one parameter alone "
-            "shows it.",
+            _(
+                "{name}.gradient() is not the gradient of its loss(): it disagrees along "
+                "random directions through all the parameters together, though no one "
+                "parameter alone shows it."
+            ).format(name=name),
         )
     array = parameters.arrays[k]
     backprop = through.get(id(array))
     if backprop is None:
-        detail = "no layer holds this array, so its gradient cannot come from backprop"
+        detail = _("no layer holds this array, so its gradient cannot come from backprop")
     else:
         gap = float(np.max(np.abs(own[k] - backprop), initial=0.0))
-        detail = (
-            f"it differs from backprop through the layers by up to {gap:.3g}, and that "
-            "difference is not the derivative of what loss() adds (for weight decay ½λΣW², "
-            "λW once)"
-        )
+        detail = _(
+            "it differs from backprop through the layers by up to {gap}, and that difference "
+            "is not the derivative of what loss() adds (for weight decay ½λΣW², λW once)"
+        ).format(gap=f"{gap:.3g}")
         same = [
             other
             for j, other in enumerate(parameters.names)
@@ -221,14 +223,18 @@ def _wrong(name, key, parameters, own, through, k) -> Finding:
             and np.allclose(own[k], through[id(parameters.arrays[j])], rtol=1e-12, atol=0)
         ]
         if same:
-            detail += f"; it equals the gradient of {same[0]}: the wrong layer's gradient"
+            detail = _(
+                "{detail}; it equals the gradient of {other}: the wrong layer's gradient"
+            ).format(detail=detail, other=same[0])
         elif np.array_equal(own[k], backprop):
-            detail = (
+            detail = _(
                 "it is backprop through the layers alone, but loss() adds a term that "
                 "depends on it (weight decay?) whose gradient it leaves out"
             )
     return Finding(
         "model-gradient",
-        f"{name}.gradient()[{key!r}] is not the gradient of {name}.loss(): {detail}.",
+        _("{name}.gradient()[{key}] is not the gradient of {name}.loss(): {detail}.").format(
+            name=name, key=repr(key), detail=detail
+        ),
         subject=key,
     )

@@ -30,6 +30,7 @@ backward is a valid subgradient there, its value is what travels on.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -56,6 +57,7 @@ from symgrad.checking.report import (
 from symgrad.comparison.tolerance import element_bounds, element_scale, numeric_bound
 from symgrad.comparison.verdict import ratios
 from symgrad.errors import SymgradError
+from symgrad.i18n import _, listed, ngettext
 from symgrad.layers import CATALOG, get_layer
 from symgrad.layers.spec import Layer, seeded_rng
 from symgrad.numeric.methods import Method, get_method
@@ -78,22 +80,28 @@ def parse_spec(spec: str) -> list[tuple[Layer, object | None]]:
     items = [item.strip() for item in spec.split(",")]
     if not spec.strip() or any(not item for item in items):
         raise SymgradError(
-            f"malformed network '{spec}': expected layers separated by commas, e.g. "
-            "affine:50,relu,affine:10,softmax-with-loss"
+            _(
+                "malformed network '{spec}': expected layers separated by commas, e.g. "
+                "affine:50,relu,affine:10,softmax-with-loss"
+            ).format(spec=spec)
         )
-    losses = " or ".join(layer.name for layer in CATALOG if layer.kind.loss)
+    losses = _(" or ").join(layer.name for layer in CATALOG if layer.kind.loss)
     layers: list[tuple[Layer, object | None]] = []
     for position, item in enumerate(items, start=1):
-        name, _, argument = item.partition(":")
+        name, _colon, argument = item.partition(":")
         layer = get_layer(name.strip())
         if len(layer.inputs) != 1:
             raise SymgradError(
-                f"'{item}': {layer.name} takes {len(layer.inputs)} inputs; a network here "
-                "is a chain of one-input layers"
+                _(
+                    "'{item}': {name} takes {count} inputs; a network here is a chain of one-input "
+                    "layers"
+                ).format(item=item, name=layer.name, count=len(layer.inputs))
             )
         if layer.kind.loss != (position == len(items)):
             raise SymgradError(
-                f"'{spec}': the last layer, and only the last, must be a loss ({losses})"
+                _("'{spec}': the last layer, and only the last, must be a loss ({losses})").format(
+                    spec=spec, losses=losses
+                )
             )
         layers.append((layer, layer.kind.spec_argument(layer, argument.strip())))
     return layers
@@ -161,7 +169,7 @@ class _Net:
         guard: Guard = UNGUARDED,
     ) -> None:
         if len(layers) < 1:
-            raise SymgradError("a network needs at least a loss layer")
+            raise SymgradError(_("a network needs at least a loss layer"))
         self.layers = list(layers)
         self.names = layer_names(self.layers)
         self.x = np.array(x, dtype=dtype, copy=True)
@@ -229,8 +237,10 @@ class _Net:
                     self.findings.append(
                         Finding(
                             "forward-not-array",
-                            f"{self.names[k]}, the last layer, must return a scalar loss; it "
-                            f"returned an array of shape {array.shape}.",
+                            _(
+                                "{layer}, the last layer, must return a scalar loss; it "
+                                "returned an array of shape {shape}."
+                            ).format(layer=self.names[k], shape=array.shape),
                         )
                     )
                     return False
@@ -255,7 +265,7 @@ class _Net:
                 self.findings.append(
                     dataclasses.replace(
                         say.changed_argument(
-                            self.names[k], "backward", "its dout", dout, given, "dout-modified"
+                            self.names[k], "backward", _("its dout"), dout, given, "dout-modified"
                         ),
                         severity="warning",
                     )
@@ -338,8 +348,11 @@ def describe_methods(net: _Net, method: Method | None, dtype: np.dtype, step) ->
         used.setdefault(method_for(subject, method).name, []).append(name)
     if len(used) == 1:
         return describe_step(next(iter(used)), dtype, step)
-    return "; ".join(
-        f"{describe_step(m, dtype, step)} for {', '.join(layers)}" for m, layers in used.items()
+    return _("; ").join(
+        _("{method} for {layers}").format(
+            method=describe_step(m, dtype, step), layers=listed(layers)
+        )
+        for m, layers in used.items()
     )
 
 
@@ -349,7 +362,7 @@ def _local_backward(subject: Subject, upstream: Any) -> dict[str, np.ndarray]:
         subject.output()
         given = np.array(upstream, copy=True) if isinstance(upstream, np.ndarray) else upstream
         returned = subject.call_backward(given)
-    gradients, _ = subject.gradients(returned)
+    gradients, _count = subject.gradients(returned)
     gradients.update(subject.parameter_gradients())
     return {n: np.array(v, dtype=np.float64, copy=True) for n, v in gradients.items()}
 
@@ -397,13 +410,15 @@ def check_network(
     model = spec_or_layers if is_model(spec_or_layers) else None
     if isinstance(spec_or_layers, str):
         spec = spec_or_layers
-        layers, _ = build(spec, np.shape(x), rng, chosen)
+        layers, _shapes = build(spec, np.shape(x), rng, chosen)
     elif model is not None:
         layers = model_layers(model)
         if layers is None:
             raise SymgradError(
-                f"{class_name(model)} exposes no layers (layers and lastLayer, last_layer or "
-                "loss_layer): symgrad checks a network through its layers"
+                _(
+                    "{network} exposes no layers (layers and lastLayer, last_layer or loss_layer): "
+                    "symgrad checks a network through its layers"
+                ).format(network=class_name(model))
             )
         spec = f"{class_name(model)}: " + " → ".join(layer_names(layers))
     else:
@@ -436,7 +451,7 @@ def check_network(
     with (
         ExitStack() as stack,
         guard,
-        Progress("checking the network", progress) as tracker,
+        Progress(_("checking the network"), progress) as tracker,
         one_blas_thread(),
     ):
         try:
@@ -475,8 +490,10 @@ def check_network(
     kinks = sum(g.kinks.count for c in local for g in c.gradients if g.kinks is not None)
     if kinks:
         notes.append(
-            f"{kinks} element(s) sit within a step of a kink; there the backward's subgradient "
-            "travels on down the numeric chain"
+            _(
+                "{count} element(s) sit within a step of a kink; there the backward's "
+                "subgradient travels on down the numeric chain"
+            ).format(count=kinks)
         )
     return report(
         step=describe_methods(net, method, chosen, step),
@@ -520,8 +537,10 @@ def _chain(net: _Net, method: Method | None, step, rng, tracker, wanted=None):
             x = subject.inputs[0] if is_input else subject.values[array]
             f = subject.input_function(0) if is_input else subject.parameter_function(array)
             weights = {"ones": np.ones(out_shape)} if error > 0 else {}
-            tracker.describe(f"checking {net.names[k]}: d{array}")
-            grouping, _ = plan(subject, array, f, x, out_shape, rng, tracker, weights)
+            tracker.describe(
+                _("checking {layer}: d{array}").format(layer=net.names[k], array=array)
+            )
+            grouping, _probed = plan(subject, array, f, x, out_shape, rng, tracker, weights)
             try:
                 with np.errstate(all="ignore"):
                     verified = verify(
@@ -550,7 +569,7 @@ def _chain(net: _Net, method: Method | None, step, rng, tracker, wanted=None):
             if verified.reach is not None:  # the upstream's error, carried to each element
                 propagated = error * verified.reach
             if not verified.check.ok and not accepted:
-                evidence, _ = say.wrong_gradient(
+                evidence, _finding = say.wrong_gradient(
                     net.names[k],
                     array,
                     verified,
@@ -599,7 +618,7 @@ def _loss_formula(net: _Net, k: int):
     with np.errstate(all="ignore"):
         subject.call_forward()  # the state its backward and SymPy's values see
     try:
-        symbolic, _ = formulas.gradients(form, subject, out, 1.0)
+        symbolic, _error = formulas.gradients(form, subject, out, 1.0)
     except Exception:  # a formula that does not take these arrays: no third column
         return None, None, None
     if symbolic is None:
@@ -680,7 +699,9 @@ def _fast(net: _Net, method: Method | None, step, rng, tracker):
                         forwards += projected.forwards
                     if projection is None or not projected.settled:
                         unsettled.add((k, array))
-                        grouping, _ = plan(subject, array, f, x, net.out_shape(k), rng, tracker)
+                        grouping, _probed = plan(
+                            subject, array, f, x, net.out_shape(k), rng, tracker
+                        )
                         verified = verify(
                             f"d{array}",
                             array,
@@ -734,7 +755,7 @@ def _fast(net: _Net, method: Method | None, step, rng, tracker):
         )
     wrong: list[WrongGradient] = []
     if drill:
-        full, _, found, spent = _chain(net, method, step, rng, tracker, wanted=drill)
+        full, _local, found, spent = _chain(net, method, step, rng, tracker, wanted=drill)
         forwards += spent
         wrong += found
         by_name = {p.name: p for p in full}
@@ -758,34 +779,58 @@ def _verdicts(net: _Net, parameters, local, wrong, names) -> list[Finding]:
         k = check.position - 1
         below = [p.name for p in parameters if net.names.index(p.layer) <= k and not p.ok]
         evidence = [w for w in wrong if w.name.startswith(f"{check.layer}: ")]
-        detail = ""
+        sentences = [
+            _(
+                "{layer} (layer {position}) is broken: its backward does not match its forward."
+            ).format(layer=check.layer, position=check.position)
+        ]
         if evidence:
             w = evidence[0]
             at = f"[{', '.join(map(str, w.index))}]" if w.index else ""
-            detail = (
-                f" Its {w.name.split(': ')[1]} disagrees with its forward's numeric derivative "
-                f"at {w.wrong} of {w.size} elements (worst at {w.array}{at}: backward "
-                f"{w.backward:.6g}, numeric {w.numeric:.6g} ± {w.numeric_error:.1g})"
-                + (f"; hint: {w.hints[0]}" if w.hints else "")
-                + "."
+            disagrees = _(
+                "Its {gradient} disagrees with its forward's numeric derivative at {wrong} of "
+                "{size} elements (worst at {at}: backward {backward}, numeric {numeric} ± "
+                "{error})"
+            ).format(
+                gradient=w.name.split(": ")[1],
+                wrong=w.wrong,
+                size=w.size,
+                at=f"{w.array}{at}",
+                backward=f"{w.backward:.6g}",
+                numeric=f"{w.numeric:.6g}",
+                error=f"{w.numeric_error:.1g}",
             )
-        spoiled = f" Wrong end to end because of it: {', '.join(below)}." if below else ""
+            if w.hints:
+                disagrees = _("{sentence}; hint: {hint}").format(
+                    sentence=disagrees, hint=w.hints[0]
+                )
+            sentences.append(_("{sentence}.").format(sentence=disagrees))
+        if below:
+            sentences.append(
+                _("Wrong end to end because of it: {parameters}.").format(parameters=listed(below))
+            )
+        sentences.append(_("Fix {layer}.backward.").format(layer=check.layer))
         findings.append(
             Finding(
                 "broken-layer",
-                f"{check.layer} (layer {check.position}) is broken: its backward does not "
-                f"match its forward.{detail}{spoiled} Fix {check.layer}.backward.",
+                functools.reduce(say.then, sentences),
                 subject=check.layer,
             )
         )
     if bad_parameters and all(c.ok for c in local):
-        listed = ", ".join(p.name for p in bad_parameters)
+        bad = listed(p.name for p in bad_parameters)
         findings.append(
             Finding(
                 "wrong-gradient",
-                f"{listed} disagree{'s' * (len(bad_parameters) == 1)} end to end although every "
-                "layer agrees locally: the network's backward pass does not chain the layers' "
-                "backwards the way its forward chains their forwards (an order or a dout lost?).",
+                ngettext(
+                    "{parameters} disagrees end to end although every layer agrees locally: "
+                    "the network's backward pass does not chain the layers' backwards the way "
+                    "its forward chains their forwards (an order or a dout lost?).",
+                    "{parameters} disagree end to end although every layer agrees locally: "
+                    "the network's backward pass does not chain the layers' backwards the way "
+                    "its forward chains their forwards (an order or a dout lost?).",
+                    len(bad_parameters),
+                ).format(parameters=bad),
             )
         )
     return findings

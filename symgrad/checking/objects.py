@@ -23,6 +23,7 @@ import numpy as np
 
 from symgrad.checking.containment import UNGUARDED, Guard
 from symgrad.errors import SymgradError
+from symgrad.i18n import _, ngettext
 from symgrad.layers import CATALOG
 from symgrad.layers.spec import Layer
 
@@ -55,10 +56,13 @@ def input_names(layer: Any, count: int) -> tuple[str, ...]:
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
     ]
     if count < len(required) or (count > len(names) and not variadic):
-        takes = ", ".join(names) or "nothing"
+        takes = ", ".join(names) or _("nothing")
         raise SymgradError(
-            f"{class_name(layer)}.forward takes {len(required)} array"
-            f"{'s' * (len(required) != 1)} ({takes}), got {count}"
+            ngettext(
+                "{layer}.forward takes {count} array ({takes}), got {given}",
+                "{layer}.forward takes {count} arrays ({takes}), got {given}",
+                len(required),
+            ).format(layer=class_name(layer), count=len(required), takes=takes, given=count)
         )
     named = names[:count]
     return (*named, *(f"x{k + 1}" for k in range(len(named), count)))
@@ -347,7 +351,11 @@ class Subject:
         self.names = tuple(names) if names is not None else input_names(layer, len(inputs))
         bad = [c for c in constants if not 0 <= c < len(inputs)]
         if bad:
-            raise SymgradError(f"constants {bad} are not positions of the {len(inputs)} inputs")
+            raise SymgradError(
+                _("constants {bad} are not positions of the {count} inputs").format(
+                    bad=bad, count=len(inputs)
+                )
+            )
         self.constants = frozenset(constants)
         self.dtype = np.dtype(dtype)
         self.inputs = [
@@ -359,7 +367,11 @@ class Subject:
             slots = tuple(named_slot(layer, p) for p in params)
             missing = [s.name for s in slots if not _is_float_array(_get(s, layer))]
             if missing:
-                raise SymgradError(f"{self.name} has no floating-point array {', '.join(missing)}")
+                raise SymgradError(
+                    _("{name} has no floating-point array {names}").format(
+                        name=self.name, names=", ".join(missing)
+                    )
+                )
         else:
             slots = list_slots(layer) or tuple(
                 Slot(n, n, None, f"d{n}") for n in array_attributes(layer)

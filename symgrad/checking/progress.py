@@ -12,6 +12,8 @@ import time
 from types import TracebackType
 from typing import Any
 
+from symgrad.i18n import _
+
 DELAY = 1.0  # seconds before a bar appears
 REFRESH = 0.1  # seconds between redraws: drawing must not cost more than the work
 
@@ -102,7 +104,7 @@ class Progress:
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("groups"),
+            TextColumn(_("groups")),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=console,

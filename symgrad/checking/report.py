@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from symgrad.i18n import _, ngettext
 from symgrad.reports import Printed
 
 if TYPE_CHECKING:
@@ -150,10 +151,17 @@ class LayerCheck(Printed):
         """What was compared, in words: ``dW (12 elements)``, ``db (one projection)``."""
         full = [] if self.comparison is None else list(self.comparison.gradients)
         named = [
-            f"{g.name} ({g.backward.size} element{'s' * (g.backward.size != 1)})" for g in full
+            ngettext(
+                "{name} ({count} element)", "{name} ({count} elements)", g.backward.size
+            ).format(name=g.name, count=g.backward.size)
+            for g in full
         ]
         drilled = {g.name for g in full}
-        named += [f"{p.name} (one projection)" for p in self.projections if p.name not in drilled]
+        named += [
+            _("{name} (one projection)").format(name=p.name)
+            for p in self.projections
+            if p.name not in drilled
+        ]
         return tuple(named)
 
     @property

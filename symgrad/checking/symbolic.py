@@ -22,6 +22,7 @@ import numpy as np
 
 from symgrad.checking.objects import Subject, catalog_entry
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 from symgrad.layers import get_layer
 from symgrad.layers.arrays import erf, erfc
 from symgrad.layers.spec import Layer
@@ -159,8 +160,10 @@ def gradients(
     if callable(form):
         return _function(form, subject, values, dout, wanted)
     raise SymgradError(
-        f"symbolic= must be a SymPy expression, a function of symbol arrays or a catalog "
-        f"layer name, not {type(form).__name__}"
+        _(
+            "symbolic= must be a SymPy expression, a function of symbol arrays or a catalog "
+            "layer name, not {type}"
+        ).format(type=type(form).__name__)
     )
 
 
@@ -204,8 +207,10 @@ def _expression(expr, values, dout, wanted, out_shape):
     unknown = known - set(values)
     if unknown:
         raise SymgradError(
-            f"the symbolic forward uses {', '.join(sorted(unknown))}, which are not among "
-            f"the layer's arrays ({', '.join(values)})"
+            _(
+                "the symbolic forward uses {names}, which are not among the layer's arrays "
+                "({arrays})"
+            ).format(names=", ".join(sorted(unknown)), arrays=", ".join(values))
         )
     symbols = [sp.Symbol(n, real=True) for n in values]
     expr = expr.xreplace({s: sp.Symbol(str(s), real=True) for s in expr.free_symbols})

@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
             try:
                 i18n.set_language(code)
             except SymgradError as error:
-                print(f"symgrad: error: {error}", file=sys.stderr)
+                print(i18n._("symgrad: error: {message}").format(message=error), file=sys.stderr)
                 sys.exit(2)
             break
     from symgrad.cli.app import main as run

@@ -6,7 +6,9 @@ NumPy or SymPy.
 
 from __future__ import annotations
 
+import itertools
 import sys
+import unicodedata
 from typing import Annotated, Any
 
 import typer
@@ -98,17 +100,71 @@ def _usage_message(message: str, args: list[str]) -> str:
     message = message.replace("\n", " ")
     dashed = next((a for a in args if a[:1] == "-" and any(c in a for c in "()*/+^ ")), None)
     if dashed is not None and "No such option" in message:
-        message += (
-            f"; an expression that starts with '-' reads as an option: put -- before it, "
-            f"after the options (symgrad {args[0]} [OPTIONS] -- '{dashed}')"
-        )
+        message += _(
+            "; an expression that starts with '-' reads as an option: put -- before it, after "
+            "the options (symgrad {command} [OPTIONS] -- '{expression}')"
+        ).format(command=args[0], expression=dashed)
     return message
+
+
+def _wide(text: str) -> bool:
+    return any(unicodedata.east_asian_width(c) in "WF" for c in text)
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    """``text``'s paragraphs wrapped to ``width`` cells, Chinese between characters
+    (:func:`symgrad.render.prose.divide`), a blank line between paragraphs."""
+    from symgrad.render.prose import divide
+
+    lines: list[str] = []
+    for paragraph in text.split("\n\n"):
+        line = " ".join(paragraph.split())
+        cuts = [0, *divide(line, width), len(line)]
+        lines += [line[start:end].strip() for start, end in itertools.pairwise(cuts)]
+        lines.append("")
+    return lines[:-1]
+
+
+def _wide_help(context_class: Any) -> Any:
+    """A Click context class whose help formatter wraps Chinese help between characters
+    and by display width: Click wraps only at spaces and counts a wide character as one
+    column, so a Chinese help ran past the terminal's edge. English help is Click's own."""
+
+    class Formatter(context_class.formatter_class):
+        def write_text(self, text: str) -> None:
+            if not _wide(text):
+                return super().write_text(text)
+            indent = " " * self.current_indent
+            lines = _wrapped(text, self.width - self.current_indent)
+            self.write("".join(f"{indent}{line}\n" if line else "\n" for line in lines))
+            return None
+
+        def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
+            rows = list(rows)
+            if not any(_wide(second) for _, second in rows):
+                return super().write_dl(rows, col_max, col_spacing)
+            # Click's own layout: the first column's width, then what is left for the text.
+            first = min(max(len(name) for name, _ in rows), col_max) + col_spacing
+            width = max(self.width - first - 2, 10)
+            # "\b" opens a paragraph Click does not rewrap: it keeps these lines.
+            rows = [
+                (name, "\b\n" + "\n".join(_wrapped(text, width)) if text else text)
+                for name, text in rows
+            ]
+            return super().write_dl(rows, col_max, col_spacing)
+
+    class Context(context_class):
+        formatter_class = Formatter
+
+    return Context
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; bad input becomes one line on stderr and exit code 2."""
     args = sys.argv[1:] if argv is None else argv
     command = typer.main.get_command(app)
+    for each in (command, *getattr(command, "commands", {}).values()):
+        each.context_class = _wide_help(each.context_class)
     try:
         code = command.main(args=args, prog_name="symgrad", standalone_mode=False)
     except SymgradError as error:
@@ -116,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Exit as done:
         code = done.exit_code
     except typer.Abort:
-        print("symgrad: aborted", file=sys.stderr)
+        print(_("symgrad: aborted"), file=sys.stderr)
         code = 130
     except Exception as error:
         # Typer's usage errors are Click's, vendored under a private module that moves

@@ -5,7 +5,11 @@ from symgrad.cli.options import Json
 from symgrad.i18n import _
 
 
-@app.command("list", short_help=_("List the layers: forward, derivative, and what --shape means."))
+@app.command(
+    "list",
+    short_help=_("List the layers: forward, derivative, and what --shape means."),
+    help=_("List the layers: forward, derivative, and what --shape means."),
+)
 def list_layers(json: Json = False) -> None:
     """List the layers: forward, derivative, and what --shape means."""
     import json as json_module

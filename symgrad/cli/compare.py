@@ -22,12 +22,20 @@ from symgrad.cli.options import (
 from symgrad.i18n import _
 
 
-@app.command(short_help=_("Check NumPy backward against SymPy and numerical differences."))
+@app.command(
+    short_help=_("Check NumPy backward against SymPy and numerical differences."),
+    help=_(
+        "Check NumPy backward against SymPy and numerical differences.\n\n"
+        "At a kink (relu at 0) the backward must lie between the left and right "
+        "one-sided derivatives. Exit status: 0 when all three agree, 1 when any "
+        "gradient disagrees, 2 for bad input."
+    ),
+)
 def compare(
     layer: Annotated[
         str,
         typer.Argument(
-            help="A catalog layer, e.g. affine (see `symgrad list`).",
+            help=_("A catalog layer, e.g. affine (see `symgrad list`)."),
             autocompletion=complete_layer,
         ),
     ],
@@ -42,8 +50,10 @@ def compare(
         bool,
         typer.Option(
             "--exact",
-            help="Also evaluate SymPy's gradient at 50 digits (mpmath) and report how many "
-            "ulps the NumPy backward is from it.",
+            help=_(
+                "Also evaluate SymPy's gradient at 50 digits (mpmath) and report how many "
+                "ulps the NumPy backward is from it."
+            ),
         ),
     ] = False,
     explain: Explain = False,
@@ -51,12 +61,7 @@ def compare(
     json: Json = False,
     order: Order = "1",
 ) -> int:
-    """Check NumPy backward against SymPy and numerical differences.
-
-    At a kink (relu at 0) the backward must lie between the left and right one-sided
-    derivatives. Exit status: 0 when all three agree, 1 when any gradient disagrees,
-    2 for bad input.
-    """
+    """Check NumPy backward against SymPy and numerical differences."""
     from symgrad import api
 
     report = api.compare(

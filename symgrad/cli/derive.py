@@ -10,17 +10,22 @@ from symgrad.i18n import _
 from symgrad.reports import SecondDerivation
 
 
-@app.command(short_help=_("Show SymPy's derivation, node by node, as the note teaches it."))
+@app.command(
+    short_help=_("Show SymPy's derivation, node by node, as the note teaches it."),
+    help=_("Show SymPy's derivation, node by node, as the note teaches it."),
+)
 def derive(
     layer: Annotated[
         str,
         typer.Argument(
-            help="A catalog layer, e.g. sigmoid (see `symgrad list`), a worked example"
-            ' (symgrad graph --list), or an expression in quotes, e.g. "(x+y)**2".',
+            help=_(
+                "A catalog layer, e.g. sigmoid (see `symgrad list`), a worked example"
+                ' (symgrad graph --list), or an expression in quotes, e.g. "(x+y)**2".'
+            ),
             autocompletion=complete_layer,
         ),
     ],
-    latex: Annotated[bool, typer.Option("--latex", help="Print LaTeX instead.")] = False,
+    latex: Annotated[bool, typer.Option("--latex", help=_("Print LaTeX instead."))] = False,
     json: Json = False,
     shape: Shape = None,
     batch: Batch = "2",

@@ -55,17 +55,30 @@ def _write(text: str, output: Path | None) -> None:
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as error:
-        raise SymgradError(f"cannot write {output}: {error.strerror}") from None
+        raise SymgradError(
+            _("cannot write {output}: {reason}").format(output=output, reason=error.strerror)
+        ) from None
     print(f"wrote {output}")
 
 
-@app.command(short_help=_("Draw a graph's forward and backward values, node by node."))
+@app.command(
+    short_help=_("Draw a graph's forward and backward values, node by node."),
+    help=_(
+        "Draw a graph's forward and backward values, node by node.\n\n"
+        "TARGET is one of the note's worked examples (see --list), a catalog layer, or "
+        "an expression in quotes. Without --at, a layer or an expression is drawn "
+        "symbolically: every node, and on every edge the derivative it carries back. "
+        "Exit status 2, with one line on stderr, for bad input."
+    ),
+)
 def graph(
     target: Annotated[
         str | None,
         typer.Argument(
-            help="A worked example of the note (apple, apple-orange, chain, sigmoid; see"
-            ' --list), a scalar catalog layer (sigmoid), or an expression ("(x+y)**2").',
+            help=_(
+                "A worked example of the note (apple, apple-orange, chain, sigmoid; see"
+                ' --list), a scalar catalog layer (sigmoid), or an expression ("(x+y)**2").'
+            ),
             metavar="TARGET",
             show_default=False,
         ),
@@ -75,12 +88,14 @@ def graph(
         typer.Option(
             "--at",
             metavar="NAME=VALUE,...",
-            help="Every input's value (a worked example has the note's numbers); a bare "
-            "VALUE where there is one input.",
+            help=_(
+                "Every input's value (a worked example has the note's numbers); a bare "
+                "VALUE where there is one input."
+            ),
         ),
     ] = None,
     dout: Annotated[
-        str, typer.Option("--dout", metavar="V", help="∂L/∂output, where backward starts.")
+        str, typer.Option("--dout", metavar="V", help=_("∂L/∂output, where backward starts."))
     ] = "1",
     fmt: Annotated[
         str | None,
@@ -88,36 +103,36 @@ def graph(
             "--format",
             "-f",
             metavar="text|dot|svg",
-            help="text (default): tables in the terminal; dot: Graphviz source; svg: a"
-            " drawing in the note's style (needs Graphviz's dot).",
+            help=_(
+                "text (default): tables in the terminal; dot: Graphviz source; svg: a"
+                " drawing in the note's style (needs Graphviz's dot)."
+            ),
             show_default=False,
         ),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
+        typer.Option("--output", "-o", metavar="FILE", help=_("Write to FILE instead of stdout.")),
     ] = None,
     json: Json = False,
     list_examples: Annotated[
-        bool, typer.Option("--list", help="List the note's worked examples.")
+        bool, typer.Option("--list", help=_("List the note's worked examples."))
     ] = False,
 ) -> None:
-    """Draw a graph's forward and backward values, node by node.
-
-    TARGET is one of the note's worked examples (see --list), a catalog layer, or an
-    expression in quotes. Without --at, a layer or an expression is drawn symbolically:
-    every node, and on every edge the derivative it carries back. Exit status 2, with
-    one line on stderr, for bad input.
-    """
+    """Draw a graph's forward and backward values, node by node."""
     if list_examples:
         _examples_table()
         return
     if target is None:
-        raise SymgradError("give a TARGET (an example, a layer or an expression), or --list")
+        raise SymgradError(_("give a TARGET (an example, a layer or an expression), or --list"))
     if fmt is not None and fmt not in FORMATS:
-        raise SymgradError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        raise SymgradError(
+            _("--format {fmt}: choose one of {names}").format(
+                fmt=repr(fmt), names=", ".join(FORMATS)
+            )
+        )
     if json and fmt not in (None, "text"):
-        raise SymgradError(f"--json and --format {fmt}: choose one")
+        raise SymgradError(_("--json and --format {fmt}: choose one").format(fmt=fmt))
     from symgrad import api
 
     if not at and not api.has_own_values(target):

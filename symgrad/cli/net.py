@@ -22,16 +22,28 @@ from symgrad.cli.options import (
 from symgrad.i18n import _
 
 
-@app.command(short_help=_("Check a network: every parameter end to end, every layer alone."))
+@app.command(
+    short_help=_("Check a network: every parameter end to end, every layer alone."),
+    help=_(
+        "Check a network: every parameter end to end, every layer alone.\n\n"
+        "Built as the book builds its two-layer net (weights 0.01·randn, zero biases). "
+        "The numeric gradient chains each layer's numeric derivative from the loss "
+        "down, so no backward code is used, and each layer's backward is also checked "
+        "against its own forward, which names the layer that is broken. Exit status: 0 "
+        "when backprop agrees, 1 when it does not, 2 for bad input."
+    ),
+)
 def net(
     spec: Annotated[
         str,
         typer.Argument(
             metavar="SPEC|FILE.py:CLASS",
-            help="Catalog layers separated by commas, the last a loss, e.g. "
-            "affine:50,relu,affine:10,softmax-with-loss (affine:OUT gives the output size); "
-            "or your own network class, e.g. ch05/two_layer_net.py:TwoLayerNet with --set "
-            "input_size=784 --set hidden_size=50 --set output_size=10 --labels 3,10.",
+            help=_(
+                "Catalog layers separated by commas, the last a loss, e.g. "
+                "affine:50,relu,affine:10,softmax-with-loss (affine:OUT gives the output size); "
+                "or your own network class, e.g. ch05/two_layer_net.py:TwoLayerNet with --set "
+                "input_size=784 --set hidden_size=50 --set output_size=10 --labels 3,10."
+            ),
         ),
     ],
     input_shape: Annotated[
@@ -40,13 +52,15 @@ def net(
             "--input",
             "-i",
             metavar="N,IN",
-            help="The input batch's shape, e.g. 3,784 (seeded standard-normal numbers); the "
-            "labels are random one-hot rows for the loss's classes.",
+            help=_(
+                "The input batch's shape, e.g. 3,784 (seeded standard-normal numbers); the "
+                "labels are random one-hot rows for the loss's classes."
+            ),
         ),
     ] = "3,784",
     labels: Annotated[
         str | None,
-        typer.Option("--labels", metavar="N,C", help="A network class's one-hot labels' shape."),
+        typer.Option("--labels", metavar="N,C", help=_("A network class's one-hot labels' shape.")),
     ] = None,
     settings: Settings = None,
     init: Inits = None,
@@ -59,9 +73,11 @@ def net(
             "--method",
             "-m",
             metavar="METHOD",
-            help=f"One numeric method for every layer ({', '.join(METHOD_CHOICES)}). "
-            "Default: complex-step for the layers "
-            "whose forward is complex-safe (affine, softmax-with-loss), central elsewhere.",
+            help=_(
+                "One numeric method for every layer ({methods}). Default: complex-step for the "
+                "layers whose forward is complex-safe (affine, softmax-with-loss), central "
+                "elsewhere."
+            ).format(methods=", ".join(METHOD_CHOICES)),
         ),
     ] = None,
     step: Step = None,
@@ -70,14 +86,7 @@ def net(
     explain: Explain = False,
     json: Json = False,
 ) -> int:
-    """Check a network: every parameter end to end, every layer alone.
-
-    Built as the book builds its two-layer net (weights 0.01·randn, zero biases). The
-    numeric gradient chains each layer's numeric derivative from the loss down, so no
-    backward code is used, and each layer's backward is also checked against its own
-    forward, which names the layer that is broken. Exit status: 0 when backprop agrees,
-    1 when it does not, 2 for bad input.
-    """
+    """Check a network: every parameter end to end, every layer alone."""
     from symgrad import api
 
     report = api.check_net(

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from symgrad.i18n import _, set_language
+
 
 def complete_layer(incomplete: str) -> list[str]:
     """The catalog's layer names that start with what was typed, for shell completion
@@ -20,21 +22,40 @@ def complete_layer(incomplete: str) -> list[str]:
     return [name for name in json.loads(derived) if name.startswith(incomplete)]
 
 
-Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead.")]
+def _json_in_english(asked: bool) -> bool:
+    """JSON is an interface: with --json every sentence (a finding, a note, an error)
+    stays in English, whatever the reader's language."""
+    if asked:
+        set_language("en")
+    return asked
+
+
+Json = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        callback=_json_in_english,
+        help=_("Print machine-readable JSON instead."),
+    ),
+]
 Explain = Annotated[
     bool,
     typer.Option(
         "--explain",
-        help="Also print how each bound is made: the numeric method's error model "
-        "(truncation + rounding + the backward's own allowance), term by term.",
+        help=_(
+            "Also print how each bound is made: the numeric method's error model "
+            "(truncation + rounding + the backward's own allowance), term by term."
+        ),
     ),
 ]
 Elements = Annotated[
     bool,
     typer.Option(
         "--elements",
-        help="Print the element-by-element table of every gradient, however large "
-        "(by default only gradients of up to 24 elements get one).",
+        help=_(
+            "Print the element-by-element table of every gradient, however large "
+            "(by default only gradients of up to 24 elements get one)."
+        ),
     ),
 ]
 Shape = Annotated[
@@ -43,34 +64,40 @@ Shape = Annotated[
         "--shape",
         "-s",
         metavar="S",
-        help="Comma-separated sizes; what they mean depends on the layer "
-        "(see `symgrad list`): the input's shape for elementwise layers, "
-        "IN,OUT (W's shape) for affine, N,C for softmax-with-loss.",
+        help=_(
+            "Comma-separated sizes; what they mean depends on the layer "
+            "(see `symgrad list`): the input's shape for elementwise layers, "
+            "IN,OUT (W's shape) for affine, N,C for softmax-with-loss."
+        ),
     ),
 ]
-Batch = Annotated[str, typer.Option("--batch", "-n", metavar="N", help="Rows of X for affine.")]
+Batch = Annotated[str, typer.Option("--batch", "-n", metavar="N", help=_("Rows of X for affine."))]
 Order = Annotated[
     str,
     typer.Option(
         "--order",
         metavar="1|2",
-        help="2 for second derivatives: elementwise layers and expressions (compare: "
-        "SymPy's H·v against the numeric derivative of the NumPy backward).",
+        help=_(
+            "2 for second derivatives: elementwise layers and expressions (compare: "
+            "SymPy's H·v against the numeric derivative of the NumPy backward)."
+        ),
     ),
 ]
 Seed = Annotated[
     str,
-    typer.Option("--seed", metavar="N", help="Seeds the inputs and the random upstream dout."),
+    typer.Option("--seed", metavar="N", help=_("Seeds the inputs and the random upstream dout.")),
 ]
 Dtype = Annotated[
     str,
     typer.Option(
         "--dtype",
         metavar="float64|float32",
-        help="Precision the NumPy layer computes in. Tolerances follow from the dtype's "
-        "rounding unit ε (float64 2.2e-16, float32 1.2e-7): backward vs symbolic 64ε "
-        "relative to the largest value; against numeric, the method's error model "
-        "(truncation + rounding at its step), printed beside the verdict.",
+        help=_(
+            "Precision the NumPy layer computes in. Tolerances follow from the dtype's "
+            "rounding unit ε (float64 2.2e-16, float32 1.2e-7): backward vs symbolic 64ε "
+            "relative to the largest value; against numeric, the method's error model "
+            "(truncation + rounding at its step), printed beside the verdict."
+        ),
     ),
 ]
 # Kept in step with symgrad.numeric.methods.METHOD_NAMES (a test checks), which is not
@@ -82,9 +109,11 @@ Method = Annotated[
         "--method",
         "-m",
         metavar="METHOD",
-        help="Numerical method: forward (error ∝ h), central (∝ h²), five-point (∝ h⁴), "
-        "richardson (extrapolated, with an error estimate), complex-step (Im f(x+ih)/h, "
-        "exact to rounding; only for layers whose forward is analytic and complex-safe).",
+        help=_(
+            "Numerical method: forward (error ∝ h), central (∝ h²), five-point (∝ h⁴), "
+            "richardson (extrapolated, with an error estimate), complex-step (Im f(x+ih)/h, "
+            "exact to rounding; only for layers whose forward is analytic and complex-safe)."
+        ),
     ),
 ]
 Step = Annotated[
@@ -92,8 +121,10 @@ Step = Annotated[
     typer.Option(
         "--step",
         metavar="H",
-        help="A fixed step h for every element (h₀ for richardson) instead of the automatic "
-        "ε^(1/2), ε^(1/3), ε^(1/5)·max(1, |x|) of forward, central, five-point.",
+        help=_(
+            "A fixed step h for every element (h₀ for richardson) instead of the automatic "
+            "ε^(1/2), ε^(1/3), ε^(1/5)·max(1, |x|) of forward, central, five-point."
+        ),
     ),
 ]
 At = Annotated[
@@ -101,9 +132,11 @@ At = Annotated[
     typer.Option(
         "--at",
         metavar="VALUE|NAME=VALUE,...",
-        help="Fill the layer's inputs with VALUE, or each input named with its own "
-        "(--at x=1,y=2; the others, parameters and labels stay random); --at 0 puts "
-        "relu on its kink.",
+        help=_(
+            "Fill the layer's inputs with VALUE, or each input named with its own "
+            "(--at x=1,y=2; the others, parameters and labels stay random); --at 0 puts "
+            "relu on its kink."
+        ),
     ),
 ]
 # Kept in step with symgrad.checking.containment.DEFAULT_TIMEOUT (a test checks).
@@ -113,8 +146,10 @@ Timeout = Annotated[
     typer.Option(
         "--timeout",
         metavar="SECONDS",
-        help="How long loading the file, the constructor, and each call of forward or "
-        "backward may run before it is stopped and reported (default 60).",
+        help=_(
+            "How long loading the file, the constructor, and each call of forward or "
+            "backward may run before it is stopped and reported (default 60)."
+        ),
         show_default=False,
     ),
 ]
@@ -124,8 +159,10 @@ Settings = Annotated[
     typer.Option(
         "--set",
         metavar="NAME=VALUE",
-        help="A constructor argument that is a number, True/False or a list of numbers, e.g. "
-        "--set stride=2, --set dropout_ratio=0.5, --set hidden_size_list=100,100.",
+        help=_(
+            "A constructor argument that is a number, True/False or a list of numbers, e.g. "
+            "--set stride=2, --set dropout_ratio=0.5, --set hidden_size_list=100,100."
+        ),
     ),
 ]
 Paths = Annotated[
@@ -133,8 +170,10 @@ Paths = Annotated[
     typer.Option(
         "--path",
         metavar="FOLDER",
-        help="A folder to import from, besides the file's own and the current one (as "
-        "python -m does: from the book's root, `from common.layers import Affine` works).",
+        help=_(
+            "A folder to import from, besides the file's own and the current one (as "
+            "python -m does: from the book's root, `from common.layers import Affine` works)."
+        ),
     ),
 ]
 Inits = Annotated[
@@ -142,7 +181,9 @@ Inits = Annotated[
     typer.Option(
         "--init",
         metavar="NAME=SHAPE",
-        help="A constructor array, e.g. --init W=3,4 --init b=4 for the note's Affine "
-        "(seeded standard-normal numbers).",
+        help=_(
+            "A constructor array, e.g. --init W=3,4 --init b=4 for the note's Affine "
+            "(seeded standard-normal numbers)."
+        ),
     ),
 ]

@@ -10,12 +10,19 @@ from symgrad.cli.options import METHOD_CHOICES, Dtype, Json, Order, complete_lay
 from symgrad.i18n import _
 
 
-@app.command(short_help=_("Error versus step of each numeric method, against SymPy's exact value."))
+@app.command(
+    short_help=_("Error versus step of each numeric method, against SymPy's exact value."),
+    help=_(
+        "Error versus step of each numeric method, against SymPy's exact value.\n\n"
+        "Steps run from 1e-1 down to 1e-16: too large and truncation wins, too small "
+        "and rounding does; the best step sits at the bottom of the V between them."
+    ),
+)
 def steps(
     layer: Annotated[
         str,
         typer.Argument(
-            help="A catalog layer, e.g. sigmoid (see `symgrad list`).",
+            help=_("A catalog layer, e.g. sigmoid (see `symgrad list`)."),
             autocompletion=complete_layer,
         ),
     ],
@@ -24,8 +31,10 @@ def steps(
         typer.Option(
             "--at",
             metavar="VALUE|NAME=VALUE,...",
-            help="The point: every input filled with VALUE, or each input named with its "
-            "own (an input not named is at 0.5).",
+            help=_(
+                "The point: every input filled with VALUE, or each input named with its "
+                "own (an input not named is at 0.5)."
+            ),
         ),
     ] = None,
     method: Annotated[
@@ -34,8 +43,10 @@ def steps(
             "--method",
             "-m",
             metavar="METHOD",
-            help=f"A method to show ({', '.join(METHOD_CHOICES)}); repeat for several. "
-            "Default: every method the layer allows.",
+            help=_(
+                "A method to show ({methods}); repeat for several. Default: every method the "
+                "layer allows."
+            ).format(methods=", ".join(METHOD_CHOICES)),
         ),
     ] = None,
     dtype: Dtype = "float64",
@@ -44,18 +55,14 @@ def steps(
         typer.Option(
             "--plot",
             metavar="FILE.svg|png",
-            help="Also write the log-log curve (needs matplotlib: pip install 'symgrad[plot]').",
+            help=_("Also write the log-log curve (needs matplotlib: pip install 'symgrad[plot]')."),
             dir_okay=False,
         ),
     ] = None,
     json: Json = False,
     order: Order = "1",
 ) -> None:
-    """Error versus step of each numeric method, against SymPy's exact value.
-
-    Steps run from 1e-1 down to 1e-16: too large and truncation wins, too small and
-    rounding does; the best step sits at the bottom of the V between them.
-    """
+    """Error versus step of each numeric method, against SymPy's exact value."""
     if plot is not None:
         from symgrad.render import plot as plotting
 
@@ -75,4 +82,4 @@ def steps(
         fine = api.steps(layer, at=at, methods=method, dtype=dtype, per_decade=8, order=order)
         plotting.step_sweep(fine, plot)
         if not json:
-            print(f"wrote {plot}")
+            print(_("wrote {path}").format(path=plot))

@@ -19,6 +19,7 @@ from symgrad.checking.layer import run_check
 from symgrad.checking.objects import Subject
 from symgrad.comparison.shapes import array_shapes
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 from symgrad.layers import get_layer
 from symgrad.layers.spec import Layer, sample, seeded_rng
 from symgrad.numeric.methods import Method, get_method
@@ -128,15 +129,21 @@ def compare(
         size = sum(arrays[n].size for n in (*layer.inputs, *layer.params))
         if size > EXACT_LIMIT:
             raise SymgradError(
-                f"--exact evaluates every element at 50 digits: at most {EXACT_LIMIT:,} "
-                f"elements, these arrays have {size:,}"
+                _(
+                    "--exact evaluates every element at 50 digits: at most {limit:,} "
+                    "elements, these arrays have {size:,}"
+                ).format(limit=EXACT_LIMIT, size=size)
             )
     instance = layer.numpy_class(*(arrays[p] for p in layer.params))
     with np.errstate(all="ignore"):  # a pole (1/x at 0) is reported below, in one line
         out = np.asarray(instance.forward(*(arrays[n] for n in (*layer.inputs, *layer.labels))))
     if not np.all(np.isfinite(out)):
-        where = f" at {point_text(at)}" if at else ""
-        raise SymgradError(f"{layer.name}'s forward is not finite{where} in {dtype}")
+        where = _(" at {point}").format(point=point_text(at)) if at else ""
+        raise SymgradError(
+            _("{name}'s forward is not finite{where} in {dtype}").format(
+                name=layer.name, where=where, dtype=dtype
+            )
+        )
     # The catalog layer is checked like any user's layer, by the one procedure, with its
     # SymPy forward as the third column.
     names = (*layer.inputs, *layer.labels)
@@ -152,7 +159,11 @@ def compare(
     report = run_check(subject, method, seed, step, layer, exact=exact)
     comparison = report.comparison
     if comparison is None:  # no gradient could be compared: a catalog layer never does this
-        raise SymgradError(f"{layer.name} could not be checked: {'; '.join(report.problems)}")
+        raise SymgradError(
+            _("{name} could not be checked: {problems}").format(
+                name=layer.name, problems="; ".join(report.problems)
+            )
+        )
     notes = list(comparison.notes)
     for check in comparison.gradients:
         wrt = check.name[1:]

@@ -22,6 +22,7 @@ from symgrad.checking.objects import Subject
 from symgrad.comparison.engine import check_method, fill, seeded_arrays
 from symgrad.comparison.shapes import array_shapes
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 from symgrad.layers.spec import Layer, seeded_rng
 from symgrad.numeric.methods import Method
 from symgrad.reports import Comparison
@@ -75,8 +76,10 @@ def compare_second(
     form = layer.form
     if len(layer.inputs) != 1 or layer.params or not hasattr(form, "hvp_function"):
         raise SymgradError(
-            f"--order 2 compares layers of one input without parameters (elementwise, "
-            f"losses over rows); {layer.name}'s Hessian-vector product is not derived yet"
+            _(
+                "--order 2 compares layers of one input without parameters (elementwise, "
+                "losses over rows); {name}'s Hessian-vector product is not derived yet"
+            ).format(name=layer.name)
         )
     method = check_method(layer, method)
     (name,) = layer.inputs
@@ -101,7 +104,11 @@ def compare_second(
     report = run_check(subject, method, seed, step, symbolic=False)
     comparison = report.comparison
     if comparison is None:  # the catalog's own backward always runs
-        raise SymgradError(f"{layer.name} could not be checked: {'; '.join(report.problems)}")
+        raise SymgradError(
+            _("{name} could not be checked: {problems}").format(
+                name=layer.name, problems="; ".join(report.problems)
+            )
+        )
     # What is checked is d⟨v, dx⟩/dx = H·v, not a gradient dx of the layer itself.
     checks = tuple(replace(check, name="H·v") for check in comparison.gradients)
     return replace(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 from symgrad.inputs import check_budget
 from symgrad.layers.spec import Layer
 
@@ -14,7 +15,9 @@ def array_shapes(
     within the memory budget."""
     shape = shape or layer.default_shape
     if batch <= 0:
-        raise SymgradError(f"impossible batch size {batch}: it must be positive")
+        raise SymgradError(
+            _("impossible batch size {batch}: it must be positive").format(batch=batch)
+        )
     shapes = layer.kind.array_shapes(layer, shape, batch)
     check_budget(shapes)
     return shapes

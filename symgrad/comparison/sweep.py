@@ -20,6 +20,7 @@ from symgrad.comparison.engine import (
 )
 from symgrad.comparison.shapes import array_shapes
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 from symgrad.inputs import parse_dtype
 from symgrad.layers import get_layer
 from symgrad.layers.spec import Layer
@@ -119,7 +120,11 @@ def step_sweep(
     with np.errstate(all="ignore"):  # a pole (1/x at 0) is reported below, in one line
         out = np.asarray(layer.output(arrays))
     if not np.all(np.isfinite(out)):
-        raise SymgradError(f"{layer.name}'s forward is not finite at {point_text(at)} in {dtype}")
+        raise SymgradError(
+            _("{name}'s forward is not finite at {point} in {dtype}").format(
+                name=layer.name, point=point_text(at), dtype=dtype
+            )
+        )
     picked = layer.kind.sweep_output(layer)
     weights = np.ones(out.shape)  # dout: the sum of the outputs, or the one picked
     if picked is not None:
@@ -127,7 +132,11 @@ def step_sweep(
         weights[picked] = 1.0
     truth = symbolic_gradients(layer, used, weights, TRUTH_DIGITS)[f"d{wrt}"][index]
     if not mpmath.isfinite(truth):
-        raise SymgradError(f"{layer.name} has no finite derivative at {point_text(at)}")
+        raise SymgradError(
+            _("{name} has no finite derivative at {point}").format(
+                name=layer.name, point=point_text(at)
+            )
+        )
     x = np.array([arrays[wrt][index]])
     steps = sweep_steps(per_decade)
 
@@ -166,11 +175,18 @@ def step_sweep(
     notes = []
     if kink:
         notes.append(
-            f"{layer.name} is not differentiable at {point_text(at)}: the one-sided "
-            f"derivatives are {sides.left[0] + 0.0:.6g} (left) and "
-            f"{sides.right[0] + 0.0:.6g} (right); SymPy's "
-            f"{float(truth) + 0.0:g} is one valid subgradient, so the errors measure the "
-            "distance to that convention, and no step makes them small"
+            _(
+                "{layer} is not differentiable at {point}: the one-sided derivatives are "
+                "{left} (left) and {right} (right); SymPy's {sympy} is one valid subgradient, "
+                "so the errors measure the distance to that convention, and no step makes "
+                "them small"
+            ).format(
+                layer=layer.name,
+                point=point_text(at),
+                left=f"{sides.left[0] + 0.0:.6g}",
+                right=f"{sides.right[0] + 0.0:.6g}",
+                sympy=f"{float(truth) + 0.0:g}",
+            )
         )
     return StepSweep(
         layer=layer.name,
@@ -222,7 +238,9 @@ def second_order_sweep(
     layer = get_layer(name) if isinstance(name, str) else name
     if not layer.elementwise or len(layer.inputs) != 1 or layer.params:
         raise SymgradError(
-            f"--order 2 sweeps elementwise layers of one input; {layer.name} is not one"
+            _("--order 2 sweeps elementwise layers of one input; {name} is not one").format(
+                name=layer.name
+            )
         )
     dtype = parse_dtype(dtype).name
     (wrt,) = layer.inputs
@@ -234,7 +252,11 @@ def second_order_sweep(
     second = derive(layer.name, order=2).in_inputs[wrt, wrt]
     truth = sp.N(second.subs(sp.Symbol(wrt, real=True), sp.Rational(repr(value))), TRUTH_DIGITS)
     if not truth.is_finite or not truth.is_real:
-        raise SymgradError(f"{layer.name} has no finite second derivative at {point_text(at)}")
+        raise SymgradError(
+            _("{name} has no finite second derivative at {point}").format(
+                name=layer.name, point=point_text(at)
+            )
+        )
     truth = mpmath.mpf(str(truth))
     symbol = sp.Symbol(wrt, real=True)
     exact_point = {symbol: sp.Rational(repr(value))}

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from symgrad.i18n import _
 from symgrad.numeric.differences import NumericGradient
 from symgrad.numeric.methods import Method
 
@@ -107,9 +108,18 @@ def looseness(dtype: np.dtype | str, method: Method, low: float, high: float) ->
     """One line: how much looser than float64 these tolerances are, and why."""
     dtype = np.dtype(dtype)
     ratio = float(np.finfo(dtype).eps) / FLOAT64_EPS
-    factor = f"{low:.2g}×" if high < 1.5 * low else f"{low:.2g}× to {high:.2g}×"
-    return (
-        f"{dtype.name}: tolerances against numeric are {factor} looser than the same check "
-        f"in float64, because ε is {ratio:.2g}× larger and {method.name}'s error at its step "
-        f"grows like {growth(method)}"
+    if high < 1.5 * low:
+        factor = f"{low:.2g}×"
+    else:
+        factor = _("{low}× to {high}×").format(low=f"{low:.2g}", high=f"{high:.2g}")
+    return _(
+        "{dtype}: tolerances against numeric are {factor} looser than the same check in "
+        "float64, because ε is {ratio}× larger and {method}'s error at its step grows like "
+        "{growth}"
+    ).format(
+        dtype=dtype.name,
+        factor=factor,
+        ratio=f"{ratio:.2g}",
+        method=method.name,
+        growth=growth(method),
     )

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 
 DERIVE_SECONDS = 20.0
 
@@ -40,8 +41,10 @@ def time_limit(seconds: float, what: str, hint: str = "") -> Iterator[None]:
     try:
         yield
     except _Expired:
-        advice = f"; {hint}" if hint else ""
-        raise SymgradError(f"{what} took longer than {seconds:g} s{advice}") from None
+        took = _("{what} took longer than {seconds:g} s").format(what=what, seconds=seconds)
+        if hint:
+            took = _("{message}; {hint}").format(message=took, hint=hint)
+        raise SymgradError(took) from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

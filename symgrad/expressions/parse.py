@@ -23,6 +23,7 @@ import sympy as sp
 
 from symgrad.errors import SymgradError
 from symgrad.expressions.functions import relu, sigmoid
+from symgrad.i18n import _
 
 MAX_LENGTH = 500  # characters; longer text is refused before it is parsed
 MAX_DEPTH = 60  # nesting of operations in the syntax tree
@@ -98,24 +99,34 @@ def parse_expression(text: str) -> sp.Expr:
             input, a huge exponent, or numbers alone that are not a finite real number.
     """
     if not isinstance(text, str):
-        raise SymgradError("an expression must be text")
+        raise SymgradError(_("an expression must be text"))
     if len(text) > MAX_LENGTH:
-        raise SymgradError(f"expression too long: {len(text)} characters (at most {MAX_LENGTH})")
+        raise SymgradError(
+            _("expression too long: {count} characters (at most {limit})").format(
+                count=len(text), limit=MAX_LENGTH
+            )
+        )
     source = text.strip()
     if not source:
-        raise SymgradError("empty expression")
+        raise SymgradError(_("empty expression"))
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as error:  # includes too many nested parentheses
-        raise SymgradError(f"cannot parse {excerpt(source)}: {error.msg}") from None
+        raise SymgradError(
+            _("cannot parse {source}: {reason}").format(source=excerpt(source), reason=error.msg)
+        ) from None
     except (ValueError, RecursionError, MemoryError):  # null bytes, pathological nesting
         raise SymgradError(
-            f"cannot parse {excerpt(source)}: malformed or too deeply nested"
+            _("cannot parse {source}: malformed or too deeply nested").format(
+                source=excerpt(source)
+            )
         ) from None
     try:
         return _build(tree.body, 0)
     except RecursionError:  # SymPy itself recursing on a pathological tree
-        raise SymgradError(f"expression too deeply nested: {excerpt(source)}") from None
+        raise SymgradError(
+            _("expression too deeply nested: {source}").format(source=excerpt(source))
+        ) from None
 
 
 def typed_inputs(text: str, expr: sp.Expr) -> tuple[sp.Symbol, ...]:
@@ -133,13 +144,19 @@ def typed_inputs(text: str, expr: sp.Expr) -> tuple[sp.Symbol, ...]:
 
 
 def _refuse(what: str) -> SymgradError:
-    return SymgradError(f"not allowed in an expression: {what} (use only {ALLOWED})")
+    return SymgradError(
+        _("not allowed in an expression: {what} (use only {allowed})").format(
+            what=what, allowed=ALLOWED
+        )
+    )
 
 
 def _build(node: ast.AST, depth: int) -> sp.Expr:
     """The SymPy object for one whitelisted syntax node (children first, depth-limited)."""
     if depth > MAX_DEPTH:
-        raise SymgradError(f"expression too deeply nested (more than {MAX_DEPTH} levels)")
+        raise SymgradError(
+            _("expression too deeply nested (more than {limit} levels)").format(limit=MAX_DEPTH)
+        )
     if isinstance(node, ast.Constant):
         return _literal(node.value)
     if isinstance(node, ast.Name):
@@ -166,10 +183,10 @@ def _literal(value: object) -> sp.Expr:
         return _number(sp.Integer(value))
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise SymgradError(f"number out of range: {value!r}")
+            raise SymgradError(_("number out of range: {value}").format(value=repr(value)))
         return _number(sp.Float(value))
     if isinstance(value, complex):
-        raise SymgradError("complex numbers are not supported: every value is real")
+        raise SymgradError(_("complex numbers are not supported: every value is real"))
     raise _refuse("strings" if isinstance(value, str | bytes) else type(value).__name__)
 
 
@@ -194,18 +211,21 @@ def _name(name: str) -> sp.Symbol:
     already NFKC-normalised by Python's parser), but no leading underscore (no dunders),
     at most 32 characters, and no look-alike letters of two scripts mixed."""
     if name in FUNCTIONS:
-        raise SymgradError(f"'{name}' is a function: call it, as in {name}(x)")
+        raise SymgradError(_("'{name}' is a function: call it, as in {name}(x)").format(name=name))
     name = unicodedata.normalize("NFKC", name)
     if not name.isidentifier() or name.startswith("_") or len(name) > MAX_NAME:
         raise SymgradError(
-            f"name {excerpt(name)} not allowed: use a letter, then letters, digits or '_'"
-            f" (at most {MAX_NAME} characters)"
+            _(
+                "name {name} not allowed: use a letter, then letters, digits or '_' (at most "
+                "{limit} characters)"
+            ).format(name=excerpt(name), limit=MAX_NAME)
         )
     mixed = _scripts(name)
     if len(mixed) > 1:
         raise SymgradError(
-            f"name {excerpt(name)} mixes {' and '.join(sorted(s.title() for s in mixed))} "
-            "letters, which look alike: write it in one script"
+            _(
+                "name {name} mixes {scripts} letters, which look alike: write it in one script"
+            ).format(name=excerpt(name), scripts=" and ".join(sorted(s.title() for s in mixed)))
         )
     return sp.Symbol(name, real=True)
 
@@ -216,15 +236,15 @@ def _number(value: sp.Expr) -> sp.Expr:
     exp(2) becomes 7.389…: the graph draws numbers as labels, never as nodes.
     """
     if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-        raise SymgradError("numbers alone give no finite value here (division by zero?)")
+        raise SymgradError(_("numbers alone give no finite value here (division by zero?)"))
     if value.is_extended_real is False:
-        raise SymgradError(f"{value} is not a real number")
+        raise SymgradError(_("{value} is not a real number").format(value=value))
     if not value.is_Rational:
         value = value.evalf()
         if not value.is_Float:
-            raise SymgradError(f"{value} is not a real number")
+            raise SymgradError(_("{value} is not a real number").format(value=value))
     if abs(float(value)) > MAX_MAGNITUDE:
-        raise SymgradError("a number in the expression is too large")
+        raise SymgradError(_("a number in the expression is too large"))
     return value
 
 
@@ -262,11 +282,15 @@ def _mul(a: sp.Expr, b: sp.Expr) -> sp.Expr:
 
 def _pow(base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
     if _constant(exponent) and abs(exponent) > MAX_EXPONENT:
-        raise SymgradError(f"exponent {exponent} too large (at most {MAX_EXPONENT} in size)")
+        raise SymgradError(
+            _("exponent {exponent} too large (at most {limit} in size)").format(
+                exponent=exponent, limit=MAX_EXPONENT
+            )
+        )
     if _constant(base) and _constant(exponent):
         # Estimate the size before computing: 10**300 is fine, (10**100)**100 is not.
         if base != 0 and float(abs(exponent)) * math.log10(float(abs(base))) > 300:
-            raise SymgradError("a number in the expression is too large")
+            raise SymgradError(_("a number in the expression is too large"))
         return _number(sp.Pow(base, exponent))
     if exponent == 1:
         return base
@@ -288,7 +312,7 @@ def _binary(node: ast.BinOp, depth: int) -> sp.Expr:
         return _mul(a, b)
     if kind is ast.Div:
         if b == 0:
-            raise SymgradError("division by zero in the expression")
+            raise SymgradError(_("division by zero in the expression"))
         if _constant(b):
             return _mul(_number(1 / b), a)
         reciprocal = _pow(b, sp.Integer(-1))  # the note's 1/x node
@@ -310,7 +334,11 @@ def _call(node: ast.Call, depth: int) -> sp.Expr:
     if any(isinstance(arg, ast.Starred) for arg in node.args):
         raise _refuse("'*' unpacking")
     if len(node.args) != 1:
-        raise SymgradError(f"{name}() takes exactly one argument ({len(node.args)} given)")
+        raise SymgradError(
+            _("{name}() takes exactly one argument ({count} given)").format(
+                name=name, count=len(node.args)
+            )
+        )
     argument = _build(node.args[0], depth + 1)
     function = FUNCTIONS[name]
     if _constant(argument):

@@ -18,6 +18,7 @@ import sympy as sp
 
 from symgrad.errors import SymgradError
 from symgrad.graph.targets import Target
+from symgrad.i18n import _
 from symgrad.inputs import Point, parse_point
 from symgrad.reports import Backprop, BackpropNode
 from symgrad.symbolic.graph import Node, decompose
@@ -43,10 +44,14 @@ def to_number(value: str | float, what: str) -> sp.Rational:
     """
     text = repr(value) if isinstance(value, int | float) else str(value).strip()
     if not NUMBER.fullmatch(text):
-        raise SymgradError(f"{what}: '{text}' is not a number (write it like 2, -0.5 or 1e-3)")
+        raise SymgradError(
+            _("{what}: '{text}' is not a number (write it like 2, -0.5 or 1e-3)").format(
+                what=what, text=text
+            )
+        )
     number = sp.Rational(text)
     if not math.isfinite(float(number)):
-        raise SymgradError(f"{what}: {text} is out of range")
+        raise SymgradError(_("{what}: {text} is out of range").format(what=what, text=text))
     return number
 
 
@@ -62,9 +67,11 @@ def _evaluate(
         if symbol in values
     )
     if value.is_extended_real is not True or value.is_finite is not True:
-        raise SymgradError(f"{what} has no finite real value at {where}")
+        raise SymgradError(
+            _("{what} has no finite real value at {where}").format(what=what, where=where)
+        )
     if not math.isfinite(float(value)):
-        raise SymgradError(f"{what} overflows float64 at {where}")
+        raise SymgradError(_("{what} overflows float64 at {where}").format(what=what, where=where))
     return value
 
 
@@ -80,8 +87,9 @@ def _input_values(
     if missing:
         example = ",".join(f"{name}=1" for name in by_name)
         raise SymgradError(
-            f"no value for {', '.join(repr(n) for n in missing)}: give every input one,"
-            f" e.g. --at {example}"
+            _("no value for {names}: give every input one, e.g. --at {example}").format(
+                names=", ".join(repr(n) for n in missing), example=example
+            )
         )
     return {symbol: values[name] for name, symbol in by_name.items()}
 
@@ -117,12 +125,14 @@ def backprop(
     form = target.form
     if not isinstance(form, ScalarForm):
         raise SymgradError(
-            f"'{target.name}' works on whole matrices; graph draws scalar graphs"
-            f" (try `symgrad derive {target.name}`)"
+            _(
+                "'{name}' works on whole matrices; graph draws scalar graphs (try `symgrad derive"
+                " {name}`)"
+            ).format(name=target.name)
         )
     inputs = _input_values(form, target.values, at if isinstance(at, Point) else parse_point(at))
     upstream_at_output = to_number(dout, "--dout")
-    nodes, _ = decompose(form.forward, form.inputs, form.output)
+    nodes, _edges = decompose(form.forward, form.inputs, form.output)
     digits, passed = PRECISION, _Pass(nodes, inputs, upstream_at_output, PRECISION)
     while True:  # doubling the digits until two passes agree in float64
         finer = _Pass(nodes, inputs, upstream_at_output, 2 * digits)
@@ -181,7 +191,9 @@ class _Pass:
             self.values[node.output] = _evaluate(
                 node.expression,
                 self.values,
-                f"node {node.output} = {sp.sstr(node.expression)}",
+                _("node {name} = {expression}").format(
+                    name=node.output, expression=sp.sstr(node.expression)
+                ),
                 digits,
             )
         # Backward, from the output: each node multiplies what arrived by its local
@@ -196,7 +208,9 @@ class _Pass:
                 self.local[node.output, wrt] = _evaluate(
                     node.local_derivative(wrt),
                     self.values,
-                    f"∂{node.output}/∂{wrt} (node {node.op})",
+                    _("∂{output}/∂{input} (node {op})").format(
+                        output=node.output, input=wrt, op=node.op
+                    ),
                     digits,
                 )
                 sent = self.gradient[node.output] * self.local[node.output, wrt]
@@ -204,8 +218,10 @@ class _Pass:
         for wrt, value in self.gradient.items():
             if not math.isfinite(float(value)):
                 raise SymgradError(
-                    f"∂L/∂{wrt} = {sp.Float(value, 3)} overflows float64: the graph's "
-                    "backward pass cannot be shown in float64 numbers"
+                    _(
+                        "∂L/∂{wrt} = {value} overflows float64: the graph's backward pass cannot "
+                        "be shown in float64 numbers"
+                    ).format(wrt=wrt, value=sp.Float(value, 3))
                 )
 
     def numbers(self) -> list[sp.Expr]:

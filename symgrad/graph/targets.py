@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from symgrad.errors import SymgradError
 from symgrad.graph.examples import EXAMPLES, Example
-from symgrad.layers import CATALOG, get_layer, normalize
+from symgrad.i18n import _
+from symgrad.layers import CATALOG, closest_layer, get_layer, normalize
 
 if TYPE_CHECKING:
     import sympy as sp
@@ -105,19 +106,25 @@ def _close_name(text: str, cutoff: float) -> str | None:
 
 def _unknown_word(text: str) -> SymgradError:
     """The error for a name that is neither a layer nor an example."""
-    try:
-        get_layer(text)  # raises the catalog's own message, with its "did you mean"
-    except SymgradError as error:
-        if "did you mean" in str(error):
+    if closest_layer(text) is not None:  # the catalog's own message, with its "did you mean"
+        try:
+            get_layer(text)
+        except SymgradError as error:
             return error
     close = _close_name(text, 0.6)
     if close is not None:
-        return SymgradError(f"unknown layer or example '{text}'; did you mean '{close}'?")
+        return SymgradError(
+            _("unknown layer or example '{text}'; did you mean '{close}'?").format(
+                text=text, close=close
+            )
+        )
     layers = ", ".join(layer.name for layer in CATALOG)
     examples = ", ".join(example.name for example in EXAMPLES)
     return SymgradError(
-        f"unknown layer '{text}' (layers: {layers}; worked examples: {examples});"
-        f" an expression needs an operator, e.g. '{text}**2'"
+        _(
+            "unknown layer '{text}' (layers: {layers}; worked examples: {examples}); an "
+            "expression needs an operator, e.g. '{text}**2'"
+        ).format(text=text, layers=layers, examples=examples)
     )
 
 
@@ -143,7 +150,9 @@ def resolve(text: str) -> Target:
             close = _close_name(text, 0.8)
             if close is not None and "-" in close:  # 'apple-orang', 'softmax-with-los'
                 raise SymgradError(
-                    f"unknown layer or example '{text}'; did you mean '{close}'?"
+                    _("unknown layer or example '{text}'; did you mean '{close}'?").format(
+                        text=text, close=close
+                    )
                 ) from None
         else:
             return Target(layer.name, "layer", layer=layer)
@@ -152,7 +161,9 @@ def resolve(text: str) -> Target:
     expression = parse_expression(text)
     inputs = typed_inputs(text, expression)
     if not inputs:  # a form needs at least one input
-        raise SymgradError(f"{excerpt(text)} has no variables to differentiate by")
+        raise SymgradError(
+            _("{text} has no variables to differentiate by").format(text=excerpt(text))
+        )
     return Target(text, "expression", expression=expression, inputs=inputs)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 from symgrad.layers import (
     add,
     affine,
@@ -81,12 +82,22 @@ def get_layer(name: str) -> Layer:
     layer = _BY_KEY.get(normalize(name))
     if layer is not None:
         return layer
-    close = difflib.get_close_matches(normalize(name), list(_BY_KEY), n=1, cutoff=0.6)
-    hint = f"; did you mean '{_BY_KEY[close[0]].name}'?" if close else ""
-    names = ", ".join(layer.name for layer in CATALOG)
+    close = closest_layer(name)
+    if close is not None:
+        raise SymgradError(
+            _("unknown layer '{name}'; did you mean '{close}'?").format(name=name, close=close.name)
+        )
     raise SymgradError(
-        f"unknown layer '{name}'{hint}" if hint else f"unknown layer '{name}' (known: {names})"
+        _("unknown layer '{name}' (known: {layers})").format(
+            name=name, layers=", ".join(layer.name for layer in CATALOG)
+        )
     )
+
+
+def closest_layer(name: str) -> Layer | None:
+    """The catalog layer whose name is close enough to ``name`` to suggest, if any."""
+    close = difflib.get_close_matches(normalize(name), list(_BY_KEY), n=1, cutoff=0.6)
+    return _BY_KEY[close[0]] if close else None
 
 
 @contextmanager
@@ -102,7 +113,9 @@ def registered(layer: Layer) -> Iterator[Layer]:
     """
     key = normalize(layer.name)
     if key in _BY_KEY:
-        raise SymgradError(f"a layer named '{_BY_KEY[key].name}' is already known")
+        raise SymgradError(
+            _("a layer named '{name}' is already known").format(name=_BY_KEY[key].name)
+        )
     _BY_KEY[key] = layer
     try:
         yield layer

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 
 if TYPE_CHECKING:
     from symgrad.layers.spec import Layer
@@ -83,7 +84,11 @@ class Kind(ABC):
             SymgradError: one line, for a missing, malformed or stray argument.
         """
         if text:
-            raise SymgradError(f"'{layer.name}:{text}': {layer.name} takes nothing after ':'")
+            raise SymgradError(
+                _("'{name}:{text}': {name} takes nothing after ':'").format(
+                    name=layer.name, text=text
+                )
+            )
         return None
 
     def spec_form(self, layer: Layer) -> str:
@@ -123,8 +128,9 @@ class Kind(ABC):
 def _two_sizes(kind: Kind, layer: Layer, shape: Shape) -> Shape:
     if len(shape) != 2:
         raise SymgradError(
-            f"{layer.name} takes a 2-dimensional --shape {kind.shape_meaning(layer)}, "
-            f"got {','.join(map(str, shape))}"
+            _("{name} takes a 2-dimensional --shape {meaning}, got {shape}").format(
+                name=layer.name, meaning=kind.shape_meaning(layer), shape=",".join(map(str, shape))
+            )
         )
     return shape
 
@@ -192,7 +198,9 @@ class Affine(Kind):
     def spec_argument(self, layer: Layer, text: str) -> object | None:
         if not text.strip().isdigit() or int(text) <= 0:
             raise SymgradError(
-                f"'{layer.name}:{text}': {layer.name} needs its output size, e.g. {layer.name}:50"
+                _("'{name}:{text}': {name} needs its output size, e.g. {name}:50").format(
+                    name=layer.name, text=text
+                )
             )
         return int(text)
 
@@ -204,8 +212,9 @@ class Affine(Kind):
     ) -> tuple[dict[str, Shape], Shape]:
         if len(in_shape) != 2:
             raise SymgradError(
-                f"{layer.name} takes rows of features (N,IN); its input here is "
-                f"{'×'.join(map(str, in_shape))}"
+                _("{name} takes rows of features (N,IN); its input here is {shape}").format(
+                    name=layer.name, shape="×".join(map(str, in_shape))
+                )
             )
         shapes = self.array_shapes(layer, (in_shape[1], argument), batch=in_shape[0])
         return {name: shapes[name] for name in layer.params}, (in_shape[0], argument)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from symgrad.i18n import _
 from symgrad.layers.kinds import Kind
 
 if TYPE_CHECKING:
@@ -106,15 +107,14 @@ class Layer:
         if self.complex_safe:
             return None
         if not self.smooth:
-            return (
-                f"complex-step cannot differentiate {self.name}: its forward is not analytic "
-                "(it branches on a comparison and has a kink); use central, five-point or "
-                "richardson"
-            )
-        return (
-            f"complex-step cannot differentiate {self.name}: its NumPy forward is not written "
-            "to carry complex input; use central, five-point or richardson"
-        )
+            return _(
+                "complex-step cannot differentiate {layer}: its forward is not analytic (it "
+                "branches on a comparison and has a kink); use central, five-point or richardson"
+            ).format(layer=self.name)
+        return _(
+            "complex-step cannot differentiate {layer}: its NumPy forward is not written to "
+            "carry complex input; use central, five-point or richardson"
+        ).format(layer=self.name)
 
     @property
     def differentiable(self) -> tuple[str, ...]:

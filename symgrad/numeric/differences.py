@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 from symgrad.numeric.methods import Method, get_method
 from symgrad.numeric.richardson import ridders
 from symgrad.numeric.steps import (
@@ -248,7 +249,7 @@ def complex_step(
         (out,) = outputs
         if not np.iscomplexobj(out):
             raise SymgradError(
-                "complex-step needs a complex-safe forward, but this one returned real values"
+                _("complex-step needs a complex-safe forward, but this one returned real values")
             )
         return [(out.imag, np.abs(out.real))]
 
@@ -260,7 +261,9 @@ def complex_step(
             ((value, size),) = perturbed(f, x, dout, [shift], combine, elementwise)
         except (np.exceptions.ComplexWarning, TypeError) as error:
             raise SymgradError(
-                f"complex-step failed: the forward is not complex-safe ({error})"
+                _("complex-step failed: the forward is not complex-safe ({error})").format(
+                    error=error
+                )
             ) from error
     return value / h, size
 
@@ -290,7 +293,9 @@ def numerical_gradient(
     if method.kind == "complex-step":
         h = np.asarray(nominal, dtype=np.float64)
         if np.any(h <= 0) or not np.all(np.isfinite(h)):
-            raise SymgradError(f"the step must be positive and finite, got {step}")
+            raise SymgradError(
+                _("the step must be positive and finite, got {step}").format(step=step)
+            )
         values, size = complex_step(f, x, dout, h, elementwise)
         # Nothing cancels, so the error is rounding on the derivative's own scale; the h²
         # truncation term is ~ε² of it at the automatic step and is not modelled.
@@ -335,7 +340,9 @@ def _stencil_estimate(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The stencil at h and its error model: (value, truncation, rounding, |f|)."""
     eps = float(np.finfo(x.dtype).eps)
-    (value, size), (doubled, _) = stencil(f, x, dout, method, [h, 2 * h], elementwise, 1)
+    (value, size), (doubled, _doubled_size) = stencil(
+        f, x, dout, method, [h, 2 * h], elementwise, 1
+    )
     # D(2h) − D(h) ≈ (2ᵖ − 1)·C·hᵖ·f^(p+1): the leading truncation term, measured.
     gap = np.asarray(doubled - value)  # an array even for a scalar x, to be reused
     truncation = np.abs(gap, out=gap) / (2**method.order - 1)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 from symgrad.numeric.methods import Method, get_method
 
 # Stencil steps start at twice the balance point the error model predicts for a function
@@ -69,11 +70,18 @@ def describe_step(method: Method | str, dtype: np.dtype | str, step: float | Non
     dtype = np.dtype(dtype)
     if step is not None:
         what = "h₀" if method.kind == "richardson" else "h"
-        return f"{method.name}, {what} = {step:.3g} (given by --step)"
+        return _("{method}, {h} = {step} (given by --step)").format(
+            method=method.name, h=what, step=f"{step:.3g}"
+        )
     if method.kind == "richardson":
-        return (
-            f"{method.name} (Ridders), h₀ = {RICHARDSON_START}·max(1,|x|) shrunk "
-            f"{RICHARDSON_SHRINK}× per level for {RICHARDSON_LEVELS} levels"
+        return _(
+            "{method} (Ridders), h₀ = {start}·max(1,|x|) shrunk {shrink}× per level for "
+            "{levels} levels"
+        ).format(
+            method=method.name,
+            start=RICHARDSON_START,
+            shrink=RICHARDSON_SHRINK,
+            levels=RICHARDSON_LEVELS,
         )
     eps = float(np.finfo(dtype).eps)
     exponent = {1 / 2: "1/2", 1 / 3: "1/3", 1 / 5: "1/5", 1.0: ""}[method.step_exponent]
@@ -81,5 +89,7 @@ def describe_step(method: Method | str, dtype: np.dtype | str, step: float | Non
     c = method.step_constant * (START_MARGIN if method.kind == "stencil" else 1.0)
     constant = "" if c == 1 else f"{c:.2g}·"
     nominal = c * eps**method.step_exponent
-    text = f"{method.name}, h = {constant}{power}·max(1,|x|) ≈ {nominal:.1e}·max(1,|x|)"
-    return text if method.kind == "complex-step" else text + ", shrunk where truncation wins"
+    text = _("{method}, h = {rule}").format(
+        method=method.name, rule=f"{constant}{power}·max(1,|x|) ≈ {nominal:.1e}·max(1,|x|)"
+    )
+    return text if method.kind == "complex-step" else text + _(", shrunk where truncation wins")

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from symgrad.i18n import _, listed, ngettext
 from symgrad.numeric.differences import (
     Combine,
     Combined,
@@ -150,11 +151,20 @@ class Grouping:
 
     def describe(self, name: str = "x", output: str = "out") -> str:
         """In words: ``W: 784 groups (axis 1 ↔ out axis 1)``."""
-        count = "1 group" if self.groups == 1 else f"{self.groups:,} groups"
+        count = ngettext("{count} group", "{count} groups", self.groups).format(
+            count=f"{self.groups:,}"
+        )
         if not self.couplings:
-            return f"{name}: {count}, one element each (every element reaches every output)"
-        pairs = ", ".join(f"axis {p} ↔ {output} axis {q}" for p, q in self.couplings)
-        return f"{name}: {count} ({pairs})"
+            return _(
+                "{name}: {groups}, one element each (every element reaches every output)"
+            ).format(name=name, groups=count)
+        pairs = listed(
+            _("axis {axis} ↔ {output} axis {output_axis}").format(
+                axis=p, output=output, output_axis=q
+            )
+            for p, q in self.couplings
+        )
+        return _("{name}: {groups} ({couplings})").format(name=name, groups=count, couplings=pairs)
 
     @contextmanager
     def remembering(self) -> Iterator[Grouping]:
@@ -265,7 +275,7 @@ class Grouping:
         kind = next((s.dtype for s in stacked if s is not None), base.dtype)
         unmoved = base.astype(kind, copy=False)
         outside: list[tuple[float, np.ndarray] | None] = []
-        for _, m in combine([unmoved] * len(stacked)):
+        for _value, m in combine([unmoved] * len(stacked)):
             if m is None or not np.any(m):
                 outside.append(None)
                 continue
@@ -356,7 +366,7 @@ class Grouping:
         for first in range(0, len(packs), chunk):
             batch = packs[first : first + chunk]
             stacked: list[np.ndarray | None] = [None] * len(displacements)
-            for row, (members, _) in enumerate(batch):
+            for row, (members, _coupled) in enumerate(batch):
                 view = plain and any(isinstance(i, slice) for i in members)
                 for k, d in enumerate(displacements):
                     if d is None:

@@ -12,23 +12,27 @@ from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
-from rich.text import Text
 
-from symgrad.checking.report import LayerCheck, NetworkCheck, Projection
+from symgrad.checking.report import LayerCheck, NetworkCheck, Perturbation, Projection
+from symgrad.i18n import N_, _, listed, ngettext
 from symgrad.render import fit, terminal
+from symgrad.render.prose import Prose
 from symgrad.render.terminal import shape_text, short_number
 
 
 def _agreement(parameters: int, layers: int) -> str:
     """ "All 4 parameters agree end to end, and all 4 layers locally", counted in words."""
     if parameters == 0:
-        end_to_end = "No parameters to check end to end"
+        end_to_end = _("No parameters to check end to end")
     elif parameters == 1:
-        end_to_end = "The parameter agrees end to end"
+        end_to_end = _("The parameter agrees end to end")
     else:
-        end_to_end = f"All {parameters} parameters agree end to end"
-    local = "the layer" if layers == 1 else f"all {layers} layers"
-    return f"{end_to_end}; {local} agree{'s' if layers == 1 else ''} locally"
+        end_to_end = _("All {count} parameters agree end to end").format(count=parameters)
+    if layers == 1:
+        local = _("the layer agrees locally")
+    else:
+        local = _("all {count} layers agree locally").format(count=layers)
+    return _("{end_to_end}; {local}").format(end_to_end=end_to_end, local=local)
 
 
 def render(
@@ -47,57 +51,64 @@ def _findings(report: Any) -> list[RenderableType]:
     errors = [f for f in report.findings if f.severity == "error"]
     warnings = [f for f in report.findings if f.severity == "warning"]
     if errors:
-        parts.append(Text(f"Problem{'s' * (len(errors) > 1)}:", style="bold red"))
+        parts.append(Prose(ngettext("Problem:", "Problems:", len(errors)), style="bold red"))
     if errors or warnings:
         # A grid, so that a wrapped message hangs under its own first word.
         grid = Table.grid(padding=(0, 1, 0, 0))
         grid.add_column(no_wrap=True)
         grid.add_column()
         for f in errors:
-            grid.add_row(Text("  ✗", style="bold red"), f.message)
+            grid.add_row(Prose("  ✗", style="bold red"), Prose(f.message))
         for f in warnings:
-            grid.add_row(Text("  ⚠", style="yellow"), f.message)
+            grid.add_row(Prose("  ⚠", style="yellow"), Prose(f.message))
         parts.append(grid)
     return [Group(*parts)] if parts else []
 
 
-PROJECTION_TITLE = (
-    "Fast mode, one random projection per gradient: ⟨v, bwd⟩ = ⟨v, backward(u)⟩ against "
-    "num = d/dt ⟨u, f(x + t·v)⟩ at t = 0, for a random upstream gradient u and direction v:"
+# Column titles, kept in English as the columns' keys and translated where they are drawn.
+PROJECTION_COLUMNS = (
+    N_("gradient"),
+    "⟨v, bwd⟩",
+    "num",
+    N_("|difference|"),
+    N_("tolerance"),
+    N_("verdict"),
 )
-PROJECTION_LAYOUTS: tuple[fit.Layout, ...] = (
-    (
+
+
+def _projection_layouts() -> tuple[fit.Layout, ...]:
+    title = _(
+        "Fast mode, one random projection per gradient: ⟨v, bwd⟩ = ⟨v, backward(u)⟩ against "
+        "num = d/dt ⟨u, f(x + t·v)⟩ at t = 0, for a random upstream gradient u and direction v:"
+    )
+    return (
+        ((title, PROJECTION_COLUMNS),),
         (
-            PROJECTION_TITLE,
-            ("gradient", "⟨v, bwd⟩", "num", "|difference|", "tolerance", "verdict"),
+            (title, ("gradient", "verdict")),
+            (None, ("gradient", "⟨v, bwd⟩", "num", "|difference|", "tolerance")),
         ),
-    ),
-    (
-        (PROJECTION_TITLE, ("gradient", "verdict")),
-        (None, ("gradient", "⟨v, bwd⟩", "num", "|difference|", "tolerance")),
-    ),
-    (
-        (PROJECTION_TITLE, ("gradient", "verdict")),
-        (None, ("gradient", "⟨v, bwd⟩", "num")),
-        (None, ("gradient", "|difference|", "tolerance")),
-    ),
-)
+        (
+            (title, ("gradient", "verdict")),
+            (None, ("gradient", "⟨v, bwd⟩", "num")),
+            (None, ("gradient", "|difference|", "tolerance")),
+        ),
+    )
 
 
 def _projections(projections: tuple[Projection, ...]) -> fit.FirstFit:
     columns = {
-        title: fit.Column(title, justify="left" if title in ("gradient", "verdict") else "right")
-        for title in ("gradient", "⟨v, bwd⟩", "num", "|difference|", "tolerance", "verdict")
+        title: fit.Column(_(title), justify="left" if title in ("gradient", "verdict") else "right")
+        for title in PROJECTION_COLUMNS
     }
     columns["verdict"].wrap = True
     for p in projections:
         verdict = (
-            Text("✓ agree", style="green")
+            Prose(_("✓ agree"), style="green")
             if p.ok
-            else Text("✗ disagree → checked element by element", style="bold red")
+            else Prose(_("✗ disagree → checked element by element"), style="bold red")
         )
         cells = (
-            Text(p.name, style="bold"),
+            Prose(p.name, style="bold"),
             f"{p.claimed:.10g}",
             f"{p.numeric:.10g}",
             short_number(abs(p.claimed - p.numeric)),
@@ -106,7 +117,28 @@ def _projections(projections: tuple[Projection, ...]) -> fit.FirstFit:
         )
         for column, cell in zip(columns.values(), cells, strict=True):
             column.cells.append(cell)
-    return fit.fitted(columns, PROJECTION_LAYOUTS)
+    return fit.fitted(columns, _projection_layouts())
+
+
+def _perturbed(p: Perturbation) -> str:
+    """How one array was perturbed, in one line."""
+    if p.source == "probed":
+        line = _("{structure} (probed), {forwards} forwards")
+    else:
+        line = _("{structure}, {forwards} forwards")
+    line = line.format(structure=p.structure, forwards=f"{p.forwards:,}")
+    if p.fallback:
+        line += _("; the grouped values were contradicted, so every element was re-derived")
+    elif p.rechecked:
+        line += _("; worst {count} re-derived one at a time and confirmed").format(
+            count=p.rechecked
+        )
+    if p.second_opinion:
+        line += _(
+            "; {count} re-derived by Richardson extrapolation and at 4h (the stencil's observed "
+            "order)"
+        ).format(count=p.second_opinion)
+    return line
 
 
 def layer(report: LayerCheck, explain: bool = False, elements: bool = False) -> RenderableType:
@@ -115,27 +147,16 @@ def layer(report: LayerCheck, explain: bool = False, elements: bool = False) -> 
     if report.comparison is not None:
         parts += [terminal.comparison(report.comparison, explain=explain, elements=elements)]
     elif not report.projections:
-        parts.append(Text.assemble((report.layer, "bold"), ": no numeric comparison was possible"))
-    if report.perturbations:
-        lines = []
-        for p in report.perturbations:
-            line = f"{p.structure}{' (probed)' if p.source == 'probed' else ''}, {p.forwards:,} "
-            line += "forwards"
-            if p.fallback:
-                line += "; the grouped values were contradicted, so every element was re-derived"
-            elif p.rechecked:
-                line += f"; worst {p.rechecked} re-derived one at a time and confirmed"
-            if p.second_opinion:
-                line += (
-                    f"; {p.second_opinion} re-derived by Richardson extrapolation and at"
-                    " 4h (the stencil's observed order)"
-                )
-            lines.append(line)
         parts.append(
-            Text(
-                "perturbed (elements with disjoint outputs share a forward):\n  "
-                + "\n  ".join(lines)
-                + f"\nin {report.seconds:.2f} s",
+            Prose.assemble((report.layer, "bold"), _(": no numeric comparison was possible"))
+        )
+    if report.perturbations:
+        lines = "\n  ".join(_perturbed(p) for p in report.perturbations)
+        parts.append(
+            Prose(
+                _("perturbed (elements with disjoint outputs share a forward):")
+                + f"\n  {lines}\n"
+                + _("in {seconds} s").format(seconds=f"{report.seconds:.2f}"),
                 style="dim",
             )
         )
@@ -144,64 +165,79 @@ def layer(report: LayerCheck, explain: bool = False, elements: bool = False) -> 
     parts += _findings(report)
     if report.ok:
         parts.append(
-            Text(
-                f"✓ {report.layer}: no problems found; checked against the numeric derivative: "
-                + ", ".join(report.checked)
-                + ".",
+            Prose(
+                _(
+                    "✓ {layer}: no problems found; checked against the numeric derivative: "
+                    "{checked}."
+                ).format(layer=report.layer, checked=listed(report.checked)),
                 style="bold green",
             )
         )
     else:
         count = max(len(report.problems), 1)
         parts.append(
-            Text(f"✗ {report.layer}: {count} problem{'s' * (count > 1)}.", style="bold red")
+            Prose(
+                ngettext(
+                    "✗ {layer}: {count} problem.", "✗ {layer}: {count} problems.", count
+                ).format(layer=report.layer, count=count),
+                style="bold red",
+            )
         )
     return fit.spaced(parts)
 
 
-BP_NUM, BP_WORST = "max|bp−num|", "worst |bp−num|"
-PARAMETER_LAYOUTS: tuple[fit.Layout, ...] = (
-    (
+BP_NUM, BP_WORST, BP_MEAN = "max|bp−num|", N_("worst |bp−num|"), "mean|bp−num|"
+BWD_WORST = N_("worst |bwd−num|")
+PARAMETER_COLUMNS = (
+    N_("parameter"),
+    N_("layer"),
+    N_("shape"),
+    N_("verdict"),
+    BP_WORST,
+    N_("its bound"),
+    BP_NUM,
+    BP_MEAN,
+)
+LOCAL_COLUMNS = ("#", N_("layer"), N_("verdict"), N_("gradients"), BWD_WORST, N_("its bound"))
+
+
+def _parameter_layouts() -> tuple[fit.Layout, ...]:
+    parameters = _("End to end, per parameter:")
+    book = _("The book's gradient_check numbers:")
+    return (
+        ((parameters, PARAMETER_COLUMNS),),
         (
-            PARAMETER_TITLE := "End to end, per parameter:",
-            (
-                "parameter",
-                "layer",
-                "shape",
-                "verdict",
-                BP_WORST,
-                "its bound",
-                BP_NUM,
-                "mean|bp−num|",
-            ),
+            (parameters, ("parameter", "layer", "shape", "verdict", BP_WORST, "its bound")),
+            (book, ("parameter", BP_NUM, BP_MEAN)),
         ),
-    ),
-    (
-        (PARAMETER_TITLE, ("parameter", "layer", "shape", "verdict", BP_WORST, "its bound")),
-        (BOOK_TITLE := "The book's gradient_check numbers:", ("parameter", BP_NUM, "mean|bp−num|")),
-    ),
-    (
-        (PARAMETER_TITLE, ("parameter", "layer", "shape", "verdict")),
-        (None, ("parameter", BP_WORST, "its bound")),
-        (BOOK_TITLE, ("parameter", BP_NUM, "mean|bp−num|")),
-    ),
-)
-LOCAL_TITLE = "Layer by layer: each backward against its own forward, same upstream gradient:"
-LOCAL_LAYOUTS: tuple[fit.Layout, ...] = (
-    ((LOCAL_TITLE, ("#", "layer", "verdict", "gradients", "worst |bwd−num|", "its bound")),),
-    (
-        (LOCAL_TITLE, ("#", "layer", "verdict", "gradients")),
-        (None, ("#", "layer", "worst |bwd−num|", "its bound")),
-    ),
-)
+        (
+            (parameters, ("parameter", "layer", "shape", "verdict")),
+            (None, ("parameter", BP_WORST, "its bound")),
+            (book, ("parameter", BP_NUM, BP_MEAN)),
+        ),
+    )
+
+
+def _local_layouts() -> tuple[fit.Layout, ...]:
+    title = _("Layer by layer: each backward against its own forward, same upstream gradient:")
+    return (
+        ((title, LOCAL_COLUMNS),),
+        (
+            (title, ("#", "layer", "verdict", "gradients")),
+            (None, ("#", "layer", BWD_WORST, "its bound")),
+        ),
+    )
+
+
 TEXT_COLUMNS = ("parameter", "layer", "verdict", "gradients")
 
 
 def _columns(titles: tuple[str, ...]) -> dict[str, fit.Column]:
-    """Named columns, words on the left (verdicts and lists wrap), numbers on the right."""
+    """Named columns, words on the left (verdicts and lists wrap), numbers on the right;
+    each keyed by its English title and headed by it in the reader's language."""
     return {
         title: fit.Column(
-            title,
+            _(title),
             justify="left" if title in TEXT_COLUMNS else "right",
             wrap=title in ("verdict", "gradients"),
         )
@@ -217,29 +253,28 @@ def _add(columns: dict[str, fit.Column], cells: dict[str, RenderableType]) -> No
 def network(report: NetworkCheck, explain: bool = False) -> RenderableType:
     """End to end per parameter (the book's gradient_check numbers), then layer by layer;
     ``explain`` adds the numeric method and its step."""
-    arrays = ", ".join(f"{name} ({shape_text(shape)})" for name, shape in report.shapes.items())
-    header = Text.assemble(
-        ("network ", "bold"),
+    arrays = listed(f"{name} ({shape_text(shape)})" for name, shape in report.shapes.items())
+    header = Prose.assemble(
+        (_("network "), "bold"),
         (report.spec, "bold cyan"),
-        f": {arrays} → loss {report.loss:.6g}   ",
-        (f"{report.dtype}, seed {report.seed}", "dim"),
+        _(": {arrays} → loss {loss}   ").format(arrays=arrays, loss=f"{report.loss:.6g}"),
+        (_("{dtype}, seed {seed}").format(dtype=report.dtype, seed=report.seed), "dim"),
     )
-    legend = Text(
-        "bp = backprop (every layer's backward, dout = 1 at the loss); num = numeric: the "
-        "chain of each layer's numeric derivative, no backward used"
-        + (f" ({report.step})" if explain else "")
-        + "; bwd = one layer's backward. worst: the element with the largest difference "
-        "over its own bound. The book's gradient_check prints the mean.",
+    legend = Prose(
+        _(
+            "bp = backprop (every layer's backward, dout = 1 at the loss); num = numeric: the "
+            "chain of each layer's numeric derivative, no backward used{step}; bwd = one "
+            "layer's backward. worst: the element with the largest difference over its own "
+            "bound. The book's gradient_check prints the mean."
+        ).format(step=_(" ({step})").format(step=report.step) if explain else ""),
         style="dim",
     )
-    parameters = _columns(
-        ("parameter", "layer", "shape", "verdict", BP_WORST, "its bound", BP_NUM, "mean|bp−num|")
-    )
+    parameters = _columns(PARAMETER_COLUMNS)
     for p in report.parameters:
         projected = p.projection is not None and not p.projection.drilled
         if projected:
             numbers = ["—", "—", "—", short_number(p.projection.tolerance)]
-            verdict = "✓ agree (projection)" if p.ok else "✗ DISAGREE"
+            verdict = _("✓ agree (projection)") if p.ok else _("✗ DISAGREE")
         else:
             numbers = [
                 short_number(p.difference),
@@ -247,21 +282,21 @@ def network(report: NetworkCheck, explain: bool = False) -> RenderableType:
                 short_number(p.max_abs),
                 short_number(p.mean_abs),
             ]
-            verdict = "✓ agree" if p.ok else f"✗ {p.wrong} wrong"
+            verdict = _("✓ agree") if p.ok else _("✗ {wrong} wrong").format(wrong=p.wrong)
         _add(
             parameters,
             {
-                "parameter": Text(p.name, style="bold"),
+                "parameter": Prose(p.name, style="bold"),
                 "layer": p.layer,
                 "shape": shape_text(p.shape),
-                "verdict": Text(verdict, style="green" if p.ok else "bold red"),
+                "verdict": Prose(verdict, style="green" if p.ok else "bold red"),
                 BP_WORST: numbers[0],
                 "its bound": numbers[1],
                 BP_NUM: numbers[2],
-                "mean|bp−num|": numbers[3],
+                BP_MEAN: numbers[3],
             },
         )
-    local = _columns(("#", "layer", "verdict", "gradients", "worst |bwd−num|", "its bound"))
+    local = _columns(LOCAL_COLUMNS)
     for c in report.local:
         names = [g.name for g in c.gradients] + [p.name for p in c.projections if not p.drilled]
         decisive = max(
@@ -270,43 +305,67 @@ def network(report: NetworkCheck, explain: bool = False) -> RenderableType:
         worst = 0.0 if decisive is None else decisive.errors["backward_vs_numeric"]
         tolerance = 0.0 if decisive is None else decisive.tolerance["backward_vs_numeric"]
         kinks = sum(g.kinks.count for g in c.gradients if g.kinks is not None)
-        verdict = "✓ agree" if c.ok else "✗ BROKEN"
+        verdict = _("✓ agree") if c.ok else _("✗ BROKEN")
         if c.ok and kinks:
-            verdict += f", {kinks} kink{'s' * (kinks > 1)} (subgradient)"
+            verdict = ngettext(
+                "{verdict}, {count} kink (subgradient)",
+                "{verdict}, {count} kinks (subgradient)",
+                kinks,
+            ).format(verdict=verdict, count=kinks)
+        gradients = listed(names)
         if c.skipped:
-            names.append(f"({', '.join(c.skipped)} not needed)")
+            skipped = ", ".join(c.skipped)
+            gradients = (
+                _("{gradients}, ({skipped} not needed)").format(
+                    gradients=gradients, skipped=skipped
+                )
+                if names
+                else _("({skipped} not needed)").format(skipped=skipped)
+            )
         _add(
             local,
             {
                 "#": str(c.position),
-                "layer": Text(c.layer, style="bold"),
-                "verdict": Text(verdict, style="green" if c.ok else "bold red"),
-                "gradients": ", ".join(names),
-                "worst |bwd−num|": short_number(worst) if c.gradients else "—",
+                "layer": Prose(c.layer, style="bold"),
+                "verdict": Prose(verdict, style="green" if c.ok else "bold red"),
+                "gradients": gradients,
+                BWD_WORST: short_number(worst) if c.gradients else "—",
                 "its bound": short_number(tolerance) if c.gradients else "—",
             },
         )
-    table = fit.fitted(parameters, PARAMETER_LAYOUTS)
-    local_table = fit.fitted(local, LOCAL_LAYOUTS)
+    table = fit.fitted(parameters, _parameter_layouts())
+    local_table = fit.fitted(local, _local_layouts())
     parts: list[RenderableType] = [header, table, local_table, legend]
-    parts += [Text(f"note: {note}", style="yellow") for note in report.notes]
+    parts += [Prose(_("note: {note}").format(note=note), style="yellow") for note in report.notes]
     parts += _findings(report)
     count = len(report.parameters)
     elements = sum(math.prod(p.shape) for p in report.parameters)
-    speed = f"{elements:,} parameters; {report.forwards:,} layer forwards in {report.seconds:.2f} s"
+    speed = _("{elements} parameters; {forwards} layer forwards in {seconds} s").format(
+        elements=f"{elements:,}", forwards=f"{report.forwards:,}", seconds=f"{report.seconds:.2f}"
+    )
     if report.ok:
-        names = ", ".join(p.name for p in report.parameters) or "none"
-        layers = ", ".join(c.layer for c in report.local) or "none"
+        none = _("none")
         parts.append(
-            Text(
-                f"✓ {_agreement(count, len(report.local))} ({speed}). Checked parameters: "
-                f"{names}; layers: {layers}.",
+            Prose(
+                _(
+                    "✓ {agreement} ({speed}). Checked parameters: {parameters}; layers: {layers}."
+                ).format(
+                    agreement=_agreement(count, len(report.local)),
+                    speed=speed,
+                    parameters=listed(p.name for p in report.parameters) or none,
+                    layers=listed(c.layer for c in report.local) or none,
+                ),
                 style="bold green",
             )
         )
     else:
-        broken = ", ".join(report.broken) or "none locally"
-        parts.append(Text(f"✗ Broken: {broken} ({speed}).", style="bold red"))
+        broken = listed(report.broken) or _("none locally")
+        parts.append(
+            Prose(
+                _("✗ Broken: {layers} ({speed}).").format(layers=broken, speed=speed),
+                style="bold red",
+            )
+        )
     return fit.spaced(parts)
 
 

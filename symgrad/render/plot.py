@@ -5,21 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from symgrad.errors import SymgradError
+from symgrad.i18n import N_, _
 from symgrad.render.numbers import point_text
 from symgrad.reports import StepSweep
 
 FORMATS = (".svg", ".png")
-HINT = "--plot needs matplotlib: pip install 'symgrad[plot]'"
+HINT = N_("--plot needs matplotlib: pip install 'symgrad[plot]'")
 
 
 def check_target(path: Path) -> None:
     """Refuse, before any work, a format matplotlib is not asked for or a missing matplotlib."""
     if path.suffix.lower() not in FORMATS:
-        raise SymgradError(f"--plot writes .svg or .png, not '{path.suffix or path.name}'")
+        raise SymgradError(
+            _("--plot writes .svg or .png, not '{suffix}'").format(suffix=path.suffix or path.name)
+        )
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise SymgradError(HINT) from None
+        raise SymgradError(_(HINT)) from None
 
 
 def step_sweep(report: StepSweep, path: Path) -> None:

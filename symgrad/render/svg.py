@@ -6,6 +6,7 @@ import shutil
 import subprocess
 
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 
 TIMEOUT = 60  # seconds; a graph of a 500-character expression takes well under one
 
@@ -25,8 +26,10 @@ def render(source: str) -> str:
     program = dot_program()
     if program is None:
         raise SymgradError(
-            "--format svg needs Graphviz's 'dot': install the Debian package 'graphviz'"
-            " (apt-get install graphviz); --format text, --format dot and --json do not"
+            _(
+                "--format svg needs Graphviz's 'dot': install the Debian package 'graphviz' "
+                "(apt-get install graphviz); --format text, --format dot and --json do not"
+            )
         )
     try:
         done = subprocess.run(
@@ -37,8 +40,10 @@ def render(source: str) -> str:
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
-        raise SymgradError(f"Graphviz's dot could not draw the graph: {error}") from None
+        raise SymgradError(
+            _("Graphviz's dot could not draw the graph: {error}").format(error=error)
+        ) from None
     if done.returncode != 0:
         reason = done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
-        raise SymgradError(f"Graphviz's dot failed: {reason[0]}")
+        raise SymgradError(_("Graphviz's dot failed: {reason}").format(reason=reason[0]))
     return done.stdout.decode("utf-8")

@@ -11,10 +11,11 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from symgrad.i18n import _, ngettext
+from symgrad.i18n import N_, _, ngettext
 from symgrad.render import fit
 from symgrad.render.console import console
 from symgrad.render.numbers import point_text
+from symgrad.render.prose import Prose
 from symgrad.reports import (
     ChainRule,
     Comparison,
@@ -118,21 +119,21 @@ def _chain_lines(chain: ChainRule, output: str, matrix: bool) -> list[str]:
 def derivation(report: Derivation) -> RenderableType:
     """The note's derivation: forward, nodes with local derivatives, chain rule, result."""
     parts: list[RenderableType] = [
-        Text.assemble(
+        Prose.assemble(
             (report.layer, "bold"), ": ", f"{pretty(report.output)} = ", pretty(report.forward)
         ),
     ]
     if report.shapes:
         shapes = ", ".join(f"{name} {shape}" for name, shape in report.shapes.items())
-        parts.append(Text(_("shapes: {shapes}").format(shapes=shapes), style="dim"))
-    parts += [Text(), _node_table(report), Text(_("Chain rule, backward ←"), style="italic")]
+        parts.append(Prose(_("shapes: {shapes}").format(shapes=shapes), style="dim"))
+    parts += [Prose(), _node_table(report), Prose(_("Chain rule, backward ←"), style="italic")]
     for chain in report.chains:
         of = chain.of or report.output
-        parts += [Text("  " + line) for line in _chain_lines(chain, of, report.matrix)]
+        parts += [Prose("  " + line) for line in _chain_lines(chain, of, report.matrix)]
     whole = {chain.wrt for chain in report.chains if chain.total}
     if whole:
         parts.append(
-            Text(
+            Prose(
                 "  " + _("d: the derivative through every path; ∂: one node's local derivative."),
                 style="dim",
             )
@@ -144,25 +145,29 @@ def derivation(report: Derivation) -> RenderableType:
         title = _("Gradients (each has its variable's shape)")
     else:
         title = _("Derivative in terms of the output") if in_output else _("Derivative")
-    parts += [Text(), Text(title, style="italic")]
+    parts += [Prose(), Prose(title, style="italic")]
     for name, value in report.derivatives.items():
         label = f"d{name}" if report.matrix else partial(report.output, name)
         if name in whole:
             label = whole_derivative(report.output, name)
         shape = f"   ({report.shapes.get(name, '')})" if report.matrix else ""
-        parts.append(Text.assemble("  ", label, " = ", (pretty(value), "bold green"), shape))
+        parts.append(Prose.assemble("  ", label, " = ", (pretty(value), "bold green"), shape))
     for name, value in report.extra_derivatives.items():
         parts.append(
-            Text(
+            Prose(
                 f"  {partial(report.output, name.split(',')[0])} = {pretty(value)}"
                 f"   ({name.split(', ', 1)[-1]})"
             )
         )
     if report.matrix and any("𝟙" in pretty(v) for v in report.derivatives.values()):
         parts.append(
-            Text("  " + _("𝟙 is a column of ones: dYᵀ·𝟙 sums dY over the batch (Σₙ)."), style="dim")
+            Prose(
+                "  " + _("𝟙 is a column of ones: dYᵀ·𝟙 sums dY over the batch (Σₙ)."), style="dim"
+            )
         )
-    parts += [Text(f"  note: {note}", style="dim") for note in report.notes]
+    parts += [
+        Prose("  " + _("note: {note}").format(note=note), style="dim") for note in report.notes
+    ]
     return Group(*parts)
 
 
@@ -184,16 +189,16 @@ def second_derivation(report: SecondDerivation) -> RenderableType:
     where the first is written in it (the chain rule once more), else the Hessian."""
     y = report.output
     parts: list[RenderableType] = [
-        Text.assemble((report.layer, "bold"), ": ", f"{pretty(y)} = ", pretty(report.forward)),
-        Text(),
-        Text(
+        Prose.assemble((report.layer, "bold"), ": ", f"{pretty(y)} = ", pretty(report.forward)),
+        Prose(),
+        Prose(
             _("First derivative") if len(report.inputs) == 1 else _("First derivatives"),
             style="italic",
         ),
     ]
     for name, value in report.first.items():
-        parts.append(Text(f"  {partial(y, name)} = {pretty(value)}"))
-    parts.append(Text())
+        parts.append(Prose(f"  {partial(y, name)} = {pretty(value)}"))
+    parts.append(Prose())
     if report.through_output is not None:
         (x,) = report.inputs
         g, slope = report.through_output
@@ -201,18 +206,18 @@ def second_derivation(report: SecondDerivation) -> RenderableType:
         pad = " " * (len(head) - 2) + "= "
         factor, first = (_factor(pretty(value)) for value in (slope, g))
         parts += [
-            Text(
+            Prose(
                 _("Second derivative: the chain rule once more, through {y}").format(y=pretty(y)),
                 style="italic",
             ),
-            Text(f"  {head}d({pretty(g)})/d{pretty(y)} · {partial(y, x)}"),
-            Text(f"  {pad}{factor} · {first}"),
-            Text.assemble("  ", pad, (pretty(report.second[x, x]), "bold green")),
-            Text(
+            Prose(f"  {head}d({pretty(g)})/d{pretty(y)} · {partial(y, x)}"),
+            Prose(f"  {pad}{factor} · {first}"),
+            Prose.assemble("  ", pad, (pretty(report.second[x, x]), "bold green")),
+            Prose(
                 "  " + _("in {x}, as SymPy derives it (proved equal):").format(x=pretty(x)),
                 style="dim",
             ),
-            Text(f"    {pretty(report.in_inputs[x, x])}", style="dim"),
+            Prose(f"    {pretty(report.in_inputs[x, x])}", style="dim"),
         ]
     else:
         title = (
@@ -220,25 +225,25 @@ def second_derivation(report: SecondDerivation) -> RenderableType:
             if len(report.second) == 1
             else _("Second derivatives (the Hessian; ∂²/∂a∂b = ∂²/∂b∂a)")
         )
-        parts.append(Text(title, style="italic"))
+        parts.append(Prose(title, style="italic"))
         for (a, b), value in report.second.items():
             # A row's entries: xᵢ beside any other xₖ of the row.
             other = "   (k ≠ i)" if a != b and report.hvp is not None else ""
             parts.append(
-                Text.assemble(
+                Prose.assemble(
                     "  ", f"{second_partial(y, a, b)} = ", (pretty(value), "bold green"), other
                 )
             )
     if report.hvp is not None:
         parts += [
-            Text(),
-            Text(_("Hessian-vector product, per row"), style="italic"),
-            Text.assemble("  (H·v)ᵢ = ", (pretty(report.hvp), "bold green")),
+            Prose(),
+            Prose(_("Hessian-vector product, per row"), style="italic"),
+            Prose.assemble("  (H·v)ᵢ = ", (pretty(report.hvp), "bold green")),
         ]
-    parts += [Text(f"  note: {note}", style="dim") for note in report.notes]
+    parts += [Prose(f"  note: {note}", style="dim") for note in report.notes]
     for where in report.kinks:
         parts.append(
-            Text(
+            Prose(
                 "  "
                 + _("not defined where {where}: the forward's pieces meet there").format(
                     where=f"{pretty(where.lhs)} = {pretty(where.rhs)}"
@@ -332,7 +337,7 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
     for every tensor with ``elements``."""
     arrays = [f"{name} ({shape_text(shape)})" for name, shape in report.shapes.items()]
     where = "" if not report.at else _(", at {point}").format(point=point_text(report.at))
-    header = Text.assemble(
+    header = Prose.assemble(
         (report.layer, "bold"),
         f": {', '.join(arrays[:-1])} → {arrays[-1]}   ",
         (
@@ -347,7 +352,7 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
     )
     # A user's layer without a SymPy forward (symgrad.checking) has no symbolic column.
     symbolic = all(check.symbolic is not None for check in report.gradients)
-    parts: list[RenderableType] = [header, Text(), _summary(report, symbolic)]
+    parts: list[RenderableType] = [header, Prose(), _summary(report, symbolic)]
     if report.order == 2:
         legend = _(
             "Order 2: sym = SymPy's Hessian-vector product H·v of ⟨dout, output⟩ (dout·f″(x)·v "
@@ -367,31 +372,31 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
         ).format(method=report.method)
     if symbolic:
         legend += _(", and |bwd−sym| is the largest over all elements")
-    legend += _(". --explain shows how each bound is made.") if not explain else "."
-    parts += [Text(), Text(legend, style="dim")]
+    legend += _(". --explain shows how each bound is made.") if not explain else _(".")
+    parts += [Prose(), Prose(legend, style="dim")]
     models = [check for check in report.gradients if check.model is not None]
     if explain:
-        parts.append(Text(f"{NUM}: {report.step}", style="dim"))
+        parts.append(Prose(f"{NUM}: {report.step}", style="dim"))
         if models:
             legend = MODEL_LEGEND.get(models[0].model.method, STENCIL_LEGEND)
-            parts.append(Text(legend + "\n" + SYMBOLS_LEGEND, style="dim"))
+            parts.append(Prose(_(legend) + "\n" + _(SYMBOLS_LEGEND), style="dim"))
             parts += [_model_line(check) for check in models]
     for check in report.gradients:
         if check.kinks is not None:
-            parts += [Text(), _kink_lines(check)]
+            parts += [Prose(), _kink_lines(check)]
     precise = [check for check in report.gradients if check.precision is not None]
     if precise:
-        parts += [Text(), _precision_lines(precise)]
+        parts += [Prose(), _precision_lines(precise)]
     if report.notes:
-        parts.append(Text())
-    parts += [Text(f"note: {note}", style="yellow") for note in report.notes]
+        parts.append(Prose())
+    parts += [Prose(_("note: {note}").format(note=note), style="yellow") for note in report.notes]
     shown = [c for c in report.gradients if 0 < c.backward.size <= ELEMENT_TABLE_LIMIT or elements]
     for check in shown:
         given = report.given if report.order == 1 else {}
-        parts += [Text(), _element_table(check, report.order, given)]
+        parts += [Prose(), _element_table(check, report.order, given)]
     if any(_marked(check) for check in shown):
         parts.append(
-            Text(
+            Prose(
                 _(
                     "✗ marks an element outside its bound; ? one whose numeric value is too "
                     "uncertain to judge it."
@@ -408,8 +413,8 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
             "Element tables are shown for gradients of up to {limit} elements ({sizes}); "
             "--elements shows every element."
         )
-        parts.append(Text(shown_up_to.format(limit=ELEMENT_TABLE_LIMIT, sizes=sizes), "dim"))
-    parts += [Text(), _conclusion(report)]
+        parts.append(Prose(shown_up_to.format(limit=ELEMENT_TABLE_LIMIT, sizes=sizes), "dim"))
+    parts += [Prose(), _conclusion(report)]
     return Group(*parts)
 
 
@@ -431,7 +436,7 @@ def _summary(report: Comparison, symbolic: bool) -> fit.FirstFit:
         worst = check.worst["backward_vs_numeric"]
         beside = check.max_difference.get("backward_vs_symbolic")
         cells = {
-            "gradient": Text(check.name, style="bold"),
+            "gradient": Prose(check.name, style="bold"),
             "shape": shape_text(check.shape),
             "verdict": _verdict(check, report.waived.get(check.name)),
             "worst at": index_text(worst.index),
@@ -444,7 +449,7 @@ def _summary(report: Comparison, symbolic: bool) -> fit.FirstFit:
         for name, cell in cells.items():
             columns[name].cells.append(cell)
         sentences.append(
-            Text.assemble(
+            Prose.assemble(
                 (check.name, "bold"),
                 f" ({cells['shape']})  ",
                 cells["verdict"],
@@ -472,29 +477,33 @@ def _summary(report: Comparison, symbolic: bool) -> fit.FirstFit:
 
 def _verdict(check: GradientCheck, waived: str | None = None) -> Text:
     if not check.ok and waived:
-        return Text(_("⚠ = formula"), style="yellow")
+        return Prose(_("⚠ = formula"), style="yellow")
     if not check.ok:
         wrong = _("✗ {wrong} of {size} wrong").format(wrong=check.wrong, size=check.backward.size)
-        return Text(wrong, style="bold red")
+        return Prose(wrong, style="bold red")
     if check.unreliable_count:
-        return Text(_("✓ agree, {count} unsure").format(count=check.unreliable_count), "yellow")
+        return Prose(_("✓ agree, {count} unsure").format(count=check.unreliable_count), "yellow")
     if check.kinks is not None:
         kinks = ngettext("✓ agree, {count} kink", "✓ agree, {count} kinks", check.kinks.count)
-        return Text(kinks.format(count=check.kinks.count), "green")
-    return Text(_("✓ agree"), style="green")
+        return Prose(kinks.format(count=check.kinks.count), "green")
+    return Prose(_("✓ agree"), style="green")
 
 
 MODEL_LEGEND = {
-    "complex-step": "bound = rounding 4ε·(|n| + |f|/max(1,|x|)), nothing cancels (the h² "
-    "truncation is ~ε² and not modelled) + the backward's own 64ε·scale, at the worst element:",
-    "richardson": "bound = 2 × Richardson's error estimate + rounding 4ε·|f|/h at the step kept "
-    "+ the backward's own 64ε·scale, at the worst element:",
+    "complex-step": N_(
+        "bound = rounding 4ε·(|n| + |f|/max(1,|x|)), nothing cancels (the h² truncation is ~ε² "
+        "and not modelled) + the backward's own 64ε·scale, at the worst element:"
+    ),
+    "richardson": N_(
+        "bound = 2 × Richardson's error estimate + rounding 4ε·|f|/h at the step kept + the "
+        "backward's own 64ε·scale, at the worst element:"
+    ),
 }
-STENCIL_LEGEND = (
+STENCIL_LEGEND = N_(
     "bound = 2 × truncation (from the same method at 2h) + rounding R·4ε·|f|/h + the "
     "backward's own 64ε·scale, at the worst element:"
 )
-SYMBOLS_LEGEND = (
+SYMBOLS_LEGEND = N_(
     "ε = the dtype's rounding unit (float64 2.2e-16, float32 1.2e-7), h = the step, "
     "R = Σ|weights| of the difference stencil, |f| = the size of the dout-weighted outputs "
     "the step changes, scale = the larger of the element's largest |value| and what it is "
@@ -508,17 +517,20 @@ def _model_line(check: GradientCheck) -> Text:
     steps = (
         f"h = {model.step_min:.2g}"
         if model.step_max <= 1.01 * model.step_min
-        else f"h from {model.step_min:.2g} to {model.step_max:.2g}"
+        else _("h from {low} to {high}").format(
+            low=f"{model.step_min:.2g}", high=f"{model.step_max:.2g}"
+        )
     )
     truncation = "" if model.method == "complex-step" else f"2×{short_number(model.truncation)} + "
     line = (
         f"  {check.name}{index_text(model.index)}: {truncation}{short_number(model.rounding)} + "
         f"{short_number(model.exact)} = {short_number(check.tolerance['backward_vs_numeric'])}"
-        f"   ({steps}"
     )
     if model.float64_tolerance:
-        line += f"; the same check in float64: {short_number(model.float64_tolerance)}"
-    return Text(line + ")", style="dim")
+        steps = _("{steps}; the same check in float64: {bound}").format(
+            steps=steps, bound=short_number(model.float64_tolerance)
+        )
+    return Prose(line + _("   ({steps})").format(steps=steps), style="dim")
 
 
 def _kink_lines(check: GradientCheck) -> Text:
@@ -526,48 +538,74 @@ def _kink_lines(check: GradientCheck) -> Text:
     points = np.unique(kinks.inputs[kinks.mask])
     at = ", ".join(f"{v:g}" for v in points[:4]) + (", …" if len(points) > 4 else "")
     first = tuple(int(i) for i in np.argwhere(kinks.mask)[0])
-    text = Text.assemble(
-        ("Kinks: ", "bold"),
-        f"{check.name} is not differentiable at (or within h = {kinks.step:.1g} of) "
-        f"{kinks.count} of {check.backward.size} point(s) (input = {at}): the left and right "
-        "one-sided derivatives of ⟨dout, "
-        f"output⟩ differ, e.g. {kinks.left[first] + 0.0:.6g} and "
-        f"{kinks.right[first] + 0.0:.6g} at {first or '()'}, so the central difference "
-        "(their average) is no derivative there. ",
+    text = Prose.assemble(
+        (_("Kinks: "), "bold"),
+        _(
+            "{name} is not differentiable at (or within h = {step} of) {count} of {size} "
+            "point(s) (input = {at}): the left and right one-sided derivatives of ⟨dout, "
+            "output⟩ differ, e.g. {left} and {right} at {index}, so the central difference "
+            "(their average) is no derivative there. "
+        ).format(
+            name=check.name,
+            step=f"{kinks.step:.1g}",
+            count=kinks.count,
+            size=check.backward.size,
+            at=at,
+            left=f"{kinks.left[first] + 0.0:.6g}",
+            right=f"{kinks.right[first] + 0.0:.6g}",
+            index=first or "()",
+        ),
     )
     if kinks.subgradient:
         text.append(
-            "The backward lies between them at every kink: a valid subgradient.", style="green"
+            _("The backward lies between them at every kink: a valid subgradient."),
+            style="green",
         )
     else:
-        text.append("The backward lies outside them: not a subgradient.", style="bold red")
+        text.append(_("The backward lies outside them: not a subgradient."), style="bold red")
     return text
 
 
 def _precision_lines(checks: list[GradientCheck]) -> Group:
-    lines = [Text(f"Against SymPy at {checks[0].precision.digits} digits (the true value):")]
+    lines = [
+        Prose(
+            _("Against SymPy at {digits} digits (the true value):").format(
+                digits=checks[0].precision.digits
+            )
+        )
+    ]
     for check in checks:
         p = check.precision
         verdict = ""
         if check.ok and p.backward_ulps > 16:
-            verdict = "  (the formula is right; it loses precision in a cancellation)"
-        lines.append(
-            Text(
-                f"  {check.name}: backward within {p.backward_ulps:.3g} ulp ({p.dtype}), worst at "
-                f"{p.worst_index or '()'}; SymPy's float64 column within "
-                f"{p.symbolic_ulps:.3g} ulp; largest relative error {p.relative:.1e}{verdict}"
-            )
+            verdict = _("  (the formula is right; it loses precision in a cancellation)")
+        line = _(
+            "  {name}: backward within {ulps} ulp ({dtype}), worst at {index}; SymPy's float64 "
+            "column within {symbolic} ulp; largest relative error {relative}{verdict}"
+        ).format(
+            name=check.name,
+            ulps=f"{p.backward_ulps:.3g}",
+            dtype=p.dtype,
+            index=p.worst_index or "()",
+            symbolic=f"{p.symbolic_ulps:.3g}",
+            relative=f"{p.relative:.1e}",
+            verdict=verdict,
         )
+        lines.append(Prose(line))
     return Group(*lines)
 
 
 def _conclusion(report: Comparison) -> Text:
     bad = [c.name for c in report.gradients if not c.ok and c.name not in report.waived]
     if report.waived and not bad and not report.problems:
-        accepted = "; ".join(f"{name} is {why}" for name, why in report.waived.items())
-        return Text(
-            f"⚠ {accepted}, and differs from the numeric derivative of this forward only "
-            "because the forward differs slightly from the formula (see the warning).",
+        accepted = _("; ").join(
+            _("{name} is {why}").format(name=name, why=why) for name, why in report.waived.items()
+        )
+        return Prose(
+            _(
+                "⚠ {accepted}, and differs from the numeric derivative of this forward only "
+                "because the forward differs slightly from the formula (see the warning)."
+            ).format(accepted=accepted),
             style="yellow",
         )
     if bad or report.problems:
@@ -578,7 +616,7 @@ def _conclusion(report: Comparison) -> Text:
                     names=", ".join(bad)
                 )
             )
-        return Text("\n".join(lines), style="bold red")
+        return Prose("\n".join(lines), style="bold red")
     count = len(report.gradients)
     kinks = sum(c.kinks.count for c in report.gradients if c.kinks is not None)
     three = all(c.symbolic is not None for c in report.gradients)
@@ -604,16 +642,19 @@ def _conclusion(report: Comparison) -> Text:
     text += _(". Checked every element of {checked}.").format(checked=checked)
     unsure = sum(c.unreliable_count for c in report.gradients)
     if unsure:
-        return Text.assemble(
+        return Prose.assemble(
             (text, "bold green"),
             (
-                f"\n{unsure} element(s) could not be judged: their numeric value's error bound "
-                "exceeds 5% of their size (a stencil reaching across a kink or a pole); "
-                "marked ? in the element tables. Pass a smaller --step to judge them.",
+                "\n"
+                + _(
+                    "{count} element(s) could not be judged: their numeric value's error bound "
+                    "exceeds 5% of their size (a stencil reaching across a kink or a pole); "
+                    "marked ? in the element tables. Pass a smaller --step to judge them."
+                ).format(count=unsure),
                 "yellow",
             ),
         )
-    return Text(text, style="bold green")
+    return Prose(text, style="bold green")
 
 
 def _marked(check: GradientCheck) -> bool:
@@ -623,36 +664,39 @@ def _marked(check: GradientCheck) -> bool:
     )
 
 
-KINK_TITLE = "One-sided derivatives at the kinks (the backward must lie between):"
 GIVEN = ("given 1", "given 2", "given 3")  # the arrays each element is computed from
-ELEMENT_LAYOUTS: tuple[fit.Layout, ...] = (
-    ((None, ("index", *GIVEN, BWD, SYM, NUM, BWD_NUM, "bound", "mark", "left", "right")),),
-    (
-        (None, ("index", *GIVEN, BWD, SYM, NUM, BWD_NUM, "bound", "mark")),
-        (KINK_TITLE, ("index", "left", "right")),
-    ),
-    (
-        (None, ("index", *GIVEN, BWD, "mark")),
-        (None, ("index", SYM, NUM, BWD_NUM, "bound")),
-        (KINK_TITLE, ("index", "left", "right")),
-    ),
-    ((None, ("index", BWD, SYM, NUM, BWD_NUM, "bound", "mark", "left", "right")),),
-    (
-        (None, ("index", BWD, SYM, NUM, BWD_NUM, "bound", "mark")),
-        (KINK_TITLE, ("index", "left", "right")),
-    ),
-    (
-        (None, ("index", BWD, NUM, BWD_NUM, "bound", "mark")),
-        (None, ("index", SYM)),
-        (KINK_TITLE, ("index", "left", "right")),
-    ),
-    (
-        (None, ("index", BWD, NUM, "mark")),
-        (None, ("index", BWD_NUM, "bound")),
-        (None, ("index", SYM)),
-        (KINK_TITLE, ("index", "left", "right")),
-    ),
-)
+
+
+def _element_layouts() -> tuple[fit.Layout, ...]:
+    kinks = _("One-sided derivatives at the kinks (the backward must lie between):")
+    return (
+        ((None, ("index", *GIVEN, BWD, SYM, NUM, BWD_NUM, "bound", "mark", "left", "right")),),
+        (
+            (None, ("index", *GIVEN, BWD, SYM, NUM, BWD_NUM, "bound", "mark")),
+            (kinks, ("index", "left", "right")),
+        ),
+        (
+            (None, ("index", *GIVEN, BWD, "mark")),
+            (None, ("index", SYM, NUM, BWD_NUM, "bound")),
+            (kinks, ("index", "left", "right")),
+        ),
+        ((None, ("index", BWD, SYM, NUM, BWD_NUM, "bound", "mark", "left", "right")),),
+        (
+            (None, ("index", BWD, SYM, NUM, BWD_NUM, "bound", "mark")),
+            (kinks, ("index", "left", "right")),
+        ),
+        (
+            (None, ("index", BWD, NUM, BWD_NUM, "bound", "mark")),
+            (None, ("index", SYM)),
+            (kinks, ("index", "left", "right")),
+        ),
+        (
+            (None, ("index", BWD, NUM, "mark")),
+            (None, ("index", BWD_NUM, "bound")),
+            (None, ("index", SYM)),
+            (kinks, ("index", "left", "right")),
+        ),
+    )
 
 
 def _element_table(
@@ -693,14 +737,14 @@ def _element_table(
         if check.symbolic is not None:
             row[SYM] = f"{check.symbolic[index] + 0.0: .10f}"
         row["bound"] = short_number(float(check.bound[index])) if check.bound is not None else ""
-        row["mark"] = Text("")
+        row["mark"] = Prose("")
         if check.disagreeing is not None and check.disagreeing[index]:
-            row["mark"] = Text("✗", style="bold red")
+            row["mark"] = Prose("✗", style="bold red")
         elif check.unreliable is not None and check.unreliable[index]:
-            row["mark"] = Text("?", style="yellow")
+            row["mark"] = Prose("?", style="yellow")
         if kinks is not None and kinks.mask[index]:
-            row[NUM] = Text(f"{n + 0.0: .10f}", style="dim")
-            row[BWD_NUM] = Text("kink", style="yellow")
+            row[NUM] = Prose(f"{n + 0.0: .10f}", style="dim")
+            row[BWD_NUM] = Prose(_("kink"), style="yellow")
             row["left"] = f"{kinks.left[index] + 0.0: .10f}"
             row["right"] = f"{kinks.right[index] + 0.0: .10f}"
         else:
@@ -710,8 +754,8 @@ def _element_table(
         for name in names:
             columns[name].cells.append(row[name])
     return Group(
-        Text(_("{name}, element by element").format(name=check.name), style="italic"),
-        fit.fitted(columns, ELEMENT_LAYOUTS),
+        Prose(_("{name}, element by element").format(name=check.name), style="italic"),
+        fit.fitted(columns, _element_layouts()),
     )
 
 
@@ -726,11 +770,11 @@ BAR_STYLE = {
 
 def _bar(error: float | None, region: str, width: int) -> Text:
     if error is None:
-        return Text("x + h = x".ljust(width + 9), style="dim")
+        return Prose("x + h = x".ljust(width + 9), style="dim")
     size = 0 if error <= 0 else np.log10(error) - BAR_FLOOR
     cells = round(min(max(size, 0), -BAR_FLOOR) / -BAR_FLOOR * width)
     char, style = BAR_STYLE[region]
-    text = Text(f"{error:.1e} " if error > 0 else "0       ")
+    text = Prose(f"{error:.1e} " if error > 0 else "0       ")
     text.append(char * cells, style=style)
     text.append(" " * (width - cells))
     text.append(" ◀" if region == "best" else "  ", style="bold green")
@@ -761,43 +805,55 @@ def _sweep(report: StepSweep) -> fit.FirstFit:
         for tables in groups
         for width in widths
     ]
-    title = Text("|error| against the exact value, by step h (bars on a log scale):")
+    title = Prose(_("|error| against the exact value, by step h (bars on a log scale):"))
     return fit.FirstFit(*(Group(title, layout) for layout in layouts))
 
 
 def step_sweep(report: StepSweep) -> RenderableType:
     """Error versus step, one column per method, with a log-scale bar in each cell."""
     methods = [curve.method for curve in report.curves]
-    header = Text.assemble(
+    dtype = report.dtype
+    if "richardson" in methods:
+        dtype = _("{dtype}; richardson's h is its starting step h₀").format(dtype=dtype)
+    header = Prose.assemble(
         (report.layer, "bold"),
-        f": {report.quantity} at {point_text(report.at)}   ",
-        (
-            report.dtype + ("; richardson's h is its starting step h₀" * ("richardson" in methods)),
-            "dim",
+        _(": {quantity} at {point}   ").format(
+            quantity=report.quantity, point=point_text(report.at)
         ),
+        (dtype, "dim"),
     )
-    exact = Text(f"exact (SymPy, 50 digits): {report.exact}", style="dim")
+    exact = Prose(_("exact (SymPy, 50 digits): {value}").format(value=report.exact), style="dim")
     parts: list[RenderableType] = [header, exact, _sweep(report)]
-    legend = Text.assemble(
+    legend = Prose.assemble(
         ("█", "yellow"),
-        " truncation-dominated (falls as h shrinks)\n",
+        " " + _("truncation-dominated (falls as h shrinks)") + "\n",
         ("▒", "magenta"),
-        " rounding-dominated (grows, or stays flat, as h shrinks)\n",
+        " " + _("rounding-dominated (grows, or stays flat, as h shrinks)") + "\n",
         ("◀", "bold green"),
-        " best step",
+        " " + _("best step"),
     )
     if report.notes and any("kink" in c.regions for c in report.curves):
-        legend.append("\n░ no derivative here: no step helps", style="dim")
+        legend.append("\n░ " + _("no derivative here: no step helps"), style="dim")
     parts.append(legend)
     for curve in report.curves:
         if "kink" in curve.regions:
             continue  # no step is best where there is no derivative; the note says why
         parts.append(
-            Text(
-                f"  {curve.method}: best h = {curve.best_step:.0e} (error {curve.best_error:.1e});"
-                f" symgrad's automatic h = {curve.automatic:.2g} gives {curve.automatic_error:.1e}"
+            Prose(
+                _(
+                    "  {method}: best h = {best} (error {error}); symgrad's automatic h = "
+                    "{automatic} gives {automatic_error}"
+                ).format(
+                    method=curve.method,
+                    best=f"{curve.best_step:.0e}",
+                    error=f"{curve.best_error:.1e}",
+                    automatic=f"{curve.automatic:.2g}",
+                    automatic_error=f"{curve.automatic_error:.1e}",
+                )
             )
         )
-    parts += [Text(f"note: {why}", style="yellow") for why in report.skipped.values()]
-    parts += [Text(f"note: {note}", style="yellow") for note in report.notes]
+    parts += [
+        Prose(_("note: {note}").format(note=why), style="yellow") for why in report.skipped.values()
+    ]
+    parts += [Prose(_("note: {note}").format(note=note), style="yellow") for note in report.notes]
     return Group(*parts)

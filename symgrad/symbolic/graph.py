@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symgrad.errors import SymgradError
+from symgrad.i18n import _
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class _Builder:
         if expr.is_number or expr in self.inputs:
             return expr
         if isinstance(expr, sp.Symbol):
-            raise SymgradError(f"'{expr}' is not one of the inputs")
+            raise SymgradError(_("'{expr}' is not one of the inputs").format(expr=expr))
         if isinstance(expr, sp.Add):
             constant, rest = expr.as_independent(*self.inputs, as_Add=True)
             return self.fold("+", lambda a, b: a + b, list(sp.Add.make_args(rest)), constant, 0)
@@ -122,7 +123,9 @@ class _Builder:
         if isinstance(expr, sp.Function) and expr.args:
             symbols = [self.visit(arg) for arg in expr.args]
             return self.node(expr.func.__name__, symbols, expr.func(*symbols), expr)
-        raise SymgradError(f"cannot draw '{expr}' as a graph of primitive operations")
+        raise SymgradError(
+            _("cannot draw '{expr}' as a graph of primitive operations").format(expr=expr)
+        )
 
 
 def intermediate_names(count: int, taken: set[str]) -> list[str]:

@@ -1,0 +1,126 @@
+"""Sentences that wrap as their language does: Chinese breaks between characters.
+
+Rich breaks a line only at spaces, so a Chinese sentence, which has none between its
+words, wraps as a few long "words": a line ends early at the last space, and a clause
+wider than a table cell is cut off with an ellipsis. :class:`Prose` is a rich ``Text``
+that may also break next to any wide (CJK) character, except before closing punctuation
+(，。）…) and after opening punctuation (（“…), the rule Chinese typesetting follows. Text
+with no wide character wraps exactly as rich wraps it, so English output is unchanged.
+"""
+
+from __future__ import annotations
+
+import itertools
+import unicodedata
+from typing import TYPE_CHECKING
+
+from rich.cells import cell_len
+from rich.measure import Measurement
+from rich.text import Lines, Text
+
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, JustifyMethod, OverflowMethod
+
+# A line never starts with these (they close what precedes them) ...
+NO_START = frozenset("，。、；：！？）」』”’》〉…—,.;:!?)]}%")
+# ... and never ends with these (they open what follows).
+NO_END = frozenset("（「『“‘《〈([{")
+
+
+def _wide(character: str) -> bool:
+    return unicodedata.east_asian_width(character) in "WF"
+
+
+def _has_wide(text: str) -> bool:
+    return any(_wide(c) for c in text)
+
+
+def break_points(text: str) -> list[int]:
+    """The offsets in ``text`` (one line) where a new line may begin: after a run of
+    spaces, and beside a wide character where the punctuation allows it."""
+    points = []
+    for k in range(1, len(text)):
+        before, after = text[k - 1], text[k]
+        if after.isspace():
+            continue
+        if before.isspace() or (
+            (_wide(before) or _wide(after)) and after not in NO_START and before not in NO_END
+        ):
+            points.append(k)
+    return points
+
+
+def divide(text: str, width: int) -> list[int]:
+    """Where to break ``text`` (one line) so that each line fits ``width`` cells: as late
+    as a break point allows, and inside a piece that is wider than a whole line."""
+    cuts: list[int] = []
+    start = 0
+    fitting = None  # the last break point after start whose line fits
+    for point in [*break_points(text), len(text)]:
+        while cell_len(text[start:point].rstrip()) > width:
+            if fitting is not None:
+                cuts.append(fitting)
+                start, fitting = fitting, None
+                continue
+            # One piece wider than a line: fold it where the cells run out.
+            end = start + 1
+            while end < point and cell_len(text[start : end + 1]) <= width:
+                end += 1
+            cuts.append(end)
+            start = end
+        fitting = point if point < len(text) else None
+    return cuts
+
+
+class Prose(Text):
+    """A rich ``Text`` that wraps Chinese between characters (see the module's note)."""
+
+    def wrap(
+        self,
+        console: Console,
+        width: int,
+        *,
+        justify: JustifyMethod | None = None,
+        overflow: OverflowMethod | None = None,
+        tab_size: int = 8,
+        no_wrap: bool | None = None,
+    ) -> Lines:
+        if no_wrap or self.no_wrap or not _has_wide(self.plain):
+            return super().wrap(
+                console,
+                width,
+                justify=justify,
+                overflow=overflow,
+                tab_size=tab_size,
+                no_wrap=no_wrap,
+            )
+        lines = Lines()
+        for line in self.split(allow_blank=True):
+            pieces = line.divide(divide(line.plain, width))
+            for piece in pieces:
+                piece.rstrip()
+            lines.extend(pieces)
+        chosen = justify or self.justify
+        if chosen and chosen != "default":
+            lines.justify(console, width, justify=chosen, overflow=overflow or "fold")
+        return lines
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        measured = super().__rich_measure__(console, options)
+        if not _has_wide(self.plain):
+            return measured
+        narrowest = 1
+        for line in self.plain.splitlines():
+            edges = [0, *break_points(line), len(line)]
+            pieces = (line[a:b].rstrip() for a, b in itertools.pairwise(edges))
+            narrowest = max(narrowest, *(cell_len(p) for p in pieces))
+        return Measurement(narrowest, measured.maximum)
+
+
+def prose(text: str | Text, style: str = "") -> Prose:
+    """``text`` (a string, or a rich ``Text`` with its styles) as :class:`Prose`."""
+    if isinstance(text, str):
+        return Prose(text, style=style)
+    wrapped = Prose(text.plain, style=style or text.style, justify=text.justify)
+    wrapped.spans = list(text.spans)
+    return wrapped
