@@ -677,13 +677,13 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
     comparison = None
     if checks:
         shapes = {name: np.shape(value) for name, value in inputs_by_name.items()}
+        # Shown beside each element only where an element's gradient is made of the same
+        # element of each: every array the output's shape, no parameters (not affine's W).
         given = {**inputs_by_name, "dout": dout}
+        aligned = out.ndim and not subject.values
+        aligned = aligned and all(np.shape(v) == out.shape for v in given.values())
         comparison = Comparison(
-            given={
-                name: np.asarray(value)
-                for name, value in given.items()
-                if out.ndim and np.shape(value) == out.shape
-            },
+            given={name: np.asarray(value) for name, value in given.items()} if aligned else {},
             layer=subject.name,
             shapes={**shapes, "out": out.shape},
             dtype=subject.dtype.name,
