@@ -135,7 +135,7 @@ def test_sigmoid_with_loss_is_stable_for_huge_scores():
 
 
 def test_sigmoid_with_loss_one_score_per_sample_as_the_sequel_book():
-    """The sequel book's x of N scores is N rows of one: the mean is over N."""
+    """The sequel book's x of N scores is N rows of one: the mean is over N, flat or not."""
     x, labels = np.array([0.3, -1.2, 2.0]), np.array([1, 0, 1])
     rows, flat = SigmoidWithLoss(), SigmoidWithLoss()
     loss = rows.forward(x[:, None], labels[:, None])
@@ -143,7 +143,8 @@ def test_sigmoid_with_loss_one_score_per_sample_as_the_sequel_book():
     expected = -np.mean(labels * np.log(y) + (1 - labels) * np.log(1 - y))
     assert loss == pytest.approx(expected)
     np.testing.assert_allclose(rows.backward(2.0)[:, 0], 2.0 * (y - labels) / 3)
-    assert flat.forward(x, labels) == pytest.approx(expected * 3)  # one row of three
+    assert flat.forward(x, labels) == pytest.approx(expected)
+    np.testing.assert_allclose(flat.backward(2.0), 2.0 * (y - labels) / 3)
     with pytest.raises(ValueError, match="do not match"):
         SigmoidWithLoss().forward(x, labels[:2])
 

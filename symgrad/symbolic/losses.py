@@ -69,6 +69,8 @@ class RowLossForm:
             against one-hot labels), which the rewriting may use.
         input: the name of the differentiated input (``x``; mse's is ``y``).
         label: the name of the labels (``t``).
+        flat_is_batch: a 1-D input is N samples of one entry each (the sequel book's
+            SigmoidWithLoss, one score per sample), not one sample of N entries.
     """
 
     loss: Callable[[Sequence[sp.Expr], Sequence[sp.Symbol]], sp.Expr]
@@ -80,12 +82,23 @@ class RowLossForm:
     input: str = "x"
     label: str = "t"
     output: str = "L"
+    flat_is_batch: bool = False
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def loss_input(self) -> str:
         """What the loss node reads: the activation's output y, or the input itself."""
         return "y" if self.activation else self.input
+
+    def rows(self, array: np.ndarray) -> np.ndarray:
+        """``array`` as a batch of rows, read as the NumPy class reads it."""
+        if np.ndim(array) == 1 and self.flat_is_batch:
+            return array[:, None]
+        return np.atleast_2d(array)
+
+    def row_length(self, shape: tuple[int, ...]) -> int:
+        """Entries per row of an input of ``shape``."""
+        return 1 if len(shape) == 1 and self.flat_is_batch else shape[-1]
 
     def outputs(self, xs: Sequence[sp.Symbol]) -> list[sp.Expr]:
         """The row the loss reads: the activation of ``xs``, or ``xs`` themselves."""
@@ -282,7 +295,7 @@ class RowLossForm:
     def hvp_function(self, shapes: Shapes) -> HessianVectorFunction:
         """SymPy's Hessian-vector product of the batch-mean loss times dout, in float64:
         ``{input: dout·(H·v)/N}``, H each row's C×C Hessian."""
-        classes = shapes[self.input][-1]
+        classes = self.row_length(shapes[self.input])
         key = ("hvp", classes)
         if key not in self._cache:
             xs, ts, sample = self.sample_loss(classes)
@@ -293,9 +306,9 @@ class RowLossForm:
             hessian = Arithmetic(None).compile((xs, ts), entries)
 
             def hvp(arrays, dout, directions):
-                x = np.atleast_2d(np.asarray(arrays[self.input], dtype=np.float64))
-                t = np.atleast_2d(np.asarray(arrays[self.label], dtype=np.float64))
-                v = np.atleast_2d(np.asarray(directions[self.input], dtype=np.float64))
+                x = self.rows(np.asarray(arrays[self.input], dtype=np.float64))
+                t = self.rows(np.asarray(arrays[self.label], dtype=np.float64))
+                v = self.rows(np.asarray(directions[self.input], dtype=np.float64))
                 flat = hessian(list(x.T), list(t.T))
                 h = np.stack([np.broadcast_to(e, x.shape[:1]) for e in flat])
                 h = h.reshape(classes, classes, x.shape[0])
@@ -313,7 +326,7 @@ class RowLossForm:
         In float64, or with ``digits`` at that many digits through mpmath, one sample
         (row) at a time since mpmath's functions take scalars.
         """
-        classes = shapes[self.input][-1]
+        classes = self.row_length(shapes[self.input])
         key = (classes, digits)
         if key not in self._cache:
             xs, ts, sample = self.sample_loss(classes)
@@ -327,8 +340,8 @@ class RowLossForm:
 
             def gradients(arrays: dict[str, np.ndarray], dout: np.ndarray) -> dict[str, np.ndarray]:
                 with arithmetic.context():
-                    x = np.atleast_2d(arithmetic.array(arrays[self.input]))
-                    t = np.atleast_2d(arithmetic.array(arrays[self.label]))
+                    x = self.rows(arithmetic.array(arrays[self.input]))
+                    t = self.rows(arithmetic.array(arrays[self.label]))
                     if digits is None:
                         columns = derivative(list(x.T), list(t.T), x.shape[0])
                         dx = np.stack(np.broadcast_arrays(*columns), axis=-1)
