@@ -586,11 +586,10 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
     joined = None
     if several:
         shapes = " and ".join("×".join(map(str, o)) or "scalar" for o in subject.outputs)
-        joined = (
-            f"{subject.name}.forward returns {len(subject.outputs)} arrays ({shapes}): checked "
-            "as one output, each with its own random upstream gradient, given to backward in "
-            "order"
-        )
+        joined = _(
+            "{layer}.forward returns {count} arrays ({shapes}): checked as one output, each "
+            "with its own random upstream gradient, given to backward in order"
+        ).format(layer=subject.name, count=len(subject.outputs), shapes=shapes)
     coarse = _narrow_gradients(subject, claimed)
     notes: list[str] = [n for n in (joined, narrowed, coarse, held) if n]
     form = formulas.resolve(symbolic_spec, subject.layer)
@@ -709,10 +708,10 @@ def _narrowed(subject: Subject, out: np.ndarray) -> str | None:
         return None
     given = subject.dtype.name
     subject.recast(out.dtype)
-    return (
-        f"{subject.name}.forward returns {out.dtype.name} for {given} inputs: it computes "
-        f"in {out.dtype.name}, so the check runs at {out.dtype.name}'s precision"
-    )
+    return _(
+        "{layer}.forward returns {dtype} for {given} inputs: it computes in {dtype}, so the "
+        "check runs at {dtype}'s precision"
+    ).format(layer=subject.name, dtype=out.dtype.name, given=given)
 
 
 def _narrow_gradients(subject: Subject, claimed: dict[str, Any]) -> str | None:

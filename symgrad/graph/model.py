@@ -144,8 +144,10 @@ def backprop(
     if disagreement > AGREE:
         reliable = max(0, int(-math.log10(disagreement)))
         notes = (
-            f"even at {digits // 2} and {digits} digits the values differ by a relative "
-            f"{disagreement:.1g}: only about {reliable} significant digits are reliable",
+            _(
+                "even at {low} and {high} digits the values differ by a relative "
+                "{gap}: only about {reliable} significant digits are reliable"
+            ).format(low=digits // 2, high=digits, gap=f"{disagreement:.1g}", reliable=reliable),
         )
     values, local, gradient = passed.values, passed.local, passed.gradient
     distinct = passed.distinct

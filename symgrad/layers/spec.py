@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from symgrad.i18n import _
+from symgrad.i18n import N_, _
 from symgrad.layers.kinds import Kind
 
 if TYPE_CHECKING:
@@ -44,11 +44,11 @@ class LabelValues:
     draw: Callable[[tuple[int, ...], np.random.Generator], np.ndarray]
 
 
-ONE_HOT = LabelValues("classes", random_labels)
+ONE_HOT = LabelValues(N_("classes"), random_labels)
 BINARY = LabelValues(
-    "0/1 labels", lambda shape, rng: rng.integers(0, 2, size=shape).astype(np.float64)
+    N_("0/1 labels"), lambda shape, rng: rng.integers(0, 2, size=shape).astype(np.float64)
 )
-TARGETS = LabelValues("outputs", lambda shape, rng: rng.standard_normal(shape))
+TARGETS = LabelValues(N_("outputs"), lambda shape, rng: rng.standard_normal(shape))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from symgrad.reports import ChainRule, Derivation, GraphNode, SecondDerivation
+from symgrad.i18n import N_, Message
+from symgrad.reports import ChainRule, Derivation, GraphNode, Qualified, SecondDerivation
 from symgrad.symbolic.cache import remember
 from symgrad.symbolic.precision import (
     Arithmetic,
@@ -26,6 +27,8 @@ from symgrad.symbolic.precision import (
 from symgrad.symbolic.rewrite import normal_form, proved_equal, tidy
 
 SHOWN_CLASSES = 3  # the note's examples have three classes
+ROWS_NOTE = N_("derived with rows of {c} entries")
+ROWS_SUMMED_NOTE = N_("derived with rows of {c} entries; the k terms are summed over every k ≠ i")
 
 
 def class_symbols(stem: str, classes: int) -> list[sp.Symbol]:
@@ -211,13 +214,18 @@ class RowLossForm:
         n, rest = sp.symbols("N R", positive=True)
         batch = sp.diff((sample + rest) / n, xs[0])  # R: the other rows' losses
         batch_vector = self._in_outputs(batch, xs, ys, ts, {0}).xreplace({ys[0]: y, ts[0]: t})
-        notes = [f"derived with rows of {c} entries"]
-        if len(chain.paths) > 1:
-            notes[0] += "; the k terms are summed over every k ≠ i"
+        notes = [Message(ROWS_SUMMED_NOTE if len(chain.paths) > 1 else ROWS_NOTE, c=c)]
         if self.probabilities:
             notes.append(
-                f"y = {self.activation_name}({self.input}) and the labels {self.label} are "
-                "probability vectors: Σ y = Σ t = 1"
+                Message(
+                    N_(
+                        "y = {activation}({x}) and the labels {t} are probability vectors: "
+                        "Σ y = Σ t = 1"
+                    ),
+                    activation=self.activation_name,
+                    x=self.input,
+                    t=self.label,
+                )
             )
         return Derivation(
             layer=name,
@@ -227,7 +235,9 @@ class RowLossForm:
             nodes=nodes,
             chains=(chain,),
             derivatives={self.input: vector},
-            extra_derivatives={f"{self.input}, batch mean over N samples": batch_vector},
+            extra_derivatives=(
+                Qualified(self.input, batch_vector, Message(N_("batch mean over N samples"))),
+            ),
             notes=tuple(notes),
         )
 
@@ -272,7 +282,11 @@ class RowLossForm:
             second=second,
             in_inputs=raw,
             hvp=None if hvp is None else hvp.xreplace(names),
-            notes=(f"derived with rows of {c} entries; the batch mean divides each by N",),
+            notes=(
+                Message(
+                    N_("derived with rows of {c} entries; the batch mean divides each by N"), c=c
+                ),
+            ),
         )
 
     def _row_product(self, product, xs, ys, ts, vs) -> sp.Expr | None:
