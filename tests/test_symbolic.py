@@ -139,6 +139,16 @@ def test_a_total_derivative_is_written_apart_from_a_local_one():
     assert "∂y/∂x = ∂y/∂t₃ · ∂t₃/∂t₂" in sigmoid and "dy/dx" not in sigmoid
 
 
+def test_a_name_before_a_bracket_keeps_its_dot_and_a_letter_drops_it():
+    """tax(apple·apple_num) would read as tax applied to something."""
+    from symgrad.render.mathtext import pretty
+
+    assert pretty(sp.sympify("tax*(apple + orange)")) == "tax·(apple + orange)"
+    assert pretty(sp.sympify("y*(1 - y)")) == "y(1 − y)"
+    assert pretty("x_i*(1 - x_i)") == "xᵢ(1 − xᵢ)"
+    assert pretty("y**2*(1 - y)") == "y²(1 − y)"
+
+
 def test_numbers_read_as_typed_and_powers_in_one_notation():
     from symgrad import derive
 

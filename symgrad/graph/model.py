@@ -171,7 +171,7 @@ def backprop(
     return Backprop(
         target=target.name,
         kind=target.kind,
-        title=target.example.title if target.example else "",
+        title=_(target.example.title) if target.example else "",
         output=form.output,
         forward=form.forward,
         values={str(symbol): float(values[symbol]) for symbol in form.inputs},
