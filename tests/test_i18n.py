@@ -111,6 +111,21 @@ def test_list_says_what_shape_means_in_chinese():
     assert not re.search(r"every input|batch,|otherwise", shown)
 
 
+def test_clicks_own_words_are_chinese_too():
+    shown = _run("derive", "--help", LANG="zh_CN.UTF-8").stdout
+    assert shown.startswith("用法：symgrad derive") and "选项：" in shown and "参数：" in shown
+    assert "[必填]" in shown and "显示本帮助并退出。" in shown
+    assert not re.search(r"Usage|Options|Arguments|required|Show this", shown)
+    cases = {
+        ("derive",): "缺少参数 'layer'。",
+        ("derive", "--ordr", "2", "sigmoid"): "没有这个选项：--ordr（你是不是想用 --order？）",
+        ("derive", "sigmoid", "extra"): "多出了参数：extra",
+    }
+    for args, expected in cases.items():
+        failed = _run(*args, LANG="zh_CN.UTF-8")
+        assert failed.returncode == 2 and failed.stderr == f"symgrad：错误：{expected}\n"
+
+
 def test_the_chinese_help_fits_80_columns():
     shown = _run("--help", LANG="zh_CN.UTF-8")
     assert shown.returncode == 0 and "列出所有层" in shown.stdout
