@@ -193,3 +193,6 @@ def test_a_broken_sigmoid_with_loss_is_named_in_a_network():
     report = api.check_network(layers, x, t)
     assert report.broken == ("SigmoidWithLossWithoutN",)
     assert "4 × the right gradient" in report.findings[0].message
+    (evidence,) = report.wrong
+    assert (evidence.layer, evidence.name) == ("SigmoidWithLossWithoutN", "dx")
+    assert "Its dx disagrees with its forward's numeric derivative" in report.findings[0].message
