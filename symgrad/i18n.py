@@ -14,10 +14,11 @@ The language is, first to last: ``--lang``, ``SYMGRAD_LANG``, then the locale's
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gettext
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from symgrad.errors import SymgradError
@@ -69,6 +70,19 @@ def set_language(code: str) -> None:
     _chosen = chosen
 
 
+@contextlib.contextmanager
+def speaking(code: str) -> Iterator[None]:
+    """Messages in ``code`` inside the ``with`` block, the language before it after: the
+    site's generator writes each language's pages in one process."""
+    global _chosen
+    before = _chosen
+    set_language(code)
+    try:
+        yield
+    finally:
+        _chosen = before
+
+
 @functools.cache
 def _catalog(code: str) -> gettext.NullTranslations:
     if code == "en":  # the messages are written in English: nothing to look up
@@ -109,4 +123,14 @@ def listed(names: Iterable[str]) -> str:
     return functools.reduce(lambda head, name: join.format(names=head, name=name), items)
 
 
-__all__ = ["LANGUAGES", "N_", "_", "language", "listed", "ngettext", "normalise", "set_language"]
+__all__ = [
+    "LANGUAGES",
+    "N_",
+    "_",
+    "language",
+    "listed",
+    "ngettext",
+    "normalise",
+    "set_language",
+    "speaking",
+]
