@@ -24,6 +24,11 @@ from symgrad.i18n import LANGUAGES
 PACKAGE = Path(symgrad.__file__).resolve().parent
 # The suffix of a page in another language than the default: sigmoid.zh.md.
 TRANSLATION = re.compile(r"\.(?:{})\.md$".format("|".join(LANGUAGES[1:])))
+# A page's links in the head to itself in each language. Material's script fetches
+# HREF/sitemap.xml for each, to keep the page when the reader switches language; here
+# each links the page's own counterpart, not a site's root, so every fetch was a 404.
+# The switcher's links already go to the counterpart: nothing is lost without them.
+ALTERNATE = re.compile(r'\s*<link rel="alternate" href="[^"]*" hreflang="[^"]*">')
 
 
 def _source(item: Any) -> str:
@@ -70,6 +75,11 @@ def on_nav(nav: Any, config: Any, files: Any) -> Any:
         if any(_source(item) in order for item in children):
             section.children = sorted(children, key=lambda item: order.get(_source(item), -1))
     return nav
+
+
+def on_post_page(output: str, page: Any, config: Any) -> str:
+    """Drop the head's per-language alternate links (see ``ALTERNATE``)."""
+    return ALTERNATE.sub("", output)
 
 
 def on_serve(server: Any, config: Any, builder: Any) -> Any:
