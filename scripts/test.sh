@@ -11,10 +11,12 @@ fi
 .venv/bin/python -m pip install --quiet -e '.[test]'
 
 # Debian packages the tests drive: Graphviz for the drawings, Chromium for the site's
-# browser tests (Debian's, driven by Playwright; nothing downloads a browser).
+# browser tests (Debian's, driven by Playwright; nothing downloads a browser), and a CJK
+# font, without which Chromium draws the Chinese pages as empty boxes.
 needed=()
 command -v dot >/dev/null || needed+=(graphviz)
 [ -x /usr/bin/chromium ] || needed+=(chromium)
+fc-list :lang=zh 2>/dev/null | grep -q . || needed+=(fonts-noto-cjk)
 if [ ${#needed[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq

@@ -14,10 +14,11 @@ The language is, first to last: ``--lang``, ``SYMGRAD_LANG``, then the locale's
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gettext
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,19 @@ def set_language(code: str) -> None:
             )
         )
     _chosen = chosen
+
+
+@contextlib.contextmanager
+def speaking(code: str) -> Iterator[None]:
+    """Messages in ``code`` inside the ``with`` block, the language before it after: the
+    site's generator writes each language's pages in one process."""
+    global _chosen
+    before = _chosen
+    set_language(code)
+    try:
+        yield
+    finally:
+        _chosen = before
 
 
 @functools.cache
@@ -139,4 +153,5 @@ __all__ = [
     "ngettext",
     "normalise",
     "set_language",
+    "speaking",
 ]

@@ -2,7 +2,8 @@
 
 The browser is Debian's Chromium driven by Playwright (never a browser Playwright would
 download); the site is served from 127.0.0.1 by a server started here, and every request
-the pages make is watched: none may fail, and none may leave 127.0.0.1.
+the pages make is watched: none may fail, and none may leave 127.0.0.1. Every page is
+there twice, in English at the root and in Chinese under ``zh/``.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
@@ -37,6 +40,8 @@ LAUNCH_ARGS = [
     "--disable-domain-reliability",
 ]
 HOST = "127.0.0.1"
+# Where each language's pages are, relative to the site's root.
+LANGUAGES = {"en": "", "zh": "zh/"}
 
 
 @pytest.fixture(scope="session")
@@ -147,14 +152,50 @@ def site_pages(site: Path) -> list[str]:
     )
 
 
-def test_site_builds_strictly_with_a_page_per_layer(built_site: Path) -> None:
+@pytest.mark.parametrize("prefix", LANGUAGES.values())
+def test_site_builds_strictly_with_a_page_per_layer(built_site: Path, prefix: str) -> None:
     pages = site_pages(built_site)
-    assert "" in pages
-    for page in ("concepts/", "numerical-differentiation/", "reference/cli/", "reference/api/"):
-        assert page in pages
+    assert prefix in pages
+    for page in (
+        "concepts/",
+        "numerical-differentiation/",
+        "how-to-check/",
+        "glossary/",
+        "reference/cli/",
+        "reference/api/",
+    ):
+        assert prefix + page in pages
     for layer in CATALOG:
-        assert f"layers/{layer.name}/" in pages, f"no page for the catalog layer {layer.name}"
-        assert (built_site / "layers" / f"{layer.name}.svg").stat().st_size > 1000
+        page = f"{prefix}layers/{layer.name}/"
+        assert page in pages, f"no page for the catalog layer {layer.name}"
+        assert (built_site / f"{prefix}layers" / f"{layer.name}.svg").stat().st_size > 1000
+
+
+def test_every_english_page_has_its_chinese_page(built_site: Path) -> None:
+    pages = set(site_pages(built_site))
+    english = {page for page in pages if not page.startswith(LANGUAGES["zh"])}
+    assert len(english) > len(CATALOG)
+    assert {LANGUAGES["zh"] + page for page in english} <= pages
+    assert len(pages) == 2 * len(english)
+
+
+def _switcher(html: str) -> dict[str, str]:
+    """The language switcher's links of a built page: hreflang → href."""
+    links = re.findall(r'<a href="([^"]*)" hreflang="([a-z]+)" class="md-select__link"', html)
+    return {language: href for href, language in links}
+
+
+def test_the_language_switcher_links_each_page_to_itself_in_the_other_language(
+    built_site: Path,
+) -> None:
+    """Both ways, on every page: English → 中文 and back, to the same page."""
+    for page in site_pages(built_site):
+        here = f"http://{HOST}/{page}"
+        english = page.removeprefix(LANGUAGES["zh"])
+        links = _switcher((built_site / page / "index.html").read_text(encoding="utf-8"))
+        assert set(links) == set(LANGUAGES), page
+        for language, prefix in LANGUAGES.items():
+            assert urljoin(here, links[language]) == f"http://{HOST}/{prefix}{english}", page
 
 
 def test_every_page_loads_without_errors_or_outside_requests(built_site: Path, visit) -> None:
@@ -166,9 +207,10 @@ def test_every_page_loads_without_errors_or_outside_requests(built_site: Path, v
     assert not problems
 
 
+@pytest.mark.parametrize("prefix", LANGUAGES.values())
 @pytest.mark.parametrize("layer", [layer.name for layer in CATALOG])
-def test_layer_page_shows_math_graph_and_check(layer: str, visit) -> None:
-    seen = visit(f"layers/{layer}/")
+def test_layer_page_shows_math_graph_and_check(layer: str, prefix: str, visit) -> None:
+    seen = visit(f"{prefix}layers/{layer}/")
     page = seen.page
     sizes = page.eval_on_selector_all(
         "article math",
@@ -190,31 +232,124 @@ def test_layer_page_shows_math_graph_and_check(layer: str, visit) -> None:
     assert not seen.problems
 
 
-def test_navigation_reaches_every_layer_page(server: str, visit) -> None:
+@pytest.mark.parametrize("prefix", LANGUAGES.values())
+def test_navigation_reaches_every_layer_page(server: str, visit, prefix: str) -> None:
     """Follow the site's navigation links only, from the home page."""
-    home = visit("")
+    home = visit(prefix)
     links = home.page.eval_on_selector_all(
         "nav.md-nav a.md-nav__link[href]", "as => as.map(a => a.href)"
     )
     reached = {urlparse(link).path for link in links}
     for layer in CATALOG:
-        assert f"/layers/{layer.name}/" in reached, f"the navigation has no link to {layer.name}"
+        page = f"/{prefix}layers/{layer.name}/"
+        assert page in reached, f"the navigation has no link to {page}"
     home.page.locator("nav.md-nav--primary a.md-nav__link[href$='layers/sigmoid/']").first.click()
-    home.page.wait_for_url("**/layers/sigmoid/")
+    home.page.wait_for_url(f"**/{prefix}layers/sigmoid/")
     assert home.page.locator("article h1").inner_text().rstrip("¶ \n") == "sigmoid"
+
+
+def test_the_switcher_takes_a_reader_to_the_chinese_page_and_back(visit) -> None:
+    seen = visit("layers/sigmoid/")
+    page = seen.page
+    for language, heading in (("zh", "计算图"), ("en", "Computational graph")):
+        page.locator(".md-header .md-select").first.hover()  # the menu opens on hover
+        page.locator(f".md-select__link[hreflang='{language}']").first.click()
+        page.wait_for_url(f"**/{LANGUAGES[language]}layers/sigmoid/")
+        assert page.locator("article h2", has_text=heading).count() == 1
+    assert not seen.problems
+
+
+def _search(seen: Visit, words: str) -> list[str]:
+    """Type ``words`` into the page's search box; the paths of the results it lists."""
+    page = seen.page
+    search = page.locator("input.md-search__input")  # in the header at desktop width
+    search.click()
+    search.press_sequentially(words, delay=20)  # the search listens to keystrokes
+    results = page.locator(".md-search-result__item a")
+    results.first.wait_for(timeout=15000)
+    return [urlparse(href).path for href in results.evaluate_all("as => as.map(a => a.href)")]
 
 
 def test_search_for_sigmoid_finds_the_sigmoid_page(visit) -> None:
     seen = visit("")
-    page = seen.page
-    search = page.locator("input.md-search__input")  # in the header at desktop width
-    search.click()
-    search.press_sequentially("sigmoid", delay=20)  # the search listens to keystrokes
-    results = page.locator(".md-search-result__item a")
-    results.first.wait_for(timeout=15000)
-    hrefs = results.evaluate_all("as => as.map(a => a.href)")
-    assert any(urlparse(href).path.endswith("/layers/sigmoid/") for href in hrefs), hrefs
+    paths = _search(seen, "sigmoid")
+    assert any(path.endswith("/layers/sigmoid/") for path in paths), paths
     assert not seen.problems
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("反向传播", ["/zh/concepts/", "/zh/layers/sigmoid/"]),
+        ("链式法则", ["/zh/concepts/", "/zh/layers/sigmoid/", "/zh/glossary/"]),
+    ],
+)
+def test_search_in_chinese_finds_the_chinese_pages(visit, words: str, expected: list) -> None:
+    """The note's terms, typed as a reader types them, from a Chinese page: its pages
+    come first (a term is one word of the index, not two that happen to meet)."""
+    seen = visit("zh/")
+    paths = _search(seen, words)
+    assert paths[0].startswith("/zh/"), paths
+    for page in expected:
+        assert page in paths, (page, paths)
+    assert not seen.problems
+
+
+# English prose: three Latin words or more in a row, the fragment of a sentence; a name
+# alone (NumPy, dout, softmax-with-loss, float64) is not one.
+ENGLISH_RUN = re.compile(r"[A-Za-z]+(?:[ ,'’]+[A-Za-z]+){2,}")
+# What is not prose on a page: mathematics, code and the drawings.
+NOT_PROSE = re.compile(r"<(math|pre|code|svg)\b.*?</\1>", re.S)
+
+
+def english_prose(html: str) -> list[str]:
+    """The runs of English words in a built page's article, outside math and code."""
+    article = re.search(r"<article\b.*?</article>", html, re.S).group(0)
+    text = re.sub(r"<[^>]+>", " ", NOT_PROSE.sub(" ", article))
+    return ENGLISH_RUN.findall(unescape(text))
+
+
+def test_the_english_detector_sees_english(built_site: Path) -> None:
+    html = (built_site / "layers" / "sigmoid" / "index.html").read_text(encoding="utf-8")
+    assert len(english_prose(html)) > 5
+
+
+def _known_english(layer) -> bool:
+    from symgrad import api
+
+    derivation = api.derive(layer.name)
+    return bool(derivation.notes or derivation.extra_derivatives)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "",
+        "concepts/",
+        "numerical-differentiation/",
+        "how-to-check/",
+        "glossary/",
+        "layers/",
+        *(
+            pytest.param(
+                f"layers/{layer.name}/",
+                marks=pytest.mark.xfail(
+                    strict=True,
+                    reason="the SymPy forms write their notes and conditions in English"
+                    " (symgrad/symbolic/losses.py, rows.py), in the terminal too",
+                ),
+            )
+            if _known_english(layer)
+            else f"layers/{layer.name}/"
+            for layer in CATALOG
+        ),
+    ],
+)
+def test_the_chinese_pages_are_chinese_apart_from_the_mathematics(
+    built_site: Path, page: str
+) -> None:
+    html = (built_site / "zh" / page / "index.html").read_text(encoding="utf-8")
+    assert english_prose(html) == []
 
 
 # A desktop window and a phone (an iPhone's 390 CSS pixels).
@@ -283,9 +418,10 @@ def test_graphs_fit_the_column_and_open_at_full_size(visit, width: int) -> None:
             assert link.get_attribute("href").endswith(".svg"), path
 
 
-def test_the_layers_follow_the_teaching_order(visit) -> None:
+@pytest.mark.parametrize("prefix", LANGUAGES.values())
+def test_the_layers_follow_the_teaching_order(visit, prefix: str) -> None:
     """The note's order (the catalog's), not the alphabet: add, mul, …, softmax-with-loss."""
-    links = visit("layers/").page.eval_on_selector_all(
+    links = visit(f"{prefix}layers/").page.eval_on_selector_all(
         "nav.md-nav--primary a.md-nav__link[href]", "as => as.map(a => a.href)"
     )
     names = [urlparse(link).path.rstrip("/").rsplit("/", 1)[-1] for link in links]
@@ -296,6 +432,9 @@ def test_the_layers_follow_the_teaching_order(visit) -> None:
 SCREENS = [
     ("home", ""),
     ("sigmoid", "layers/sigmoid/"),
+    ("zh-home", "zh/"),
+    ("zh-sigmoid", "zh/layers/sigmoid/"),
+    ("zh-concepts", "zh/concepts/"),
     ("affine", "layers/affine/"),
     ("softmax-with-loss", "layers/softmax-with-loss/"),
     ("apple-orange", "concepts/"),

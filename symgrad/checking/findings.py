@@ -21,59 +21,90 @@ from symgrad.comparison.tolerance import numeric_bound
 from symgrad.i18n import N_, _, listed, ngettext
 from symgrad.reports import GradientCheck
 
-# Every kind of finding, and what it means: the site's reference of findings is made
-# from this table, and a test fails on a finding of a kind that is not in it.
+# Every kind of finding, and what it means (translated where it is shown): the site's
+# reference of findings is made from this table, and a test fails on a finding of a kind
+# that is not in it.
 MEANINGS = {
-    "forward-raised": "forward raised an exception on the inputs given.",
-    "forward-returned-none": "forward computed its output but never returned it.",
-    "forward-not-array": "forward returned something that is not an array of floats "
-    "(None, a list, a string, integers).",
-    "forward-not-finite": "forward returned inf or NaN on the inputs given: an overflow, or "
-    "a log or a division at 0.",
-    "forward-complex": "forward returned complex values for real inputs.",
-    "forward-changed-input": "forward wrote into an array it was given.",
-    "backward-raised": "backward raised an exception when called with a dout of the "
-    "output's shape.",
-    "backward-returned-none": "backward returned None instead of the input's gradient.",
-    "gradient-count": "backward returned more or fewer gradients than forward has "
-    "differentiated inputs.",
-    "gradient-shape": "a gradient's shape is not the shape of what it is the gradient of "
-    "(often a missing sum over the batch, or a transpose).",
-    "gradient-not-usable": "a gradient is not an array of real, finite numbers (NaN, a "
-    "string, complex values).",
-    "gradient-missing": "backward did not store a parameter's gradient (self.dW is missing "
-    "or None afterwards).",
-    "dout-modified": "backward wrote into dout, which belongs to the layer above.",
-    "input-modified": "backward wrote into an input it kept from forward.",
-    "parameter-modified": "backward changed a parameter: updates belong in the optimizer.",
-    "not-deterministic": "two backward calls after the same forward gave different "
-    "gradients: backward keeps state or draws random numbers.",
-    "dout-ignored": "backward returns the same gradient whatever dout is: it does not "
-    "multiply by the upstream gradient.",
-    "dout-misused": "backward is not linear in dout (it squares dout, adds to it, or "
-    "branches on it).",
-    "wrong-gradient": "a gradient disagrees with the forward's numeric derivative: the "
-    "message names the elements, the three values at the worst one and a hint (a factor, "
-    "a transpose, a sign, a region).",
-    "no-gradient-stored": "the layer holds an array that forward uses but for which "
-    "backward stores no gradient: a parameter left unchecked, or a constant.",
-    "nothing-checked": "no gradient could be compared, so nothing is vouched for.",
-    "smoothed-forward": "the gradient is the exact derivative of a formula the forward "
-    "smooths slightly (the 1e-7 inside the book's log): a warning; --strict makes it an "
-    "error.",
-    "forward-not-repeatable": "forward returns different outputs for the same arrays, even "
-    "with its random numbers and attributes put back.",
-    "model-gradient": "a network's own gradient() is not the gradient of its loss().",
-    "loss-ignores-dout": "a loss layer's backward assumes dout = 1: right while the loss "
-    "is the last thing computed, wrong once it is scaled or added to; a warning.",
-    "user-code-exit": "the user's code called sys.exit (or exit) during the check.",
-    "user-code-interrupt": "the user's code raised KeyboardInterrupt during the check.",
-    "user-code-timeout": "one call of the user's code ran longer than --timeout and was stopped.",
-    "user-code-raised": "the user's code raised on inputs a small step from the ones given.",
-    "method-raised": "an activation's fn, grad or grad2 raised an exception.",
-    "method-result-unusable": "an activation's fn, grad or grad2 returned something that "
-    "is not an array of the input's shape.",
-    "method-random": "an activation's fn, grad or grad2 gave different results for the same input.",
+    "forward-raised": N_("forward raised an exception on the inputs given."),
+    "forward-returned-none": N_("forward computed its output but never returned it."),
+    "forward-not-array": N_(
+        "forward returned something that is not an array of floats "
+        "(None, a list, a string, integers)."
+    ),
+    "forward-not-finite": N_(
+        "forward returned inf or NaN on the inputs given: an overflow, or a log or a division at 0."
+    ),
+    "forward-complex": N_("forward returned complex values for real inputs."),
+    "forward-changed-input": N_("forward wrote into an array it was given."),
+    "backward-raised": N_(
+        "backward raised an exception when called with a dout of the output's shape."
+    ),
+    "backward-returned-none": N_("backward returned None instead of the input's gradient."),
+    "gradient-count": N_(
+        "backward returned more or fewer gradients than forward has differentiated inputs."
+    ),
+    "gradient-shape": N_(
+        "a gradient's shape is not the shape of what it is the gradient of "
+        "(often a missing sum over the batch, or a transpose)."
+    ),
+    "gradient-not-usable": N_(
+        "a gradient is not an array of real, finite numbers (NaN, a string, complex values)."
+    ),
+    "gradient-missing": N_(
+        "backward did not store a parameter's gradient (self.dW is missing or None afterwards)."
+    ),
+    "dout-modified": N_("backward wrote into dout, which belongs to the layer above."),
+    "input-modified": N_("backward wrote into an input it kept from forward."),
+    "parameter-modified": N_("backward changed a parameter: updates belong in the optimizer."),
+    "not-deterministic": N_(
+        "two backward calls after the same forward gave different "
+        "gradients: backward keeps state or draws random numbers."
+    ),
+    "dout-ignored": N_(
+        "backward returns the same gradient whatever dout is: it does not "
+        "multiply by the upstream gradient."
+    ),
+    "dout-misused": N_(
+        "backward is not linear in dout (it squares dout, adds to it, or branches on it)."
+    ),
+    "wrong-gradient": N_(
+        "a gradient disagrees with the forward's numeric derivative: the "
+        "message names the elements, the three values at the worst one and a hint (a factor, "
+        "a transpose, a sign, a region)."
+    ),
+    "no-gradient-stored": N_(
+        "the layer holds an array that forward uses but for which "
+        "backward stores no gradient: a parameter left unchecked, or a constant."
+    ),
+    "nothing-checked": N_("no gradient could be compared, so nothing is vouched for."),
+    "smoothed-forward": N_(
+        "the gradient is the exact derivative of a formula the forward "
+        "smooths slightly (the 1e-7 inside the book's log): a warning; --strict makes it an "
+        "error."
+    ),
+    "forward-not-repeatable": N_(
+        "forward returns different outputs for the same arrays, even "
+        "with its random numbers and attributes put back."
+    ),
+    "model-gradient": N_("a network's own gradient() is not the gradient of its loss()."),
+    "loss-ignores-dout": N_(
+        "a loss layer's backward assumes dout = 1: right while the loss "
+        "is the last thing computed, wrong once it is scaled or added to; a warning."
+    ),
+    "user-code-exit": N_("the user's code called sys.exit (or exit) during the check."),
+    "user-code-interrupt": N_("the user's code raised KeyboardInterrupt during the check."),
+    "user-code-timeout": N_(
+        "one call of the user's code ran longer than --timeout and was stopped."
+    ),
+    "user-code-raised": N_("the user's code raised on inputs a small step from the ones given."),
+    "method-raised": N_("an activation's fn, grad or grad2 raised an exception."),
+    "method-result-unusable": N_(
+        "an activation's fn, grad or grad2 returned something that "
+        "is not an array of the input's shape."
+    ),
+    "method-random": N_(
+        "an activation's fn, grad or grad2 gave different results for the same input."
+    ),
 }
 KINDS = tuple(MEANINGS)
 

@@ -15,6 +15,7 @@ from html import escape
 
 import numpy as np
 
+from symgrad.i18n import Message, _, listed
 from symgrad.render.latex import derivative_label, partial, symbol
 from symgrad.render.mathtext import latex
 from symgrad.render.terminal import shape_text, short_number
@@ -80,16 +81,16 @@ def forward(report: Derivation) -> str:
         shapes = ", ".join(
             f"{math(symbol(name))}: {escape(shape)}" for name, shape in report.shapes.items()
         )
-        parts.append(f'<p class="shapes">Shapes: {shapes}.</p>')
+        parts.append(f'<p class="shapes">{_("Shapes: {shapes}.").format(shapes=shapes)}</p>')
     return "\n\n".join(parts)
 
 
 def nodes(report: Derivation) -> str:
     """One row per node of the graph, in forward order, with its local derivatives."""
-    head = ["#", "node", "computes"]
+    head = ["#", _("node"), _("computes")]
     if report.matrix:
-        head.append("shapes")
-    head.append("backward rule" if report.matrix else "local derivative")
+        head.append(_("shapes"))
+    head.append(_("backward rule") if report.matrix else _("local derivative"))
     rows = []
     for k, node in enumerate(report.nodes, start=1):
         rules = "<br>".join(
@@ -111,11 +112,11 @@ def _chain(chain: ChainRule, report: Derivation) -> str:
     """One input's chain rule: the partials along each path, their values, the product."""
     head = partial(chain.of, chain.wrt) if chain.of else _gradient(report, chain.wrt)
     if chain.unlisted:  # too many paths to list: their sum, by the backward walk
-        return (
-            f"<p>{math(head)} sums the products of local derivatives along"
-            f" {chain.path_count} paths; by the backward walk:</p>\n"
-            + display(f"{head} = {latex(chain.product)}")
-        )
+        summed = _(
+            "{derivative} sums the products of local derivatives along {count} paths; by"
+            " the backward walk:"
+        ).format(derivative=math(head), count=chain.path_count)
+        return f"<p>{summed}</p>\n" + display(f"{head} = {latex(chain.product)}")
     if all(len(path) == 1 for path in chain.paths):  # one edge: nothing to chain
         return display(f"{head} = {latex(chain.product)}")
     if report.matrix:  # each node's backward rule in turn, then the result
@@ -151,10 +152,11 @@ def derivatives(report: Derivation) -> str:
     )
     parts = []
     if in_output and not report.matrix:
-        parts.append(
-            f"<p>In terms of the output {math(symbol(report.output))}, which is why the"
-            " layer keeps its output for the backward pass:</p>"
-        )
+        kept = _(
+            "In terms of the output {output}, which is why the layer keeps its output for"
+            " the backward pass:"
+        ).format(output=math(symbol(report.output)))
+        parts.append(f"<p>{kept}</p>")
     parts += [
         display(f"{_gradient(report, name)} = {latex(value)}")
         for name, value in report.derivatives.items()
@@ -168,28 +170,42 @@ def derivatives(report: Derivation) -> str:
     if any(ones in latex(value) for value in report.derivatives.values()):
         upstream = rf"\mathrm{{d}}{symbol(report.output)}"
         summed = math(rf"{upstream}^{{T}} {ones}")
-        parts.append(
-            f"<p>{math(ones)} is a column of ones: {summed} sums {math(upstream)} over the"
-            " batch (the bias was added to every row).</p>"
-        )
-    parts += [f'<p class="note">Note: {escape(str(note))}</p>' for note in report.notes]
+        sums = _(
+            "{ones} is a column of ones: {summed} sums {upstream} over the batch (the bias"
+            " was added to every row)."
+        ).format(ones=math(ones), summed=summed, upstream=math(upstream))
+        parts.append(f"<p>{sums}</p>")
+    parts += [_notes(report.notes)]
     return "\n\n".join(parts)
+
+
+def _notes(notes: tuple[str | Message, ...]) -> str:
+    """A report's notes, one paragraph each."""
+    return "\n\n".join(
+        f'<p class="note">{escape(_("Note: {note}").format(note=note))}</p>' for note in notes
+    )
 
 
 def _within(check: GradientCheck, pair: str) -> str:
     """The pair's worst element: ``difference ≤ bound`` (``>`` and marked when not)."""
     worst = check.worst[pair]
     at = escape(str(worst.index) if worst.index else "()")
-    if worst.ok:
-        return f"{short_number(worst.difference)} ≤ {short_number(worst.bound)} at {at}"
-    return (
-        f'<span class="disagree">{short_number(worst.difference)} &gt; '
-        f"{short_number(worst.bound)} at {at}</span>"
+    relation = "≤" if worst.ok else "&gt;"
+    within = _("{difference} {relation} {bound} at {index}").format(
+        difference=short_number(worst.difference),
+        relation=relation,
+        bound=short_number(worst.bound),
+        index=at,
     )
+    return within if worst.ok else f'<span class="disagree">{within}</span>'
 
 
 def _check_row(check: GradientCheck) -> list[str]:
-    verdict = "✓ agree" if check.ok else f"✗ {check.wrong} of {check.backward.size} wrong"
+    verdict = (
+        _("✓ agree")
+        if check.ok
+        else _("✗ {wrong} of {size} wrong").format(wrong=check.wrong, size=check.backward.size)
+    )
     return [
         f"<code>{escape(check.name)}</code>",
         *(_within(check, pair) for pair in PAIRS),
@@ -209,36 +225,42 @@ def _elements(check: GradientCheck) -> str:
         ]
         for index in np.ndindex(check.backward.shape)
     ]
-    head = ["index", "backward", "symbolic", "numeric", "|back − num|"]
-    return f"<p><strong>{escape(check.name)}</strong>, element by element</p>\n" + table(
-        head, rows, "elements"
-    )
+    head = [_("index"), _("backward"), _("symbolic"), _("numeric"), "|back − num|"]
+    title = _("{name}, element by element").format(name=f"<strong>{escape(check.name)}</strong>")
+    return f"<p>{title}</p>\n" + table(head, rows, "elements")
 
 
 def comparison(report: Comparison) -> str:
     """The three-way check: a summary row per gradient, element tables for small ones."""
-    arrays = ", ".join(f"{name} ({shape_text(shape)})" for name, shape in report.shapes.items())
-    head = ["gradient", "|b − s|", "|b − n|", "|s − n|", "rel. err.", "verdict"]
+    arrays = listed(f"{name} ({shape_text(shape)})" for name, shape in report.shapes.items())
+    head = [_("gradient"), "|b − s|", "|b − n|", "|s − n|", _("rel. err."), _("verdict")]
+    drawn = _("Arrays: {arrays}; {dtype}, seed {seed}, random upstream gradient dout.").format(
+        arrays=escape(arrays), dtype=escape(report.dtype), seed=report.seed
+    )
+    legend = _(
+        "b = backward (the NumPy layer), s = symbolic (SymPy), n = numeric ({step}). Every"
+        " element is held to its own bound; each pair shows its worst element (the largest"
+        " difference over its bound) and that bound; rel. err. = largest difference /"
+        " largest |value|."
+    ).format(step=escape(report.step))
     parts = [
-        f"<p>Arrays: {escape(arrays)}; {escape(report.dtype)}, seed {report.seed},"
-        " random upstream gradient dout.</p>",
+        f"<p>{drawn}</p>",
         table(head, [_check_row(check) for check in report.gradients], "comparison"),
-        "<p>b = backward (the NumPy layer), s = symbolic (SymPy), n = numeric"
-        f" ({escape(report.step)}). Every element is held to its own bound; each pair shows"
-        " its worst element (the largest difference over its bound) and that bound;"
-        " rel. err. = largest difference / largest |value|.</p>",
+        f"<p>{legend}</p>",
     ]
     parts += [
         _elements(check)
         for check in report.gradients
         if 0 < check.backward.size <= ELEMENT_TABLE_LIMIT
     ]
-    parts += [f'<p class="note">Note: {escape(str(note))}</p>' for note in report.notes]
+    parts.append(_notes(report.notes))
     bad = [check.name for check in report.gradients if not check.ok]
+    agree = _("Backward = symbolic = numeric, for every gradient.")
+    disagree = _("Disagreement in {names}.").format(names=escape(listed(bad)))
     parts.append(
-        '<p class="verdict agree">Backward = symbolic = numeric, for every gradient.</p>'
+        f'<p class="verdict agree">{agree}</p>'
         if not bad
-        else f'<p class="verdict disagree">Disagreement in {escape(", ".join(bad))}.</p>'
+        else f'<p class="verdict disagree">{disagree}</p>'
     )
     return "\n\n".join(parts)
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from symgrad.i18n import LANGUAGES, speaking
+from symgrad.site.capture import Capture, Captured
+
 # Everything generated, relative to the docs directory (and listed in .gitignore).
 LAYERS = "layers"  # one page and one SVG per catalog layer, and the index page
 FIGURES = "figures"  # the worked examples' graphs, the error-versus-step plot
@@ -33,8 +36,46 @@ def _prune(folder: Path, keep: set[Path]) -> list[Path]:
     return stale
 
 
+def localized(path: str, language: str) -> str:
+    """A page's file in ``language``: ``layers/sigmoid.md`` is the default language's, and
+    ``layers/sigmoid.zh.md`` the Chinese one beside it (mkdocs-static-i18n's suffix
+    structure, mkdocs.yml)."""
+    if language == LANGUAGES[0]:
+        return path
+    stem, dot, extension = path.rpartition(".")
+    return f"{stem}.{language}{dot}{extension}"
+
+
+def _pages(docs: Path, captured: Captured) -> dict[Path, str]:
+    """Every page and snippet in the language spoken now, which ``captured`` is in."""
+    from symgrad.layers import CATALOG
+    from symgrad.site import graphs, pages
+
+    language = captured.language
+
+    def at(path: str) -> Path:
+        return docs / localized(path, language)
+
+    # The drawings' legends and the plot's labels are words too: one set per language.
+    outputs = {at(f"{LAYERS}/index.md"): pages.layer_index()}
+    for layer in CATALOG:
+        outputs[at(f"{LAYERS}/{layer.name}.md")] = pages.layer_page(
+            layer, graphs.layer_values(layer)
+        )
+        outputs[at(f"{LAYERS}/{layer.name}.svg")] = graphs.layer_graph_svg(layer)
+    for name in graphs.examples():
+        outputs[at(f"{FIGURES}/{name}.svg")] = graphs.example_graph_svg(name)
+    outputs[at(f"{FIGURES}/steps-sigmoid.svg")] = graphs.steps_plot_svg()
+    for name, text in pages.tour(captured).items():
+        outputs[at(f"{SNIPPETS}/{name}.md")] = text
+    outputs[at(f"{SNIPPETS}/findings.md")] = pages.findings_reference()
+    outputs[at(CLI_REFERENCE)] = pages.cli_reference(captured)
+    return outputs
+
+
 def generate(docs: Path) -> list[Path]:
-    """Write every generated page, drawing and snippet under ``docs``.
+    """Write every generated page, drawing and snippet under ``docs``, each page in every
+    language of the site (English, then Chinese beside it).
 
     Args:
         docs: the documentation directory (``docs`` beside ``mkdocs.yml``).
@@ -46,23 +87,17 @@ def generate(docs: Path) -> list[Path]:
         SymgradError: when a layer cannot be derived, drawn or checked, or a CLI example
             fails; a broken page must break the build, not be published.
     """
-    from symgrad.layers import CATALOG
-    from symgrad.site import graphs, pages
+    from symgrad.site import pages
 
     docs = Path(docs)
-    outputs: dict[Path, str] = {docs / LAYERS / "index.md": pages.layer_index()}
-    for layer in CATALOG:
-        outputs[docs / LAYERS / f"{layer.name}.md"] = pages.layer_page(
-            layer, graphs.layer_values(layer)
-        )
-        outputs[docs / LAYERS / f"{layer.name}.svg"] = graphs.layer_graph_svg(layer)
-    for name in graphs.examples():
-        outputs[docs / FIGURES / f"{name}.svg"] = graphs.example_graph_svg(name)
-    outputs[docs / FIGURES / "steps-sigmoid.svg"] = graphs.steps_plot_svg()
-    for name, text in pages.tour().items():
-        outputs[docs / SNIPPETS / f"{name}.md"] = text
-    outputs[docs / SNIPPETS / "findings.md"] = pages.findings_reference()
-    outputs[docs / CLI_REFERENCE] = pages.cli_reference()
+    # Started first: the CLI's output is captured in other processes meanwhile.
+    captures = [Capture(pages.TOUR.values(), language) for language in LANGUAGES]
+    # Both languages' glossary pages show the one table.
+    outputs: dict[Path, str] = {docs / SNIPPETS / "glossary.md": pages.glossary()}
+    for capture in captures:
+        captured = capture.result()
+        with speaking(captured.language):
+            outputs |= _pages(docs, captured)
 
     changed = [path for path, text in outputs.items() if write(path, text)]
     for folder in (LAYERS, FIGURES, SNIPPETS):
