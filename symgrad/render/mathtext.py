@@ -106,6 +106,12 @@ class _UnicodeBase(_WholeFloats, PlainPrinter):
     def _print_OneMatrix(self, expr):
         return "𝟙"
 
+    def _print(self, expr, **kwargs):
+        # Indexed prints itself (its _sympystr) before a printer's method is looked up.
+        if isinstance(expr, sp.Indexed):
+            return self._print_Indexed(expr)
+        return super()._print(expr, **kwargs)
+
     def _print_Indexed(self, expr):
         return f"{expr.base}_{'_'.join(map(str, expr.indices))}"  # x[i] → xᵢ
 
