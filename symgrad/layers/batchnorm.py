@@ -53,7 +53,9 @@ def symbolic():
     from symgrad.symbolic.columns import ColumnForm, ColumnNode, N, over_batch
 
     x, centred, square, normalised, scaled, y = (
-        sp.IndexedBase(name, real=True) for name in ("x", "x̄", "q", "x̂", "z", "y")
+        # xbar and xhat print as x̄ and x̂ (and read back from JSON, as x̄ could not)
+        sp.IndexedBase(name, real=True)
+        for name in ("x", "xbar", "q", "xhat", "z", "y")
     )
     mean = sp.Symbol("μ", real=True)
     variance = sp.Symbol("var", nonnegative=True)

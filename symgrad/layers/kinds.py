@@ -39,10 +39,14 @@ class Kind(ABC):
     Attributes:
         elementwise: each output element depends only on the same element of each input.
         loss: its output is a scalar loss, so it ends a network.
+        sweep_fills_input: see below.
     """
 
     elementwise: ClassVar[bool] = False
     loss: ClassVar[bool] = False
+    # symgrad steps puts every element of an input at the point's value, or (False) only
+    # the one it differentiates, the others random.
+    sweep_fills_input: ClassVar[bool] = True
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -174,9 +178,9 @@ class Masked(Elementwise):
         if ratio is None or not 0 <= ratio < 1 or not text.replace(".", "", 1).isdigit():
             raise SymgradError(
                 _(
-                    "'{name}:{text}': {name} needs its drop ratio, a number from 0 up to "
+                    "'{item}': {name} needs its drop ratio after ':', a number from 0 up to "
                     "(not including) 1, e.g. {name}:0.5"
-                ).format(name=layer.name, text=text)
+                ).format(item=f"{layer.name}:{text}" if text else layer.name, name=layer.name)
             )
         return ratio
 
@@ -348,6 +352,9 @@ class ColumnWise(Kind):
         axis = 1 if name in layer.inputs else 0
         fits = len(shape) == axis + 1 and shape[axis] == out_shape[1]
         return ((axis, 1),) if fits else None
+
+    # A column of equal values has variance 0: σ = √ε, where the derivative is 1/√ε.
+    sweep_fills_input = False
 
     def sweep_shape(self, layer: Layer) -> Shape:
         return (layer.default_shape[0], 1)  # one column: a batch of one is constant
