@@ -21,9 +21,7 @@ def summarize(layer: Layer) -> dict[str, str]:
     """One layer's row: its forward and its final derivatives, as SymPy prints them."""
     report = layer.form.derive(layer.name)
     if report.matrix or report.walk:
-        derivative = ", ".join(
-            f"d{pretty(n)} = {pretty(v)}" for n, v in report.derivatives.items()
-        )
+        derivative = ", ".join(f"d{pretty(n)} = {pretty(v)}" for n, v in report.derivatives.items())
     else:
         derivative = ", ".join(
             f"∂{pretty(report.output)}/∂{pretty(n)} = {pretty(v)}"
