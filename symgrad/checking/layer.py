@@ -693,7 +693,9 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
         shapes = {name: np.shape(value) for name, value in inputs_by_name.items()}
         # Shown beside each element only where an element's gradient is made of the same
         # element of each: every array the output's shape, no parameters (not affine's W).
-        given = {**inputs_by_name, "dout": dout}
+        # A constant input of the output's shape (dropout's mask) explains its zeros.
+        constants = {subject.names[k]: subject.inputs[k] for k in sorted(subject.constants)}
+        given = {**inputs_by_name, **constants, "dout": dout}
         aligned = out.ndim and not subject.values
         aligned = aligned and all(np.shape(v) == out.shape for v in given.values())
         comparison = Comparison(
