@@ -433,16 +433,7 @@ def cost_rows(repeat: int, large: bool) -> list[tuple[str, ...]]:
             result = check_layer(counted(w.copy(), b.copy()), x, symbolic=False, progress=False)
             times.append(time.perf_counter() - start)
         rows.append(
-            (
-                f"affine X {n}×{inner}, W {inner}×{outer}",
-                f"{min(base) * 1e3:.2f} ms {noise(base)}",
-                spread(times),
-                f"{min(times) / min(base):.0f}",
-                str(counted.forwards),
-                f"{1 - counted.inside / times[-1]:.0%}",
-                "",
-                "ok" if result.ok else "problems found",
-            )
+            cost_row(f"affine X {n}×{inner}, W {inner}×{outer}", base, times, counted, result)
         )
         rows.append(fast_row(f"affine X {n}×{inner} --fast", counted, (w, b), (x,), base, 3))
     rows.append(batchnorm_row(repeat))
@@ -471,17 +462,23 @@ def batchnorm_row(repeat: int) -> tuple[str, ...]:
         start = time.perf_counter()
         result = check_layer(counted(gamma.copy(), beta.copy()), x, progress=False)
         times.append(time.perf_counter() - start)
-    verdict = "ok" if result.ok else "problems found"
     within = "within" if min(times) <= BATCHNORM_TARGET else "over"
+    label = f"batchnorm x 100×50 (target ≤ {BATCHNORM_TARGET} s: {within})"
+    return cost_row(label, base, times, counted, result)
+
+
+def cost_row(label: str, base: list[float], times: list[float], counted, result) -> tuple:
+    """A row of the cost table for a check of a counted class: one forward+backward, the
+    check's best and worst, their ratio, the forwards it ran, the share outside them."""
     return (
-        f"batchnorm x 100×50 (target ≤ {BATCHNORM_TARGET} s: {within})",
+        label,
         f"{min(base) * 1e3:.2f} ms {noise(base)}",
         spread(times),
         f"{min(times) / min(base):.0f}",
         str(counted.forwards),
         f"{1 - counted.inside / times[-1]:.0%}",
         "",
-        verdict,
+        "ok" if result.ok else "problems found",
     )
 
 

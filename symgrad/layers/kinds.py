@@ -139,6 +139,21 @@ def _two_sizes(kind: Kind, layer: Layer, shape: Shape) -> Shape:
     return shape
 
 
+def _rows_of_features(layer: Layer, in_shape: Shape, features: str) -> None:
+    """A network layer that takes N rows of features refuses any other input, in one line."""
+    if len(in_shape) != 2:
+        raise SymgradError(
+            _("{name} takes rows of features (N,{features}); its input here is {shape}").format(
+                name=layer.name, features=features, shape="×".join(map(str, in_shape))
+            )
+        )
+
+
+def _constructed(layer: Layer, arrays: list[np.ndarray], dtype: np.dtype) -> object:
+    """The layer's object from its initial parameters, in the network's dtype."""
+    return layer.numpy_class(*(a.astype(dtype) for a in arrays))
+
+
 class Elementwise(Kind):
     """y = f(x, …) element by element: every input has the shape ``--shape`` gives."""
 
@@ -252,12 +267,7 @@ class Affine(Kind):
     def network_shapes(
         self, layer: Layer, in_shape: Shape, argument: object | None
     ) -> tuple[dict[str, Shape], Shape]:
-        if len(in_shape) != 2:
-            raise SymgradError(
-                _("{name} takes rows of features (N,IN); its input here is {shape}").format(
-                    name=layer.name, shape="×".join(map(str, in_shape))
-                )
-            )
+        _rows_of_features(layer, in_shape, "IN")
         shapes = self.array_shapes(layer, (in_shape[1], argument), batch=in_shape[0])
         return {name: shapes[name] for name in layer.params}, (in_shape[0], argument)
 
@@ -273,7 +283,7 @@ class Affine(Kind):
         weight, *biases = layer.params
         arrays = [WEIGHT_SCALE * rng.standard_normal(shapes[weight])]
         arrays += [np.zeros(shapes[bias]) for bias in biases]
-        return layer.numpy_class(*(a.astype(dtype) for a in arrays)), out_shape
+        return _constructed(layer, arrays, dtype), out_shape
 
     def derivation_sizes(self, layer: Layer, shapes: dict[str, Shape]) -> Shape | None:
         return (*shapes[layer.inputs[0]], shapes[layer.params[0]][1])
@@ -365,12 +375,7 @@ class ColumnWise(Kind):
     def network_shapes(
         self, layer: Layer, in_shape: Shape, argument: object | None
     ) -> tuple[dict[str, Shape], Shape]:
-        if len(in_shape) != 2:
-            raise SymgradError(
-                _("{name} takes rows of features (N,D); its input here is {shape}").format(
-                    name=layer.name, shape="×".join(map(str, in_shape))
-                )
-            )
+        _rows_of_features(layer, in_shape, "D")
         return {p: (in_shape[1],) for p in layer.params}, in_shape
 
     def build(
@@ -385,7 +390,7 @@ class ColumnWise(Kind):
         shapes, out_shape = self.network_shapes(layer, in_shape, argument)
         scale, *shifts = layer.params
         arrays = [np.ones(shapes[scale]), *(np.zeros(shapes[s]) for s in shifts)]
-        return layer.numpy_class(*(a.astype(dtype) for a in arrays)), out_shape
+        return _constructed(layer, arrays, dtype), out_shape
 
 
 ELEMENTWISE = Elementwise()

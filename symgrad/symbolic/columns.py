@@ -20,6 +20,7 @@ import numpy as np
 import sympy as sp
 
 from symgrad.reports import Derivation, GraphNode
+from symgrad.symbolic.cache import remember
 from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
 
 INDEX = sp.Symbol("n", integer=True, positive=True)  # a row of the batch
@@ -125,7 +126,18 @@ class ColumnForm:
 
     def local_derivative(self, node: ColumnNode, source: Quantity) -> sp.Expr:
         """∂out/∂source for one element of each: a sum over the batch differentiated with
-        respect to one element it takes in (∂μ/∂xₙ = 1/N)."""
+        respect to one element it takes in (∂μ/∂xₙ = 1/N).
+
+        Raises:
+            ArithmeticError: for a node that is not a multiple of one sum where it sums
+                (√(Σₙ qₙ) would need the chain rule through the sum's value).
+        """
+        sums = node.expression.atoms(sp.Sum)
+        if sums:
+            value = sp.Dummy()
+            linear = sp.diff(node.expression.xreplace({next(iter(sums)): value}), value, 2) == 0
+            if len(sums) > 1 or not linear:
+                raise ArithmeticError(f"{node.op}: a node that sums must be c·Σₙ(…) + d")
         return sp.diff(_summands(node.expression), _at(source))
 
     def _walk(self) -> tuple[list[tuple[Quantity, sp.Expr]], dict[Quantity, sp.Expr]]:
@@ -269,11 +281,14 @@ class ColumnForm:
         parameters D; each column's sums taken over its N rows."""
         key = ("gradients", digits)
         if key not in self._cache:
-            derivation = self.derive("")
+            derivatives = remember(
+                ("column gradients", sp.srepr([(n.op, n.expression) for n in self.nodes])),
+                lambda: self.derive("").derivatives,
+            )
             arithmetic = Arithmetic(digits)
             targets = {str(self.input): self.input, **self.params}  # array name → quantity
             forms = {
-                name: self._lower(derivation.derivatives[_named(_at(q))], arithmetic)
+                name: self._lower(derivatives[_named(_at(q))], arithmetic)
                 for name, q in targets.items()
             }
             forward = [
