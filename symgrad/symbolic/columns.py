@@ -7,7 +7,7 @@ or per column (μ = Σₙ xₙ/N, a plain symbol). SymPy takes every node's loca
 the backward walk then runs the nodes in reverse, each passing its upstream gradient
 times its local derivative to its inputs: summed over n where a per-column value was
 broadcast to every element (dγ = Σₙ dzₙ·x̂ₙ), spread over the elements where a sum took
-them in (dxₙ = dμ/N). Sums are kept as SymPy ``Sum`` objects over n = 1…N and are used only
+them in (dxₙ = dμ/N). Sums are kept as SymPy ``Sum`` objects over n = 1, …, N and are used only
 through linearity, so every step holds for any N.
 """
 
@@ -30,7 +30,7 @@ Quantity = sp.Symbol | sp.IndexedBase
 
 
 def over_batch(summand: sp.Expr) -> sp.Sum:
-    """Σₙ summand, n = 1…N."""
+    """Σₙ summand, n = 1, …, N."""
     return sp.Sum(summand, (INDEX, 1, N))
 
 
@@ -263,7 +263,7 @@ class ColumnForm:
             derivatives=derivatives,
             walk=walk,
             notes=(
-                "derived for a symbolic batch size N: Σ sums over the batch, n = 1…N, and "
+                "derived for a symbolic batch size N: Σ sums over the batch, n = 1, …, N, and "
                 "is used only through linearity; the closed forms are proved equal to the "
                 "walk's products for every N",
                 "the closed forms use "
