@@ -153,6 +153,28 @@ def test_a_worked_example_in_numbers():
     assert EPSILON == 1e-6
 
 
+def test_a_rewrite_that_does_not_follow_from_the_nodes_is_refused():
+    form = get_layer("batchnorm").form
+    sigma = form.nodes[5].output
+    r = form.nodes[6].output
+    wrong = dataclasses.replace(form, rewrite={**form.rewrite, r: 2 / sigma}, _cache={})
+    with pytest.raises(ArithmeticError, match="does not follow from the nodes"):
+        wrong.derive("batchnorm")
+
+
+def test_a_node_that_is_not_linear_in_its_sum_is_refused():
+    from symgrad.symbolic.columns import ColumnNode, over_batch
+
+    form = get_layer("batchnorm").form
+    variance = form.nodes[3]
+    squashed = ColumnNode(
+        "variance", variance.output, sp.sqrt(over_batch(form.nodes[2].output[INDEX]))
+    )
+    nodes = (*form.nodes[:3], squashed, *form.nodes[4:])
+    with pytest.raises(ArithmeticError, match="must be c·Σₙ"):
+        dataclasses.replace(form, nodes=nodes, _cache={}).derive("batchnorm")
+
+
 def test_the_walk_is_node_by_node():
     derivation = api.derive("batchnorm")
     assert [node.op for node in derivation.nodes] == [
