@@ -328,3 +328,25 @@ def test_commands_read_at_80_columns(symgrad, command, lang):
     assert max(cell_len(line) for line in run.stdout.splitlines()) <= 80
     if command[0] == "derive" and command[1] == "batchnorm":
         assert "dxₙ = γ(N·dyₙ − x̂ₙ·Σₙ dyₙ·x̂ₙ − Σₙ dyₙ)/(N·σ)" in run.stdout
+
+
+def test_derive_json_reads_back_with_its_column_symbols(symgrad):
+    import json
+
+    data = json.loads(symgrad("derive", "batchnorm", "--json").stdout)
+    integers = {"N", "n"}
+    names = {
+        name: sp.IndexedBase(name, real=True)
+        if shape == ["N"]
+        else sp.Symbol(name, integer=True, positive=True)
+        if name in integers
+        else sp.Symbol(name, real=True)
+        for name, shape in data["symbols"].items()
+    }
+    read = {k: sp.sympify(v, locals=names) for k, v in data["derivatives"].items()}
+    dy, xhat = names["dy"], names["xhat"]
+    n, size = names["n"], names["N"]
+    assert read["β"] == sp.Sum(dy[n], (n, 1, size))
+    assert read["γ"] == sp.Sum(dy[n] * xhat[n], (n, 1, size))
+    walk = {k: sp.sympify(v, locals=names) for k, v in data["backward_walk"].items()}
+    assert walk["dx_n"] == names["dxbar"][n] + names["dμ"] / size
