@@ -109,6 +109,10 @@ class Derivation(Printed):
     shapes: dict[str, str] = field(default_factory=dict)
     notes: tuple[str | Message, ...] = ()
     extra_derivatives: tuple[Qualified, ...] = ()
+    # The backward walk, for a layer whose graph sums over the batch (batch
+    # normalisation): (gradient, its rule in the upstream gradients) per quantity, in the
+    # order each is complete. ``derivatives`` are then gradients (dx, dγ), not partials.
+    walk: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,11 @@ def test_gradcheck_speed_builds_and_times_a_network():
     assert [type(layer).__name__ for layer in layers][-1] == "SoftmaxWithLoss"
 
 
+def test_gradcheck_speed_times_batch_normalisation():
+    row = load("gradcheck_speed").batchnorm_row(repeat=1)
+    assert row[0].startswith("batchnorm x 100×50") and row[-1] == "ok"
+
+
 def test_accuracy_measures_every_smooth_layer(capsys: pytest.CaptureFixture[str]):
     accuracy = load("accuracy")
     results = accuracy.measure(points=1, elementwise=False)

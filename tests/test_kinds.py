@@ -20,7 +20,15 @@ from symgrad.comparison.sweep import step_sweep
 from symgrad.errors import SymgradError
 from symgrad.layers import CATALOG, get_layer, registered
 from symgrad.layers.arrays import as_float
-from symgrad.layers.kinds import AFFINE, ELEMENTWISE, ROW_LOSS, ROW_WISE, Kind
+from symgrad.layers.kinds import (
+    AFFINE,
+    COLUMN_WISE,
+    ELEMENTWISE,
+    MASKED,
+    ROW_LOSS,
+    ROW_WISE,
+    Kind,
+)
 from symgrad.layers.spec import Layer
 from symgrad.symbolic.rewrite import proved_equal
 from symgrad.symbolic.summary import summarize
@@ -179,7 +187,14 @@ def test_registration_is_undone_and_refuses_a_clash():
 
 
 def test_every_catalog_layer_has_one_of_the_kinds():
-    assert {layer.kind for layer in CATALOG} == {ELEMENTWISE, AFFINE, ROW_WISE, ROW_LOSS}
+    assert {layer.kind for layer in CATALOG} == {
+        ELEMENTWISE,
+        AFFINE,
+        ROW_WISE,
+        ROW_LOSS,
+        COLUMN_WISE,
+        MASKED,
+    }
     assert all(isinstance(layer.kind, Kind) for layer in CATALOG)
 
 
@@ -218,9 +233,13 @@ KIND_NAME_TESTS = [
     re.compile(rf"""kind\w*\s*(==|!=|\bin\b).*["']({KIND_NAMES})["']"""),
     re.compile(rf"""["']({KIND_NAMES})["']\s*(==|!=)\s*[\w.]*kind"""),
     # a kind compared by identity or type instead of asked
-    re.compile(r"(==|!=|\bis\b|\bis not\b)\s*(ELEMENTWISE|AFFINE|ROW_WISE|ROW_LOSS)\b"),
-    re.compile(r"\b(ELEMENTWISE|AFFINE|ROW_WISE|ROW_LOSS)\s*(==|!=|\bis\b)"),
-    re.compile(r"isinstance\([^,]*kind[^,]*,\s*(Elementwise|Affine|RowWise|RowLoss)\b"),
+    re.compile(
+        r"(==|!=|\bis\b|\bis not\b)\s*(ELEMENTWISE|AFFINE|ROW_WISE|ROW_LOSS|COLUMN_WISE|MASKED)\b"
+    ),
+    re.compile(r"\b(ELEMENTWISE|AFFINE|ROW_WISE|ROW_LOSS|COLUMN_WISE|MASKED)\s*(==|!=|\bis\b)"),
+    re.compile(
+        r"isinstance\([^,]*kind[^,]*,\s*(Elementwise|Affine|RowWise|RowLoss|ColumnWise|Masked)\b"
+    ),
 ]
 
 

@@ -196,7 +196,7 @@ def test_layers_declare_complex_safety_and_smoothness():
     for name in ("relu", "leaky-relu", "elu"):
         assert flags.pop(name) == (False, False), name
     # Smooth, but NumPy's logaddexp and math.erf take no complex input.
-    for name in ("softplus", "gelu"):
+    for name in ("softplus", "gelu", "batchnorm"):
         assert flags.pop(name) == (True, False), name
     assert all(flag == (True, True) for flag in flags.values()), flags
     assert Layer.__dataclass_fields__["complex_safe"].default is False  # opt-in

@@ -594,6 +594,42 @@ def where_hint(wrong: np.ndarray, inputs: dict[str, np.ndarray]) -> str | None:
     return None
 
 
+def column_hint(backward: np.ndarray, right: np.ndarray, allowed: np.ndarray) -> str | None:
+    """The error is the same in every row of each column (and not zero): a term summed
+    over the batch, added to every row, is missing or wrong; batch normalisation's path
+    through the mean, −Σ dout, is the one commonly left out."""
+    if backward.ndim != 2 or backward.shape[0] < 2:
+        return None
+    error = backward - right
+    if np.all(np.abs(error) <= allowed):
+        return None
+    spread = np.abs(error - error[:1])
+    if not np.all(spread <= 2 * (allowed + allowed[:1])):
+        return None
+    return _(
+        "the error is the same in every row of each column: a term summed over the batch "
+        "(Σ over the rows of dout, or of dout times something) is missing or wrong; in "
+        "batch normalisation, the path through the mean: dx needs −Σdout (times γ/(N·σ))"
+    )
+
+
+def mask_hint(backward: np.ndarray, right: np.ndarray, allowed: np.ndarray) -> str | None:
+    """Where both are nonzero they agree, and every wrong element is zero in one of them:
+    backward lets the gradient through at other elements than forward did (a new mask)."""
+    close = np.abs(backward - right) <= allowed
+    if close.all():
+        return None
+    zero_b, zero_r = np.abs(backward) <= allowed, np.abs(right) <= allowed
+    if not np.all(close | (zero_b ^ zero_r)) or not (zero_b & ~close).any():
+        return None
+    return _(
+        "backward lets the gradient through at other elements than forward does: it is "
+        "zero where forward's output depends on the input, and nonzero where it does not. "
+        "Its mask is not forward's, as when a dropout draws a new mask in backward: keep "
+        "the mask forward drew (self.mask) and multiply dout by that same mask"
+    )
+
+
 def ulps(a: float, b: float, dtype: np.dtype) -> float:
     """|a − b| in units in the last place of b, in the layer's dtype."""
     if b == 0:  # every number is infinitely many ulps of 0 away: no measure there
@@ -677,6 +713,11 @@ def pattern_hints(
             factor_hint(check.backward, right, tolerance, dims, who),
             transpose_hint(check.backward, right, tolerance),
             where_hint(check.disagreeing, inputs),
+            mask_hint(check.backward, right, tolerance),
+            # Against the numeric derivative too: a recognised formula may differ from the
+            # forward by a constant (batch norm's ε) far more than this error's spread.
+            column_hint(check.backward, right, tolerance)
+            or column_hint(check.backward, check.numeric, tolerance),
         )
         if hint
     ]

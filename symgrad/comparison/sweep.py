@@ -66,10 +66,15 @@ def _point(layer: Layer, at: Mapping[str, float], dtype: str):
     """The arrays at the point, the element differentiated and the quantity (the sum of
     the outputs, or the one output the kind names) as a function of it."""
     shapes = array_shapes(layer, layer.kind.sweep_shape(layer), batch=1)
-    drawn = fill(layer, seeded_arrays(layer, shapes, np.random.default_rng(0)), at)
-    arrays = {n: a.astype(dtype) if n not in layer.labels else a for n, a in drawn.items()}
+    random = seeded_arrays(layer, shapes, np.random.default_rng(0))
+    drawn = fill(layer, random, at)
     wrt = layer.inputs[0]
-    index = (0,) * arrays[wrt].ndim
+    index = (0,) * drawn[wrt].ndim
+    if not layer.kind.sweep_fills_input:  # the value at the one element differentiated
+        for name in at:
+            drawn[name] = random[name].copy()
+            drawn[name][index] = at[name]
+    arrays = {n: a.astype(dtype) if n not in layer.labels else a for n, a in drawn.items()}
     picked = layer.kind.sweep_output(layer)
 
     def function(value: np.ndarray) -> np.ndarray:

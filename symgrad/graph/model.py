@@ -79,7 +79,7 @@ def _input_values(
     form: ScalarForm, defaults: Mapping[str, str], at: Point
 ) -> dict[sp.Symbol, sp.Rational]:
     """Every input's value: ``at`` first, then the example's numbers; none may be missing."""
-    by_name = {str(symbol): symbol for symbol in form.inputs}
+    by_name = {str(symbol): symbol for symbol in (*form.inputs, *form.constants)}
     given = {**defaults, **at.for_inputs(list(by_name), every=False)}
     # Values first: in "x=1;y=2" the fault is the value "1;y=2", not a missing y.
     values = {name: to_number(value, f"--at {name}") for name, value in given.items()}
@@ -132,7 +132,11 @@ def backprop(
         )
     inputs = _input_values(form, target.values, at if isinstance(at, Point) else parse_point(at))
     upstream_at_output = to_number(dout, "--dout")
-    nodes, _edges = decompose(form.forward, form.inputs, form.output)
+    # A constant input (dropout's mask) is a leaf with a value that no gradient is sent
+    # to; a setting (its ratio p) is the number compare evaluates at.
+    constants = set(form.constants)
+    forward = form.forward.subs({s: sp.Rational(repr(v)) for s, v in form.settings.items()})
+    nodes, _edges = decompose(forward, (*form.inputs, *form.constants), form.output)
     digits, passed = PRECISION, _Pass(nodes, inputs, upstream_at_output, PRECISION)
     while True:  # doubling the digits until two passes agree in float64
         finer = _Pass(nodes, inputs, upstream_at_output, 2 * digits)
@@ -158,12 +162,19 @@ def backprop(
             inputs={str(w): float(values[w]) for w in distinct[node.output]},
             expression=node.expression,
             forward=float(values[node.output]),
-            local_derivatives={str(w): local_form(node, w) for w in distinct[node.output]},
-            local_values={str(w): float(local[node.output, w]) for w in distinct[node.output]},
+            local_derivatives={
+                str(w): local_form(node, w) for w in distinct[node.output] if w not in constants
+            },
+            local_values={
+                str(w): float(local[node.output, w])
+                for w in distinct[node.output]
+                if w not in constants
+            },
             upstream=float(gradient[node.output]),
             downstream={
                 str(w): float(gradient[node.output] * local[node.output, w])
                 for w in distinct[node.output]
+                if w not in constants
             },
         )
         for node in nodes
@@ -173,8 +184,8 @@ def backprop(
         kind=target.kind,
         title=_(target.example.title) if target.example else "",
         output=form.output,
-        forward=form.forward,
-        values={str(symbol): float(values[symbol]) for symbol in form.inputs},
+        forward=forward,
+        values={str(symbol): float(values[symbol]) for symbol in (*form.inputs, *form.constants)},
         dout=float(upstream_at_output),
         nodes=report_nodes,
         value=float(values[nodes[-1].output]),

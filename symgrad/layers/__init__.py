@@ -15,7 +15,10 @@ from symgrad.i18n import _
 from symgrad.layers import (
     add,
     affine,
+    batchnorm,
     cross_entropy,
+    dropout,
+    dropout_unscaled,
     elu,
     exp,
     gelu,
@@ -61,6 +64,9 @@ CATALOG: tuple[Layer, ...] = tuple(
         sigmoid_with_loss,
         mse,
         cross_entropy,
+        batchnorm,
+        dropout,
+        dropout_unscaled,
     )
 )
 

@@ -39,10 +39,14 @@ class Kind(ABC):
     Attributes:
         elementwise: each output element depends only on the same element of each input.
         loss: its output is a scalar loss, so it ends a network.
+        sweep_fills_input: see below.
     """
 
     elementwise: ClassVar[bool] = False
     loss: ClassVar[bool] = False
+    # symgrad steps puts every element of an input at the point's value, or (False) only
+    # the one it differentiates, the others random.
+    sweep_fills_input: ClassVar[bool] = True
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -135,6 +139,21 @@ def _two_sizes(kind: Kind, layer: Layer, shape: Shape) -> Shape:
     return shape
 
 
+def _rows_of_features(layer: Layer, in_shape: Shape, features: str) -> None:
+    """A network layer that takes N rows of features refuses any other input, in one line."""
+    if len(in_shape) != 2:
+        raise SymgradError(
+            _("{name} takes rows of features (N,{features}); its input here is {shape}").format(
+                name=layer.name, features=features, shape="×".join(map(str, in_shape))
+            )
+        )
+
+
+def _constructed(layer: Layer, arrays: list[np.ndarray], dtype: np.dtype) -> object:
+    """The layer's object from its initial parameters, in the network's dtype."""
+    return layer.numpy_class(*(a.astype(dtype) for a in arrays))
+
+
 class Elementwise(Kind):
     """y = f(x, …) element by element: every input has the shape ``--shape`` gives."""
 
@@ -144,7 +163,8 @@ class Elementwise(Kind):
         return _("every input's shape")
 
     def array_shapes(self, layer: Layer, shape: Shape, batch: int) -> dict[str, Shape]:
-        return {name: shape for name in layer.inputs}
+        # A label read element by element (dropout's mask) has the inputs' shape too.
+        return {name: shape for name in (*layer.inputs, *layer.labels)}
 
     def couplings(
         self, layer: Layer, name: str, shape: Shape, out_shape: Shape
@@ -156,6 +176,43 @@ class Elementwise(Kind):
 
     def sweep_shape(self, layer: Layer) -> Shape:
         return (1,)
+
+
+class Masked(Elementwise):
+    """y = f(x, mask) element by element, the mask a constant input: dropout. ``compare``
+    draws the mask as the layer's label (never differentiated); in a ``symgrad net`` spec
+    the layer takes its drop ratio (``dropout:0.5``) and draws its own mask every forward,
+    from a generator of its own, as training does. A masked layer's class is built as
+    ``cls(ratio, rng=generator)``."""
+
+    def spec_argument(self, layer: Layer, text: str) -> object | None:
+        try:
+            ratio = float(text)
+        except ValueError:
+            ratio = None
+        if ratio is None or not 0 <= ratio < 1 or not text.replace(".", "", 1).isdigit():
+            raise SymgradError(
+                _(
+                    "'{item}': {name} needs its drop ratio after ':', a number from 0 up to "
+                    "(not including) 1, e.g. {name}:0.5"
+                ).format(item=f"{layer.name}:{text}" if text else layer.name, name=layer.name)
+            )
+        return ratio
+
+    def spec_form(self, layer: Layer) -> str:
+        return f"{layer.name}:P"
+
+    def build(
+        self,
+        layer: Layer,
+        in_shape: Shape,
+        argument: object | None,
+        rng: np.random.Generator,
+        dtype: np.dtype,
+    ) -> tuple[object, Shape]:
+        # Its own stream: drawing the masks must not move the weights' generator.
+        masks = np.random.default_rng(rng.integers(2**63))
+        return layer.numpy_class(argument, rng=masks), in_shape
 
 
 class Affine(Kind):
@@ -212,12 +269,7 @@ class Affine(Kind):
     def network_shapes(
         self, layer: Layer, in_shape: Shape, argument: object | None
     ) -> tuple[dict[str, Shape], Shape]:
-        if len(in_shape) != 2:
-            raise SymgradError(
-                _("{name} takes rows of features (N,IN); its input here is {shape}").format(
-                    name=layer.name, shape="×".join(map(str, in_shape))
-                )
-            )
+        _rows_of_features(layer, in_shape, "IN")
         shapes = self.array_shapes(layer, (in_shape[1], argument), batch=in_shape[0])
         return {name: shapes[name] for name in layer.params}, (in_shape[0], argument)
 
@@ -233,7 +285,7 @@ class Affine(Kind):
         weight, *biases = layer.params
         arrays = [WEIGHT_SCALE * rng.standard_normal(shapes[weight])]
         arrays += [np.zeros(shapes[bias]) for bias in biases]
-        return layer.numpy_class(*(a.astype(dtype) for a in arrays)), out_shape
+        return _constructed(layer, arrays, dtype), out_shape
 
     def derivation_sizes(self, layer: Layer, shapes: dict[str, Shape]) -> Shape | None:
         return (*shapes[layer.inputs[0]], shapes[layer.params[0]][1])
@@ -291,14 +343,70 @@ class RowLoss(Kind):
         return {}, ()  # the loss: a scalar
 
 
+class ColumnWise(Kind):
+    """y = f(x) column by column over a batch: each output column depends on every entry
+    of the same input column (batch normalisation: its mean and variance), x is N×D, y
+    has its shape, and the parameters (γ, β) hold one entry per column."""
+
+    def shape_meaning(self, layer: Layer) -> str:
+        return _("N,D: batch, features (each column normalised over the batch)")
+
+    def array_shapes(self, layer: Layer, shape: Shape, batch: int) -> dict[str, Shape]:
+        n, d = _two_sizes(self, layer, shape)
+        return {**{name: (n, d) for name in layer.inputs}, **{p: (d,) for p in layer.params}}
+
+    def couplings(
+        self, layer: Layer, name: str, shape: Shape, out_shape: Shape
+    ) -> Couplings | None:
+        # Changing x[n, d] (or a parameter's entry d) changes the outputs of column d alone.
+        if len(out_shape) != 2:
+            return None
+        axis = 1 if name in layer.inputs else 0
+        fits = len(shape) == axis + 1 and shape[axis] == out_shape[1]
+        return ((axis, 1),) if fits else None
+
+    # A column of equal values has variance 0: σ = √ε, where the derivative is 1/√ε.
+    sweep_fills_input = False
+
+    def sweep_shape(self, layer: Layer) -> Shape:
+        return (layer.default_shape[0], 1)  # one column: a batch of one is constant
+
+    def sweep_output(self, layer: Layer) -> Shape | None:
+        return (0, 0)  # a normalised column sums to N·β: the derivative of the sum is 0
+
+    def network_shapes(
+        self, layer: Layer, in_shape: Shape, argument: object | None
+    ) -> tuple[dict[str, Shape], Shape]:
+        _rows_of_features(layer, in_shape, "D")
+        return {p: (in_shape[1],) for p in layer.params}, in_shape
+
+    def build(
+        self,
+        layer: Layer,
+        in_shape: Shape,
+        argument: object | None,
+        rng: np.random.Generator,
+        dtype: np.dtype,
+    ) -> tuple[object, Shape]:
+        # The book's initialisation: γ = 1, β = 0 (a scale, then a shift).
+        shapes, out_shape = self.network_shapes(layer, in_shape, argument)
+        scale, *shifts = layer.params
+        arrays = [np.ones(shapes[scale]), *(np.zeros(shapes[s]) for s in shifts)]
+        return _constructed(layer, arrays, dtype), out_shape
+
+
 ELEMENTWISE = Elementwise()
+MASKED = Masked()
 AFFINE = Affine()
 ROW_WISE = RowWise()
 ROW_LOSS = RowLoss()
+COLUMN_WISE = ColumnWise()
 
 __all__ = [
     "AFFINE",
+    "COLUMN_WISE",
     "ELEMENTWISE",
+    "MASKED",
     "ROW_LOSS",
     "ROW_WISE",
     "WEIGHT_SCALE",

@@ -51,6 +51,14 @@ BINARY = LabelValues(
 TARGETS = LabelValues(N_("outputs"), lambda shape, rng: rng.standard_normal(shape))
 
 
+def mask_values(ratio: float) -> LabelValues:
+    """Dropout masks: each element kept (1) with probability 1 − ``ratio``, else 0."""
+    return LabelValues(
+        "1 kept, 0 dropped",
+        lambda shape, rng: (rng.random(shape) >= ratio).astype(np.float64),
+    )
+
+
 @dataclass(frozen=True)
 class Layer:
     """One catalog entry.

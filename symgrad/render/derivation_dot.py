@@ -33,7 +33,7 @@ def _values(above: str, below: str) -> str:
 
 
 def _gradient_name(report: Derivation, name: str) -> str:
-    return f"d{name}" if report.matrix else partial(report.output, name)
+    return f"d{pretty(name)}" if report.matrix or report.walk else partial(report.output, name)
 
 
 def _backward(report: Derivation, node: GraphNode, name: str) -> str:
@@ -93,7 +93,7 @@ def derivation(report: Derivation) -> str:
         for node in report.nodes
         for name in dict.fromkeys(node.inputs)
     ]
-    final = _gradient_name(report, report.output) if report.matrix else "1"
+    final = _gradient_name(report, report.output) if report.matrix or report.walk else "1"
     edges.append(
         (node_id("op", report.nodes[-1].output), output, _above(report, report.output), final)
     )

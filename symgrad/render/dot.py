@@ -25,18 +25,22 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _values(forward: float, backward: float) -> str:
-    """Forward over a rule over backward, in red: the edge runs into the rule and out of it."""
+def _values(forward: float, backward: float | None) -> str:
+    """Forward over a rule over backward, in red: the edge runs into the rule and out of it
+    (no backward value on the edge of a constant input, to which nothing is sent)."""
+    below = " " if backward is None else number(backward)  # Graphviz refuses an empty font
     return (
         '<<table border="0" cellborder="0" cellspacing="0" cellpadding="2">'
         f'<tr><td><font color="{FORWARD_COLOUR}">{escape(number(forward))}</font></td></tr>'
         "<hr/>"
-        f'<tr><td><font color="{BACKWARD_COLOUR}">{escape(number(backward))}</font></td></tr>'
+        f'<tr><td><font color="{BACKWARD_COLOUR}">{escape(below)}</font></td></tr>'
         "</table>>"
     )
 
 
-def _edge(index: int, source: str, target: str, forward: float, backward: float) -> list[str]:
+def _edge(
+    index: int, source: str, target: str, forward: float, backward: float | None
+) -> list[str]:
     """An edge drawn through a label node, so its numbers sit above and below the line.
 
     Graphviz puts an edge's own label beside the line, never astride it; a small node
@@ -88,7 +92,12 @@ def backprop(report: Backprop) -> str:
     lines.append(f"  {output} [shape=plaintext, label={quote(pretty(report.output))}];")
     lines.append(f"  {{ rank=sink; {output} }}")
     edges = [
-        (node_id("op" if name in produced else "in", name), node, forward, node.downstream[name])
+        (
+            node_id("op" if name in produced else "in", name),
+            node,
+            forward,
+            node.downstream.get(name),
+        )
         for node in report.nodes
         for name, forward in node.inputs.items()
     ]

@@ -91,7 +91,7 @@ def _backward_table(report: Backprop) -> fit.FirstFit:
     )
     columns = _columns(BACKWARD_COLUMNS)
     for k, node in reversed(list(enumerate(report.nodes, start=1))):
-        names = list(node.inputs)
+        names = list(node.local_derivatives)  # not a constant input: nothing is sent to it
         cells = (
             Text(str(k), style="dim"),
             Text(node.op, style="bold cyan"),

@@ -58,11 +58,33 @@ def derivation(report: Derivation) -> dict[str, Any]:
                 shapes.setdefault(name, shape)
                 shapes.setdefault(f"d{name}", shape)
         result["symbols"] = {name: shape.split("×") for name, shape in shapes.items()}
+    elif report.walk:  # a column: per-element quantities are read as x[n], n = 1…N
+        result["backward_walk"] = {name: plain(rule) for name, rule in report.walk}
+        result["symbols"] = _column_names(report)
     else:
         result["symbols"] = {name: [] for name in _scalar_names(report)}
     if report.notes:
         result["notes"] = [str(n) for n in report.notes]
     return result
+
+
+def _column_names(report: Derivation) -> dict[str, list[str]]:
+    """A column layer's symbols: each per-element quantity's base (x, read as x[n]) with
+    the shape [N], every other name a scalar."""
+    import sympy as sp  # only a derivation, which has imported it already, gets here
+
+    expressions = [report.forward, *report.derivatives.values()]
+    expressions += [rule for _name, rule in report.walk]
+    for node in report.nodes:
+        expressions += [node.expression, *node.local_derivatives.values()]
+    found: dict[str, list[str]] = {}
+    for expression in expressions:
+        for atom in expression.atoms(sp.Indexed):
+            found[str(atom.base)] = ["N"]
+        for symbol in expression.free_symbols:
+            if not isinstance(symbol, sp.Indexed | sp.IndexedBase):
+                found.setdefault(str(symbol), [])
+    return dict(sorted(found.items()))
 
 
 def _scalar_names(report: Derivation) -> list[str]:

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from symgrad.render.mathtext import latex
+from symgrad.render.mathtext import ACCENTED, latex
 from symgrad.reports import Derivation, SecondDerivation
 
 
 def symbol(name: str) -> str:
     base, _, sub = name.partition("_")
-    digits = base.lstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-    if digits and not sub:
+    accented = ACCENTED.fullmatch(base)
+    if accented:  # xhat → \hat{x}, dxbar → d\bar{x}, as SymPy's LaTeX printer writes them
+        base = rf"{accented[1]}\{accented[3]}{{{accented[2]}}}"
+    digits = base[len(base.rstrip("0123456789")) :]  # t1 → t_{1}; γ stays γ
+    if digits and digits != base and not sub:
         base, sub = base[: -len(digits)], digits
     return f"{base}_{{{sub}}}" if sub else base
+
+
+def gradient(name: str) -> str:
+    """A walk's gradient by name: dx̂_n as d x̂ₙ with an upright d."""
+    return rf"\mathrm{{d}}{symbol(name[1:])}"
 
 
 def _op(label: str) -> str:
@@ -47,8 +55,13 @@ def derivation(report: Derivation) -> str:
             rf"{symbol(node.output)} &= {latex(node.expression)}"
             rf" && \text{{({_op(node.op)})}}\quad {rules} \\"
         )
+    lines += [rf"{gradient(name)} &= {latex(rule)} \\" for name, rule in report.walk]
     finals = [
-        (rf"\mathrm{{d}}{symbol(name)}" if report.matrix else partial(report.output, name))
+        (
+            rf"\mathrm{{d}}{symbol(name)}"
+            if report.matrix or report.walk
+            else partial(report.output, name)
+        )
         + f" &= {latex(value)}"
         for name, value in report.derivatives.items()
     ]

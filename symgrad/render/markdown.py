@@ -16,7 +16,7 @@ from html import escape
 import numpy as np
 
 from symgrad.i18n import Message, _, listed
-from symgrad.render.latex import derivative_label, partial, symbol
+from symgrad.render.latex import derivative_label, gradient, partial, symbol
 from symgrad.render.mathtext import latex
 from symgrad.render.terminal import shape_text, short_number
 from symgrad.reports import PAIRS, ChainRule, Comparison, Derivation, GradientCheck
@@ -51,7 +51,7 @@ def _gradient(report: Derivation, name: str) -> str:
     """What the derivative with respect to ``name`` is called: dW, or ∂y/∂x; dz/dx where
     a node's local ∂z/∂x is shown beside it (the output takes x directly and through
     other nodes)."""
-    if report.matrix:
+    if report.matrix or report.walk:
         return rf"\mathrm{{d}}{symbol(name)}"
     if any(chain.total for chain in report.chains if chain.wrt == name):
         return rf"\frac{{\mathrm{{d}} {symbol(report.output)}}}{{\mathrm{{d}} {symbol(name)}}}"
@@ -142,6 +142,11 @@ def _chain(chain: ChainRule, report: Derivation) -> str:
 
 def chain_rule(report: Derivation) -> str:
     """The chain rule for every input, walking the graph backward from the output."""
+    if report.walk:  # the backward walk: each gradient as its quantity's readers send it
+        upstream = rf"\mathrm{{d}}{symbol(report.output)}"
+        head = f"<p>From {math(upstream)} = {math(partial('L', report.output))}, node by node:</p>"
+        steps = [display(f"{gradient(name)} = {latex(rule)}") for name, rule in report.walk]
+        return "\n\n".join([head, *steps])
     return "\n\n".join(_chain(chain, report) for chain in report.chains)
 
 

@@ -17,6 +17,9 @@ SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 LETTER_SUBSCRIPTS = {"i": "ᵢ", "j": "ⱼ", "k": "ₖ", "n": "ₙ"}
 FLOAT64_BITS = 53
+# A letter named with its accent, as SymPy's printers read it: xhat is x̂, dxbar is dx̄.
+ACCENTS = {"hat": "\u0302", "bar": "\u0304"}
+ACCENTED = re.compile(r"(?<![A-Za-z])(d?)([A-Za-z])(hat|bar)(?![a-z])")
 
 
 class _PositiveFirst:
@@ -106,6 +109,12 @@ class _UnicodeBase(_WholeFloats, PlainPrinter):
     def _print_OneMatrix(self, expr):
         return "𝟙"
 
+    def _print(self, expr, **kwargs):
+        # Indexed prints itself (its _sympystr) before a printer's method is looked up.
+        if isinstance(expr, sp.Indexed):
+            return self._print_Indexed(expr)
+        return super()._print(expr, **kwargs)
+
     def _print_Indexed(self, expr):
         return f"{expr.base}_{'_'.join(map(str, expr.indices))}"  # x[i] → xᵢ
 
@@ -168,6 +177,7 @@ def pretty(expr) -> str:
     if isinstance(expr, sp.Piecewise):
         return _piecewise(expr)
     text = expr if isinstance(expr, str) else _UnicodeBase().doprint(expr)
+    text = ACCENTED.sub(lambda m: m[1] + m[2] + ACCENTS[m[3]], text)  # xhat -> x̂
     # x**2 -> x², x**(-1) -> x⁻¹; a fractional power keeps a caret: x**0.5 -> x^0.5
     text = re.sub(r"\*\*(?:(-?[0-9]+)|\((-[0-9]+)\))(?![0-9.])", _superscript, text)
     text = text.replace("**", "^").replace(".T", "ᵀ")

@@ -126,7 +126,11 @@ def derivation(report: Derivation) -> RenderableType:
     if report.shapes:
         shapes = ", ".join(f"{name} {shape}" for name, shape in report.shapes.items())
         parts.append(Prose(_("shapes: {shapes}").format(shapes=shapes), style="dim"))
-    parts += [Prose(), _node_table(report), Prose(_("Chain rule, backward ←"), style="italic")]
+    parts += [Prose(), _node_table(report)]
+    if report.walk:
+        parts += _walk_lines(report)
+    else:
+        parts.append(Prose(_("Chain rule, backward ←"), style="italic"))
     for chain in report.chains:
         of = chain.of or report.output
         parts += [Prose("  " + line) for line in _chain_lines(chain, of, report.matrix)]
@@ -141,13 +145,13 @@ def derivation(report: Derivation) -> RenderableType:
     in_output = any(
         report.output in map(str, value.free_symbols) for value in report.derivatives.values()
     )
-    if report.matrix:
+    if report.matrix or report.walk:
         title = _("Gradients (each has its variable's shape)")
     else:
         title = _("Derivative in terms of the output") if in_output else _("Derivative")
     parts += [Prose(), Prose(title, style="italic")]
     for name, value in report.derivatives.items():
-        label = f"d{name}" if report.matrix else partial(report.output, name)
+        label = f"d{pretty(name)}" if report.matrix or report.walk else partial(report.output, name)
         if name in whole:
             label = whole_derivative(report.output, name)
         shape = f"   ({report.shapes.get(name, '')})" if report.matrix else ""
@@ -169,6 +173,22 @@ def derivation(report: Derivation) -> RenderableType:
         Prose("  " + _("note: {note}").format(note=note), style="dim") for note in report.notes
     ]
     return Group(*parts)
+
+
+def _walk_lines(report: Derivation) -> list[RenderableType]:
+    """The backward walk: each gradient as the nodes that read its quantity send it, from
+    the upstream gradient of the output."""
+    upstream = pretty(f"d{report.output}")
+    lines: list[RenderableType] = [
+        Prose(
+            _("Backward walk ←, from {upstream} = ∂L/∂{output}").format(
+                upstream=upstream, output=pretty(report.output)
+            ),
+            style="italic",
+        )
+    ]
+    lines += [Prose(f"  {pretty(name)} = {pretty(rule)}") for name, rule in report.walk]
+    return lines
 
 
 def _factor(text: str) -> str:

@@ -52,7 +52,9 @@ def layer_values(layer: Layer) -> dict[str, str] | None:
     for example in EXAMPLES:
         if example.layer == layer.name:
             return dict(example.values)
-    return dict(zip(layer.inputs, FALLBACK_VALUES, strict=False))
+    # A constant input (dropout's mask) is drawn at 1: the element kept.
+    values = dict(zip(layer.inputs, FALLBACK_VALUES, strict=False))
+    return values | dict.fromkeys(layer.labels, "1")
 
 
 def layer_graph_svg(layer: Layer) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -32,6 +33,11 @@ class ScalarForm:
     inputs: tuple[sp.Symbol, ...]
     output: str
     express_in: Literal["input", "output"] = "input"
+    # Data the forward reads element by element but nobody differentiates (dropout's
+    # mask: an input of the layer's labels), and constants of the forward with the value
+    # they are evaluated at (its drop ratio p), printed as symbols in the derivation.
+    constants: tuple[sp.Symbol, ...] = ()
+    settings: Mapping[sp.Symbol, float] = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -72,11 +78,12 @@ class ScalarForm:
 
     def derive(self, name: str) -> Derivation:
         """The note's derivation: nodes, local derivatives, chain rule, final derivative."""
-        nodes, values = decompose(self.forward, self.inputs, self.output)
+        nodes, values = decompose(self.forward, (*self.inputs, *self.constants), self.output)
         local = {
             (node.output, wrt): self.local_derivative(node, wrt, values, node is nodes[-1])
             for node in nodes
             for wrt in dict.fromkeys(node.inputs)
+            if wrt not in self.constants  # data: no gradient is sent to it
         }
         graph = tuple(
             GraphNode(
@@ -85,7 +92,9 @@ class ScalarForm:
                 inputs=tuple(map(str, node.inputs)),
                 expression=node.expression,
                 local_derivatives={
-                    str(w): local[node.output, w] for w in dict.fromkeys(node.inputs)
+                    str(w): local[node.output, w]
+                    for w in dict.fromkeys(node.inputs)
+                    if w not in self.constants
                 },
             )
             for node in nodes
@@ -116,7 +125,22 @@ class ScalarForm:
             nodes=graph,
             chains=tuple(chains),
             derivatives={str(x): self.final_derivative(x) for x in self.inputs},
+            notes=self._notes(),
         )
+
+    def _notes(self) -> tuple[Message, ...]:
+        """What the constants are: data no gradient is taken of, and the values checked."""
+        notes = [
+            Message(
+                N_("{c} is data given to forward (a constant input): no gradient is taken of it"),
+                c=str(c),
+            )
+            for c in self.constants
+        ]
+        if self.settings:
+            values = ", ".join(f"{s} = {v:g}" for s, v in self.settings.items())
+            notes.append(Message(N_("compare evaluates the derivative at {values}"), values=values))
+        return tuple(notes)
 
     def derive_second(self, name: str) -> SecondDerivation:
         """The second derivatives: the Hessian's entries, and for one input written in the
@@ -207,17 +231,18 @@ class ScalarForm:
         key = ("gradients", digits)
         if key not in self._cache:
             arithmetic = Arithmetic(digits)
+            arguments = (*self.inputs, *self.constants)
             functions = {
                 str(x): arithmetic.elementwise(
-                    arithmetic.compile(self.inputs, self.raw_derivative(x)),
-                    len(self.inputs),
+                    arithmetic.compile(arguments, self.raw_derivative(x).subs(self.settings)),
+                    len(arguments),
                 )
                 for x in self.inputs
             }
 
             def gradients(arrays: dict[str, np.ndarray], dout: np.ndarray) -> dict[str, np.ndarray]:
                 with arithmetic.context():
-                    args = [arithmetic.array(arrays[str(x)]) for x in self.inputs]
+                    args = [arithmetic.array(arrays[str(x)]) for x in arguments]
                     dout = arithmetic.array(dout)
                     return {
                         f"d{name}": dout * np.broadcast_to(f(*args), dout.shape)

@@ -22,8 +22,8 @@ SUMMARY_PATH = Path(__file__).resolve().parent.parent / "layers" / "derived.json
 def summarize(layer: Layer) -> dict[str, str]:
     """One layer's row: its forward and its final derivatives, as SymPy prints them."""
     report = layer.form.derive(layer.name)
-    if report.matrix:
-        derivative = ", ".join(f"d{n} = {pretty(v)}" for n, v in report.derivatives.items())
+    if report.matrix or report.walk:
+        derivative = ", ".join(f"d{pretty(n)} = {pretty(v)}" for n, v in report.derivatives.items())
     else:
         derivative = ", ".join(
             f"∂{pretty(report.output)}/∂{pretty(n)} = {pretty(v)}"
