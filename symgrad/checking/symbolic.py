@@ -86,11 +86,12 @@ def deviation(form: Any, subject: Subject, out: np.ndarray) -> float | None:
     here, or does not fit)."""
     if isinstance(form, Layer):
         arrays = _catalog_arrays(form, subject)
-        if arrays is None:
+        settings = form.settings_of(subject.layer)
+        if arrays is None or settings is None:
             return None
         try:
             with np.errstate(all="ignore"):
-                expected = np.asarray(form.output(arrays), dtype=np.float64)
+                expected = np.asarray(form.output(arrays, settings), dtype=np.float64)
         except Exception:  # a catalog forward that does not take these arrays (int labels)
             return None
     elif _is_sympy(form):
@@ -183,7 +184,13 @@ def _catalog(layer: Layer, subject: Subject, dout, digits: int | None):
             f"the symbolic column is {layer.name}'s, whose arrays ({', '.join(names)}; "
             f"parameters {', '.join(layer.params) or 'none'}) do not match this layer's"
         )
-    result = symbolic_gradients(layer, renamed, dout, digits)
+    settings = layer.settings_of(subject.layer)
+    if settings is None:
+        return None, (
+            f"the symbolic column is {layer.name}'s, whose settings "
+            f"({', '.join(layer.settings)}) this layer does not keep as integer attributes"
+        )
+    result = symbolic_gradients(layer, renamed, dout, digits, settings)
     back = dict(zip(names, subject.names, strict=True)) | {p: p for p in layer.params}
     kind = np.float64 if digits is None else object
     return {f"d{back[c[1:]]}": np.asarray(g, dtype=kind) for c, g in result.items()}, None

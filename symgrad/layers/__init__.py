@@ -15,6 +15,7 @@ from symgrad.i18n import _
 from symgrad.layers import (
     add,
     affine,
+    conv,
     cross_entropy,
     elu,
     exp,
@@ -55,6 +56,7 @@ CATALOG: tuple[Layer, ...] = tuple(
         gelu,
         gelu_tanh,
         affine,
+        conv,
         softmax,
         log_softmax,
         softmax_with_loss,

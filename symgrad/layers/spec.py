@@ -66,6 +66,9 @@ class Layer:
         inputs: forward arguments that are differentiated, in ``forward``'s order.
         params: constructor arrays whose gradients ``backward`` stores as ``d<name>``.
         labels: forward arguments that are data, not differentiated (after ``inputs``).
+        settings: the NumPy constructor's keyword numbers that are not arrays (a
+            convolution's ``stride`` and ``pad``), kept on the object under these names
+            as the book's classes keep them; their values come from the kind.
         domain: where random inputs are drawn; ``away_from_zero`` keeps clear of a kink
             or a pole at 0, ``probability`` draws from [0.4, 1), clear of log's pole.
         label_values: what the labels hold (one-hot rows, 0/1 per element, real
@@ -84,6 +87,7 @@ class Layer:
     inputs: tuple[str, ...]
     params: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
+    settings: tuple[str, ...] = ()
     domain: Domain = "real"
     label_values: LabelValues = ONE_HOT
     default_shape: tuple[int, ...] = (2, 3)
@@ -121,11 +125,21 @@ class Layer:
         """The arrays a gradient is taken of: the inputs, then the parameters."""
         return (*self.inputs, *self.params)
 
-    def output(self, arrays: Mapping[str, np.ndarray]) -> Any:
+    def output(
+        self, arrays: Mapping[str, np.ndarray], settings: Mapping[str, int] | None = None
+    ) -> Any:
         """The NumPy class's forward on arrays by name, on a fresh object (catalog
         classes never write into their arguments: tests/test_numpy_layers.py)."""
-        layer = self.numpy_class(*(arrays[p] for p in self.params))
+        layer = self.numpy_class(*(arrays[p] for p in self.params), **(settings or {}))
         return layer.forward(*(arrays[n] for n in (*self.inputs, *self.labels)))
+
+    def settings_of(self, obj: Any) -> dict[str, int] | None:
+        """The settings a layer object holds (``obj.stride``, ``obj.pad``), or None when it
+        lacks one of them or one is not an integer."""
+        values = {name: getattr(obj, name, None) for name in self.settings}
+        if not all(isinstance(v, int | np.integer) for v in values.values()):
+            return None
+        return {name: int(v) for name, v in values.items()}
 
     @property
     def elementwise(self) -> bool:

@@ -113,7 +113,9 @@ class _UnicodeBase(_WholeFloats, PlainPrinter):
         return "δ_" + "".join(map(str, expr.args))  # δᵢⱼ below
 
     def _print_Sum(self, expr):
-        (index, *_), *_ = expr.limits
+        indices = [str(index) for index, *_ in expr.limits]
+        # Σₖ for one index, Σ_{c,p,q} for several (an indexed layer's sums).
+        index = indices[0] if len(indices) == 1 else "{" + ",".join(indices) + "}"
         body = self._print(expr.function)
         # A sum of terms is summed whole: Σₖ (tₖ·log(yₖ) + …), never Σₖ tₖ·log(yₖ) + ….
         return f"Σ_{index} ({body})" if isinstance(expr.function, sp.Add) else f"Σ_{index} {body}"

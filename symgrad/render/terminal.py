@@ -150,7 +150,8 @@ def derivation(report: Derivation) -> RenderableType:
         label = f"d{name}" if report.matrix else partial(report.output, name)
         if name in whole:
             label = whole_derivative(report.output, name)
-        shape = f"   ({report.shapes.get(name, '')})" if report.matrix else ""
+        # An indexed layer's gradient is labelled with its element, dW[f, c, p, q].
+        shape = f"   ({report.shapes.get(name.partition('[')[0], '')})" if report.matrix else ""
         parts.append(Prose.assemble("  ", label, " = ", (pretty(value), "bold green"), shape))
     for name, value in report.extra_derivatives.items():
         parts.append(
