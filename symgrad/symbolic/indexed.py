@@ -212,11 +212,6 @@ def _on_grid(expr: sp.Basic, grid: Mapping[sp.Symbol, np.ndarray], arrays) -> An
         return arrays["__number__"](expr)
     if expr is sp.true:
         return True
-    args = [_on_grid(a, grid, arrays) for a in expr.args]
-    if isinstance(expr, sp.Add):
-        return sum(args[1:], args[0])
-    if isinstance(expr, sp.Mul):
-        return math.prod(args[1:], start=args[0])
     if isinstance(expr, sp.Piecewise):
         (value, condition), (otherwise, _true) = expr.args
         return np.where(
@@ -224,6 +219,11 @@ def _on_grid(expr: sp.Basic, grid: Mapping[sp.Symbol, np.ndarray], arrays) -> An
             _on_grid(value, grid, arrays),
             _on_grid(otherwise, grid, arrays),
         )
+    args = [_on_grid(a, grid, arrays) for a in expr.args]
+    if isinstance(expr, sp.Add):
+        return sum(args[1:], args[0])
+    if isinstance(expr, sp.Mul):
+        return math.prod(args[1:], start=args[0])
     if isinstance(expr, sp.And):
         return np.logical_and.reduce(np.broadcast_arrays(*args))
     relations = {
