@@ -282,7 +282,8 @@ def catalog(rows: list[dict[str, str]]) -> RenderableType:
         table.add_column(_("forward"), overflow="fold", ratio=1)
         table.add_column(_("derivative"), overflow="fold", ratio=1)
         for row in members:
-            table.add_row(row["layer"], row["forward"], row["derivative"])
+            # Text, not markup: an indexed formula's x[n, c, h, w] is no style tag.
+            table.add_row(*map(Text, (row["layer"], row["forward"], row["derivative"])))
         parts.append(table)
     return Group(*parts)
 
