@@ -20,7 +20,15 @@ from symgrad.comparison.sweep import step_sweep
 from symgrad.errors import SymgradError
 from symgrad.layers import CATALOG, get_layer, registered
 from symgrad.layers.arrays import as_float
-from symgrad.layers.kinds import AFFINE, ELEMENTWISE, ROW_LOSS, ROW_WISE, Kind
+from symgrad.layers.kinds import (
+    AFFINE,
+    CONVOLUTION,
+    ELEMENTWISE,
+    POOLING,
+    ROW_LOSS,
+    ROW_WISE,
+    Kind,
+)
 from symgrad.layers.spec import Layer
 from symgrad.symbolic.rewrite import proved_equal
 from symgrad.symbolic.summary import summarize
@@ -179,7 +187,8 @@ def test_registration_is_undone_and_refuses_a_clash():
 
 
 def test_every_catalog_layer_has_one_of_the_kinds():
-    assert {layer.kind for layer in CATALOG} == {ELEMENTWISE, AFFINE, ROW_WISE, ROW_LOSS}
+    kinds = {ELEMENTWISE, AFFINE, ROW_WISE, ROW_LOSS, CONVOLUTION, POOLING}
+    assert {layer.kind for layer in CATALOG} == kinds
     assert all(isinstance(layer.kind, Kind) for layer in CATALOG)
 
 

@@ -16,6 +16,7 @@ NumPy only: ``symgrad list`` reads :meth:`Kind.shape_meaning` without importing 
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, ClassVar
 
@@ -219,13 +220,15 @@ class Affine(Kind):
     def network_shapes(
         self, layer: Layer, in_shape: Shape, argument: object | None
     ) -> tuple[dict[str, Shape], Shape]:
-        if len(in_shape) != 2:
+        if len(in_shape) < 2:
             raise SymgradError(
                 _("{name} takes rows of features (N,IN); its input here is {shape}").format(
                     name=layer.name, shape="×".join(map(str, in_shape))
                 )
             )
-        shapes = self.array_shapes(layer, (in_shape[1], argument), batch=in_shape[0])
+        # Images (N×C×H×W, after a pooling) are flattened to rows, as the book's Affine does.
+        features = math.prod(in_shape[1:])
+        shapes = self.array_shapes(layer, (features, argument), batch=in_shape[0])
         return {name: shapes[name] for name in layer.params}, (in_shape[0], argument)
 
     def build(
