@@ -64,6 +64,7 @@ LAYER = Layer(
     kind=POOLING,
     inputs=("x",),
     settings=("pool_h", "pool_w", "stride"),
+    domain="distinct",
     default_shape=(2, 2, 4, 4, 2),
     smooth=False,
     aliases=("max-pooling", "pooling"),
