@@ -69,6 +69,7 @@ def indexed(pool_h: int | None, pool_w: int | None, stride: int | None):
         terms=(("mean", mean, ((p, 0, kh - 1), (q, 0, kw - 1))),),
         sizes={OH: sp.floor((H - kh) / s) + 1, OW: sp.floor((W - kw) / s) + 1},
         notes=("a window of KH×KW elements, KH = pool_h, KW = pool_w, s = stride",),
+        settings={"pool_h": kh, "pool_w": kw, "stride": s},
     )
 
 

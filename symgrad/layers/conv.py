@@ -81,7 +81,11 @@ def indexed(stride: int | None, pad: int | None):
             OH: sp.floor((H + 2 * padding - KH) / s) + 1,
             OW: sp.floor((W + 2 * padding - KW) / s) + 1,
         },
-        notes=("x[n, c, h, w] is 0 outside 0 ≤ h < H, 0 ≤ w < W: the zero padding",),
+        notes=(
+            "every array is 0 outside its index ranges: x's is the zero padding, and W's "
+            "keeps to dx only the windows (i, j) that cover (h, w)",
+        ),
+        settings={"stride": s, "pad": padding},
     )
 
 

@@ -67,6 +67,8 @@ class Indexed:
             output is their sum (the convolution's Σ W·x, then b[f]).
         sizes: each output size in the input sizes (OH = ⌊(H + 2·pad − KH)/s⌋ + 1).
         notes: what the formula assumes, in words (x is 0 outside its H×W).
+        settings: each setting's symbol by the NumPy class's name for it (stride: s),
+            for the settings left symbols.
     """
 
     inputs: tuple[Array, ...]
@@ -74,6 +76,7 @@ class Indexed:
     terms: tuple[tuple[str, sp.Expr, tuple[tuple[sp.Symbol, Any, Any], ...]], ...]
     sizes: dict[sp.Symbol, sp.Expr]
     notes: tuple[str, ...] = ()
+    settings: dict[str, sp.Symbol] = field(default_factory=dict)
 
     def forward(self) -> sp.Expr:
         return sp.Add(*(_summed(body, limits) for _, body, limits in self.terms))
@@ -376,18 +379,21 @@ class IndexedForm:
         given = {**self.defaults, **(settings or {})}
         key = (tuple(sorted(shapes.items())), digits, tuple(sorted(given.items())))
         if key not in self._cache:
-            form = self.build(**given)
-            sizes: dict[sp.Symbol, int] = {}
+            # Derived once with the settings as symbols, then made numbers: with a
+            # number for the stride SymPy would sum δ(h, 2·i) over i as if i = h/2
+            # always existed (it does only for an even h).
+            form = self.build(**dict.fromkeys(self.defaults))
+            values: dict[sp.Symbol, int] = {form.settings[k]: v for k, v in given.items()}
             for array in form.inputs:
                 for size, actual in zip(array.sizes, shapes[array.name], strict=True):
                     if isinstance(size, sp.Symbol):
-                        sizes[size] = actual
-            sizes |= {s: int(value.subs(sizes)) for s, value in form.sizes.items()}
-            out_sizes = [int(sp.sympify(s).subs(sizes)) for s in form.output.sizes]
+                        values[size] = actual
+            values |= {s: int(value.subs(values)) for s, value in form.sizes.items()}
+            out_sizes = [int(sp.sympify(s).subs(values)) for s in form.output.sizes]
             rules = remember(
                 ("indexed gradients", sp.srepr(form.forward())), lambda: backward_sums(form)
             )
-            rules = {name: rule.subs(sizes) for name, rule in rules.items()}
+            rules = {name: rule.subs(values) for name, rule in rules.items()}
             arithmetic = Arithmetic(digits)
 
             def gradients(arrays: dict[str, np.ndarray], dout: np.ndarray) -> dict[str, np.ndarray]:
