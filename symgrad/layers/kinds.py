@@ -134,6 +134,13 @@ class Kind(ABC):
         and padding) that ``--shape`` gives, by the names in ``layer.settings``."""
         return {}
 
+    def instance_couplings(
+        self, layer: Layer, name: str, shape: Shape, out_shape: Shape, instance: object
+    ) -> Couplings | None:
+        """:meth:`couplings` for one layer object, which may hold what they depend on (a
+        convolution's window, stride and padding); by default :meth:`couplings`."""
+        return self.couplings(layer, name, shape, out_shape)
+
 
 def _two_sizes(kind: Kind, layer: Layer, shape: Shape) -> Shape:
     if len(shape) != 2:
@@ -356,6 +363,21 @@ def _windows(layer: Layer, size: Shape, window: Shape, stride: int, pad: int) ->
     return out
 
 
+def _window_couplings(
+    shape: Shape, out_shape: Shape, window: Shape, stride: int, pad: int
+) -> Couplings:
+    """Rows and columns of images (axes 2 and 3) coupled through windows of this size,
+    stride and padding; none where the output is not the size they make."""
+    from symgrad.numeric.structure import Window
+
+    out = tuple((n + 2 * pad - k) // stride + 1 for n, k in zip(shape[2:], window, strict=True))
+    if len(shape) != 4 or out != tuple(out_shape[2:]):
+        return ()
+    return tuple(
+        Window(axis, axis, k, stride, -pad) for axis, k in zip((2, 3), window, strict=True)
+    )
+
+
 class Convolution(Kind):
     """y[n,f,i,j] = Σ_{c,p,q} W[f,c,p,q]·x[n,c,i·s+p−pad, j·s+q−pad] + b[f]: the input x
     (N×C×H×W), the first parameter W (F×C×KH×KW), the second b (F); settings stride and
@@ -400,6 +422,19 @@ class Convolution(Kind):
         if pairs is None or len(out_shape) != 4:
             return None
         return pairs if all(shape[p] == out_shape[q] for p, q in pairs) else None
+
+    def instance_couplings(
+        self, layer: Layer, name: str, shape: Shape, out_shape: Shape, instance: object
+    ) -> Couplings | None:
+        # x[n, c, h, w] reaches y[n, :, i, j] only where window (i, j) covers (h, w):
+        # elements KH rows (KW columns) apart share no window and are perturbed together.
+        known = self.couplings(layer, name, shape, out_shape)
+        settings = layer.settings_of(instance)
+        if name != layer.inputs[0] or known is None or settings is None:
+            return known
+        _filters, _channels, kh, kw = np.shape(getattr(instance, layer.params[0]))
+        stride, pad = (settings[k] for k in layer.settings)
+        return (*known, *_window_couplings(shape, out_shape, (kh, kw), stride, pad))
 
     def sweep_shape(self, layer: Layer) -> Shape:
         return (1, *layer.default_shape[1:])
@@ -476,6 +511,17 @@ class Pooling(Kind):
         if name != layer.inputs[0] or len(out_shape) != 4 or shape[:2] != out_shape[:2]:
             return None
         return ((0, 0), (1, 1))
+
+    def instance_couplings(
+        self, layer: Layer, name: str, shape: Shape, out_shape: Shape, instance: object
+    ) -> Couplings | None:
+        # Within a channel, x[h, w] reaches only the windows that cover it.
+        known = self.couplings(layer, name, shape, out_shape)
+        settings = layer.settings_of(instance)
+        if known is None or settings is None:
+            return known
+        kh, kw, stride = (settings[k] for k in layer.settings)
+        return (*known, *_window_couplings(shape, out_shape, (kh, kw), stride, 0))
 
     def sweep_shape(self, layer: Layer) -> Shape:
         return (1, *layer.default_shape[1:])
