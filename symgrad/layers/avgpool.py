@@ -9,7 +9,7 @@ window's largest element alone.)
 import numpy as np
 
 from symgrad.layers.arrays import as_float
-from symgrad.layers.images import col2im, im2col, output_size
+from symgrad.layers.images import from_windows, windows
 from symgrad.layers.kinds import POOLING
 from symgrad.layers.spec import Layer
 
@@ -25,20 +25,15 @@ class AvgPooling:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float(x)
-        n, c, h, w = x.shape
-        out_h = output_size(h, self.pool_h, self.stride, 0)
-        out_w = output_size(w, self.pool_w, self.stride, 0)
-        col = im2col(x, self.pool_h, self.pool_w, self.stride).reshape(
-            -1, self.pool_h * self.pool_w
-        )
         self.x_shape = x.shape
-        return col.mean(axis=1).reshape(n, out_h, out_w, c).transpose(0, 3, 1, 2)
+        col = windows(x, self.pool_h, self.pool_w, self.stride)  # (N, OH, OW, C, window)
+        return col.mean(axis=-1).transpose(0, 3, 1, 2)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         window = self.pool_h * self.pool_w
-        flat = dout.transpose(0, 2, 3, 1).reshape(-1, 1)
-        dcol = np.repeat(flat / window, window, axis=1).reshape(-1, self.x_shape[1] * window)
-        return col2im(dcol, self.x_shape, self.pool_h, self.pool_w, self.stride)
+        flat = dout.transpose(0, 2, 3, 1)[..., None]  # as the windows lie: (N, OH, OW, C)
+        dcol = np.repeat(flat / window, window, axis=-1)
+        return from_windows(dcol, self.x_shape, self.pool_h, self.pool_w, self.stride)
 
 
 def symbolic():

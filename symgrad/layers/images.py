@@ -49,3 +49,21 @@ def col2im(
                 :, :, p, q
             ]
     return padded[:, :, pad : pad + h, pad : pad + w]
+
+
+def windows(x: np.ndarray, window_h: int, window_w: int, stride: int) -> np.ndarray:
+    """(N, C, H, W) → (N, OH, OW, C, window_h·window_w): each channel's windows, one per
+    row of the last axis, as a pooling reads them."""
+    n, c, h, w = x.shape
+    out_h, out_w = output_size(h, window_h, stride, 0), output_size(w, window_w, stride, 0)
+    col = im2col(x, window_h, window_w, stride)
+    return col.reshape(n, out_h, out_w, c, window_h * window_w)
+
+
+def from_windows(
+    dcol: np.ndarray, shape: Shape, window_h: int, window_w: int, stride: int
+) -> np.ndarray:
+    """The adjoint of :func:`windows`: each window's gradient added back onto x's shape."""
+    return col2im(
+        dcol.reshape(-1, shape[1] * window_h * window_w), shape, window_h, window_w, stride
+    )

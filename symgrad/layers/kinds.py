@@ -142,6 +142,17 @@ class Kind(ABC):
         return self.couplings(layer, name, shape, out_shape)
 
 
+def _initialised(
+    layer: Layer, shapes: dict[str, Shape], rng: np.random.Generator, dtype: np.dtype
+) -> list[np.ndarray]:
+    """The layer's parameters as the book initialises them: the first (the weight)
+    0.01·randn, the rest (biases) zeros, in ``dtype``."""
+    weight, *biases = layer.params
+    arrays = [WEIGHT_SCALE * rng.standard_normal(shapes[weight])]
+    arrays += [np.zeros(shapes[bias]) for bias in biases]
+    return [a.astype(dtype) for a in arrays]
+
+
 def _two_sizes(kind: Kind, layer: Layer, shape: Shape) -> Shape:
     if len(shape) != 2:
         raise SymgradError(
@@ -247,10 +258,7 @@ class Affine(Kind):
         dtype: np.dtype,
     ) -> tuple[object, Shape]:
         shapes, out_shape = self.network_shapes(layer, in_shape, argument)
-        weight, *biases = layer.params
-        arrays = [WEIGHT_SCALE * rng.standard_normal(shapes[weight])]
-        arrays += [np.zeros(shapes[bias]) for bias in biases]
-        return layer.numpy_class(*(a.astype(dtype) for a in arrays)), out_shape
+        return layer.numpy_class(*_initialised(layer, shapes, rng, dtype)), out_shape
 
     def derivation_sizes(self, layer: Layer, shapes: dict[str, Shape]) -> Shape | None:
         return (*shapes[layer.inputs[0]], shapes[layer.params[0]][1])
@@ -466,10 +474,8 @@ class Convolution(Kind):
         dtype: np.dtype,
     ) -> tuple[object, Shape]:
         shapes, out_shape = self.network_shapes(layer, in_shape, argument)
-        weight, bias = layer.params
-        arrays = (WEIGHT_SCALE * rng.standard_normal(shapes[weight]), np.zeros(shapes[bias]))
         settings = dict(zip(layer.settings, argument[3:], strict=True))
-        return layer.numpy_class(*(a.astype(dtype) for a in arrays), **settings), out_shape
+        return layer.numpy_class(*_initialised(layer, shapes, rng, dtype), **settings), out_shape
 
 
 class Pooling(Kind):

@@ -11,7 +11,7 @@ symgrad's check reports the tie as a kink, not as an error.
 import numpy as np
 
 from symgrad.layers.arrays import as_float
-from symgrad.layers.images import col2im, im2col, output_size
+from symgrad.layers.images import from_windows, windows
 from symgrad.layers.kinds import POOLING
 from symgrad.layers.spec import Layer
 
@@ -28,25 +28,17 @@ class MaxPooling:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float(x)
-        n, c, h, w = x.shape
-        out_h = output_size(h, self.pool_h, self.stride, 0)
-        out_w = output_size(w, self.pool_w, self.stride, 0)
-        # One row per window and channel: im2col's rows hold the channels side by side.
-        col = im2col(x, self.pool_h, self.pool_w, self.stride).reshape(
-            -1, self.pool_h * self.pool_w
-        )
         self.x_shape = x.shape
-        self.arg_max = np.argmax(col, axis=1)
-        out = col[np.arange(col.shape[0]), self.arg_max]
-        return out.reshape(n, out_h, out_w, c).transpose(0, 3, 1, 2)
+        col = windows(x, self.pool_h, self.pool_w, self.stride)  # (N, OH, OW, C, window)
+        self.arg_max = np.argmax(col, axis=-1)
+        out = np.take_along_axis(col, self.arg_max[..., None], axis=-1)[..., 0]
+        return out.transpose(0, 3, 1, 2)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        window = self.pool_h * self.pool_w
-        flat = dout.transpose(0, 2, 3, 1).ravel()  # the rows' order: (n, i, j), then c
-        dcol = np.zeros((flat.size, window), dtype=flat.dtype)
-        dcol[np.arange(flat.size), self.arg_max] = flat
-        dcol = dcol.reshape(-1, self.x_shape[1] * window)
-        return col2im(dcol, self.x_shape, self.pool_h, self.pool_w, self.stride)
+        flat = dout.transpose(0, 2, 3, 1)  # as the windows lie: (N, OH, OW, C)
+        dcol = np.zeros((*flat.shape, self.pool_h * self.pool_w), dtype=flat.dtype)
+        np.put_along_axis(dcol, self.arg_max[..., None], flat[..., None], axis=-1)
+        return from_windows(dcol, self.x_shape, self.pool_h, self.pool_w, self.stride)
 
 
 def symbolic():
