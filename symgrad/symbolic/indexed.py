@@ -114,6 +114,11 @@ def _in_range(condition: sp.Basic, factors: Sequence[sp.Basic], sizes: Mapping) 
     return False
 
 
+def _size_symbols(sizes: Mapping[str, Sequence[sp.Expr]]) -> set[sp.Symbol]:
+    """The symbols the arrays' sizes are written in (N, C, KH, …)."""
+    return set().union(*(sp.sympify(n).free_symbols for shape in sizes.values() for n in shape))
+
+
 def _collapse(expr: sp.Expr, element: set, sizes: Mapping) -> sp.Expr:
     """Sum the Kronecker deltas δ(v, e) over the summation index v they fix, and drop the
     conditions that only say an index lies inside its array: the differentiated
@@ -130,7 +135,7 @@ def _collapse(expr: sp.Expr, element: set, sizes: Mapping) -> sp.Expr:
         kept = [
             c
             for c in parts
-            if not c.free_symbols <= element | set(sizes["__sizes__"])
+            if not c.free_symbols <= element | _size_symbols(sizes)
             and not _in_range(c, factors, sizes)
         ]
         return sp.Piecewise((value, sp.And(*kept)), (0, True)) if kept else value
@@ -173,10 +178,7 @@ def backward_sums(form: Indexed, upstream: str = "dy") -> dict[str, sp.Expr]:
     dy = sp.IndexedBase(upstream)[out.indices]
     limits = tuple((i, 0, n - 1) for i, n in zip(out.indices, out.sizes, strict=True))
     pairing = sp.Sum(dy * form.forward(), *limits)
-    sizes: dict[str, Any] = {a.name: a.sizes for a in (*form.inputs, out)}
-    sizes["__sizes__"] = set().union(
-        *(sp.sympify(n).free_symbols for a in (*form.inputs, out) for n in a.sizes)
-    )
+    sizes = {a.name: a.sizes for a in (*form.inputs, out)}
     gradients = {}
     for array in form.inputs:
         element = _element(array)
