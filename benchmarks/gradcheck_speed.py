@@ -21,7 +21,12 @@ tensor. All timings are in-process, in this one run, on the same functions:
   on the largest of them with torch fast mode's forward count beside ours (one forward
   plus two per differentiated tensor; for a network, through every layer);
 - BLAS threads: the 784-50-10 network beside a CPU-burning process the benchmark starts
-  itself, with symgrad's one-thread limit and without it.
+  itself, with symgrad's one-thread limit and without it;
+- convolution: the catalog's Convolution with x 10×1×28×28 and W 30×1×5×5 (target: a
+  full check in ≤ 1 s), and the book's SimpleConvNet as one spec at batch 1 (≤ 2 s),
+  each against one forward+backward of the same object in the same run
+  (``--conv-only`` prints just these; ``--conv-loop`` adds the book's element loop on
+  the convolution, about a minute).
 
 Each symgrad timing is the best of ``--repeat`` runs (best and worst shown: this
 machine is shared, so the spread is part of the result); the element loops run once
@@ -50,6 +55,7 @@ from symgrad.checking import check_layer, check_network
 from symgrad.checking.network import build
 from symgrad.layers.affine import Affine as CatalogAffine
 from symgrad.layers.batchnorm import BatchNormalization as CatalogBatchNormalization
+from symgrad.layers.conv import Convolution as CatalogConvolution
 from symgrad.layers.sigmoid import Sigmoid as CatalogSigmoid
 from symgrad.numeric.threads import one_blas_thread
 from symgrad.render.console import console
@@ -62,6 +68,8 @@ from note_layers import Affine, Sigmoid, SoftmaxWithLoss
 WIDTH = 160
 SPEC = "affine:50,relu,affine:10,softmax-with-loss"
 TARGETS = {"network, catalog layers": 20, "network, the book's classes": 4}
+SIMPLE_CONV_NET = "conv:30x5x5,relu,maxpool:2,affine:100,relu,affine:10,softmax-with-loss"
+CONV_TARGETS = {"conv": 1.0, "SimpleConvNet": 2.0}  # seconds, in-process
 
 
 # ---------------------------------------------------------------- the book's code (ch. 5)
@@ -251,10 +259,17 @@ def main() -> None:
     parser.add_argument(
         "--costs-only", action="store_true", help="only the forward+backward-equivalent table"
     )
+    parser.add_argument("--conv-only", action="store_true", help="only the convolution table")
+    parser.add_argument(
+        "--conv-loop", action="store_true", help="also the book's loop on the convolution"
+    )
     args = parser.parse_args()
     out = console(width=WIDTH)
     if args.costs_only:
         print_costs(out, args.repeat, args.large)
+        return
+    if args.conv_only:
+        print_conv(out, args.repeat, args.conv_loop)
         return
     generator = np.random.default_rng(0)
     x = generator.standard_normal((3, 784))
@@ -343,6 +358,7 @@ def main() -> None:
             f"({torch_full / ours:.0f}× symgrad full), fast_mode {torch_fast:.3f} s"
         )
     print_costs(out, args.repeat, args.large)
+    print_conv(out, args.repeat, args.conv_loop)
 
 
 # ---------------------------------------------------------------- cost in forward+backward
@@ -629,6 +645,79 @@ def print_costs(out, repeat: int, large: bool) -> None:
         out.print("torch is not installed: no torch column.")
     for label, seconds in neighbour_rows():
         out.print(f"{label}: {seconds}")
+
+
+# ---------------------------------------------------------------- convolution
+
+
+def conv_rows(repeat: int, loop: bool) -> list[tuple[str, ...]]:
+    """A full check of the catalog's Convolution (x 10×1×28×28, W 30×1×5×5) and of the
+    SimpleConvNet spec at batch 1, each in seconds and in forward+backward equivalents."""
+    generator = np.random.default_rng(4)
+    x = generator.standard_normal((10, 1, 28, 28))
+    w, b = 0.1 * generator.standard_normal((30, 1, 5, 5)), generator.standard_normal(30)
+
+    def make() -> CatalogConvolution:
+        return CatalogConvolution(w.copy(), b.copy())
+
+    base = one_pass(make, (x,), 2 * repeat + 3)
+    times, report = timed(lambda: check_layer(make(), x, symbolic=False, progress=False), repeat)
+    forwards = sum(p.forwards for p in report.perturbations)
+    book = ""
+    if loop:
+        dout = generator.standard_normal((10, 30, 24, 24))
+        book = f"book's loop {layer_loop(make(), {'x': x.copy(), 'W': w, 'b': b}, dout):.1f} s"
+    rows = [
+        (
+            "conv x 10×1×28×28, W 30×1×5×5",
+            f"{min(base) * 1e3:.2f} ms {noise(base)}",
+            spread(times),
+            f"{min(times) / min(base):.0f}",
+            str(forwards),
+            f"≤ {CONV_TARGETS['conv']:g} s: " + ("met" if min(times) <= 1.0 else "missed"),
+            ("ok" if report.ok else "problems found") + (f"; {book}" if book else ""),
+        )
+    ]
+    images = generator.standard_normal((1, 1, 28, 28))
+    labels = np.eye(10)[[3]]
+    base = network_pass(SIMPLE_CONV_NET, images, labels, 2 * repeat + 3)
+    times, net = timed(
+        lambda: check_network(SIMPLE_CONV_NET, images, labels, progress=False),
+        max(1, repeat // 2),
+    )
+    met = min(times) <= CONV_TARGETS["SimpleConvNet"]
+    rows.append(
+        (
+            "SimpleConvNet spec, batch 1",
+            f"{min(base) * 1e3:.2f} ms {noise(base)}",
+            spread(times),
+            f"{min(times) / min(base):.0f}",
+            str(net.forwards),
+            f"≤ {CONV_TARGETS['SimpleConvNet']:g} s: " + ("met" if met else "missed"),
+            "ok" if net.ok else "problems found",
+        )
+    )
+    return rows
+
+
+def print_conv(out, repeat: int, loop: bool) -> None:
+    table = Table(
+        title="Convolution: a full check in seconds and in forward+backward equivalents (fb: "
+        "one forward+backward of the same object in this run)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for column in ("case", "one fb", "check", "fb equiv.", "forwards", "target", "symgrad says"):
+        table.add_column(column, justify="left" if column in ("case", "symgrad says") else "right")
+    for row in conv_rows(repeat, loop):
+        table.add_row(*row)
+    out.print(table)
+    out.print(
+        SIMPLE_CONV_NET + ": its dense layers after the pooling (4,320 inputs) take one "
+        "forward per input element for dX and per row of W, as no two of their elements can "
+        "share a forward at batch 1."
+    )
 
 
 if __name__ == "__main__":

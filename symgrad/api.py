@@ -92,7 +92,11 @@ def derive(
     layer = target.layer
     sizes = None
     if shape is not None:
-        dims = parse_shape(shape, "--shape") if isinstance(shape, str) else tuple(shape)
+        dims = (
+            parse_shape(shape, "--shape", layer.kind.shape_length)
+            if isinstance(shape, str)
+            else tuple(shape)
+        )
         batch = parse_count(batch, "--batch")
         sizes = layer.kind.derivation_sizes(layer, array_shapes(layer, dims, batch))
     if sizes is not None:
@@ -197,7 +201,9 @@ def compare(
             raise SymgradError(_("--exact is for order 1: --order 2 has no 50-digit column yet"))
         return compare_second(
             layer,
-            shape=parse_shape(shape, "--shape") if isinstance(shape, str) else shape,
+            shape=parse_shape(shape, "--shape", layer.kind.shape_length)
+            if isinstance(shape, str)
+            else shape,
             seed=parse_seed(seed),
             dtype=parse_dtype(dtype).name,
             method=parse_method(method),
@@ -206,7 +212,9 @@ def compare(
         )
     return engine.compare(
         name,
-        shape=parse_shape(shape, "--shape") if isinstance(shape, str) else shape,
+        shape=parse_shape(shape, "--shape", layer.kind.shape_length)
+        if isinstance(shape, str)
+        else shape,
         seed=parse_seed(seed),
         dtype=parse_dtype(dtype).name,
         batch=parse_count(batch, "--batch"),

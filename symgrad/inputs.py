@@ -62,8 +62,10 @@ def plain_text(text: str, what: str) -> str:
     return text.strip()
 
 
-def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
-    """``"2,3"`` (or ``2x3``) → ``(2, 3)``: positive sizes, at most :data:`MAX_RANK`."""
+def parse_shape(text: str, what: str = "shape", limit: int | None = None) -> tuple[int, ...]:
+    """``"2,3"`` (or ``2x3``) → ``(2, 3)``: positive sizes, at most ``limit`` of them
+    (:data:`MAX_RANK`, an array's, unless a layer's ``--shape`` holds more)."""
+    limit = limit or MAX_RANK
     text = plain_text(text, what)
     parts = [p.strip() for p in text.replace("x", ",").split(",")] if text else []
     if not parts or any(not p for p in parts):
@@ -88,10 +90,10 @@ def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
                 )
             )
         dims.append(value)
-    if len(dims) > MAX_RANK:
+    if len(dims) > limit:
         raise SymgradError(
             _("{what} '{text}' has {count} dimensions; at most {limit}").format(
-                what=what, text=text, count=len(dims), limit=MAX_RANK
+                what=what, text=text, count=len(dims), limit=limit
             )
         )
     return tuple(dims)

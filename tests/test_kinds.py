@@ -23,8 +23,10 @@ from symgrad.layers.arrays import as_float
 from symgrad.layers.kinds import (
     AFFINE,
     COLUMN_WISE,
+    CONVOLUTION,
     ELEMENTWISE,
     MASKED,
+    POOLING,
     ROW_LOSS,
     ROW_WISE,
     Kind,
@@ -187,14 +189,8 @@ def test_registration_is_undone_and_refuses_a_clash():
 
 
 def test_every_catalog_layer_has_one_of_the_kinds():
-    assert {layer.kind for layer in CATALOG} == {
-        ELEMENTWISE,
-        AFFINE,
-        ROW_WISE,
-        ROW_LOSS,
-        COLUMN_WISE,
-        MASKED,
-    }
+    kinds = {ELEMENTWISE, AFFINE, ROW_WISE, ROW_LOSS, COLUMN_WISE, MASKED, CONVOLUTION, POOLING}
+    assert {layer.kind for layer in CATALOG} == kinds
     assert all(isinstance(layer.kind, Kind) for layer in CATALOG)
 
 

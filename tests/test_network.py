@@ -225,7 +225,9 @@ def test_a_specs_arrays_are_known_before_any_is_made():
         "output 4": (),
     }
     with pytest.raises(SymgradError, match=r"affine takes rows of features \(N,IN\)"):
-        spec_shapes("affine:5,softmax-with-loss", (2, 1, 4))
+        spec_shapes("affine:5,softmax-with-loss", (4,))
+    # Images are rows of C·H·W features, as the book's Affine reads them.
+    assert spec_shapes("affine:5,softmax-with-loss", (2, 1, 4))["W1"] == (4, 5)
 
 
 def test_layer_names_follow_the_book():

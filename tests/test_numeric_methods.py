@@ -195,6 +195,8 @@ def test_layers_declare_complex_safety_and_smoothness():
     # Kinked at 0 (ELU's second derivative jumps there): no complex step.
     for name in ("relu", "leaky-relu", "elu"):
         assert flags.pop(name) == (False, False), name
+    # Kinked where a window ties for its largest, and a comparison in its forward.
+    assert flags.pop("maxpool") == (False, False)
     # Smooth, but NumPy's logaddexp and math.erf take no complex input.
     for name in ("softplus", "gelu", "batchnorm"):
         assert flags.pop(name) == (True, False), name

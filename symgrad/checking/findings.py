@@ -578,6 +578,23 @@ def weight_hint(
     return None
 
 
+def unreached_hint(check: GradientCheck) -> str | None:
+    """Every wrong element is one the output does not depend on at all (its numeric
+    gradient is 0) that backward still sends a gradient to: a max pooling that hands
+    dout to every element of a window instead of only to its largest."""
+    wrong = check.disagreeing
+    if not wrong.any():
+        return None
+    unreached = (check.numeric == 0) & (check.backward != 0)
+    if not np.all(unreached[wrong]):
+        return None
+    return _(
+        "backward sends a gradient to {count} elements the output does not depend on (their "
+        "numeric gradient is 0), as a max pooling does that routes dout to every element of "
+        "a window: only the window's largest element reaches the output, so only it gets dout"
+    ).format(count=int(wrong.sum()))
+
+
 def where_hint(wrong: np.ndarray, inputs: dict[str, np.ndarray]) -> str | None:
     """The wrong elements are exactly where some input is positive, or not."""
     if wrong.all() or not wrong.any():
@@ -712,6 +729,7 @@ def pattern_hints(
         for hint in (
             factor_hint(check.backward, right, tolerance, dims, who),
             transpose_hint(check.backward, right, tolerance),
+            unreached_hint(check),
             where_hint(check.disagreeing, inputs),
             mask_hint(check.backward, right, tolerance),
             # Against the numeric derivative too: a recognised formula may differ from the

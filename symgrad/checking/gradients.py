@@ -76,7 +76,9 @@ def plan(
         if name not in subject.values:  # an input: the catalog's name at its position
             position = subject.differentiated_names.index(name)
             catalog_name = entry.inputs[position] if position < len(entry.inputs) else name
-        couplings = entry.kind.couplings(entry, catalog_name, x.shape, out_shape)
+        couplings = entry.kind.instance_couplings(
+            entry, catalog_name, x.shape, out_shape, subject.layer
+        )
     rest = None
     if couplings is None:
         source = "probed"

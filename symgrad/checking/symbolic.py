@@ -133,10 +133,13 @@ def _closest_reading(
         readings[0] if readings else None,
         None,
     )
+    settings = layer.settings_of(subject.layer)
+    if settings is None:  # the layer keeps no stride (say) of its own: no reading fits
+        return best
     for arrays in readings:
         try:
             with np.errstate(all="ignore"):
-                expected = np.asarray(layer.output(arrays), dtype=np.float64)
+                expected = np.asarray(layer.output(arrays, settings), dtype=np.float64)
         except Exception:  # a catalog forward that does not take these arrays (int labels)
             continue
         gap = _gap(expected, out)
@@ -215,7 +218,13 @@ def _catalog(layer: Layer, subject: Subject, out: np.ndarray, dout, digits: int 
             f"the symbolic column is {layer.name}'s, whose arrays ({', '.join(names)}; "
             f"parameters {', '.join(layer.params) or 'none'}) do not match this layer's"
         )
-    result = symbolic_gradients(layer, renamed, dout, digits)
+    settings = layer.settings_of(subject.layer)
+    if settings is None:
+        return None, (
+            f"the symbolic column is {layer.name}'s, whose settings "
+            f"({', '.join(layer.settings)}) this layer does not keep as integer attributes"
+        )
+    result = symbolic_gradients(layer, renamed, dout, digits, settings)
     back = dict(zip(names, subject.names, strict=True)) | {p: p for p in layer.params}
     shapes = {n: np.shape(a) for n, a in _arrays(subject).items()}
     kind = np.float64 if digits is None else object

@@ -41,11 +41,18 @@ def seeded_arrays(
 
 
 def symbolic_gradients(
-    layer: Layer, arrays: dict[str, np.ndarray], dout: np.ndarray, digits: int | None = None
+    layer: Layer,
+    arrays: dict[str, np.ndarray],
+    dout: np.ndarray,
+    digits: int | None = None,
+    settings: Mapping[str, int] | None = None,
 ) -> dict[str, np.ndarray]:
     """SymPy's gradients evaluated on the same numbers: in float64, or at ``digits``
-    digits (object arrays of mpmath numbers)."""
+    digits (object arrays of mpmath numbers); ``settings`` for a layer that has them
+    (a convolution's stride and padding)."""
     shapes = {name: array.shape for name, array in arrays.items()}
+    if layer.settings:
+        return layer.form.gradient_function(shapes, digits, settings)(arrays, dout)
     return layer.form.gradient_function(shapes, digits)(arrays, dout)
 
 
@@ -130,6 +137,7 @@ def compare(
     layer = get_layer(name) if isinstance(name, str) else name
     method = check_method(layer, method)
     shapes = array_shapes(layer, shape, batch)
+    settings = layer.kind.settings(layer, shape or layer.default_shape)
     rng = seeded_rng(seed)
     drawn = fill(layer, seeded_arrays(layer, shapes, rng), at)
     arrays = {n: a.astype(dtype) if n not in layer.labels else a for n, a in drawn.items()}
@@ -142,7 +150,7 @@ def compare(
                     "elements, these arrays have {size:,}"
                 ).format(limit=EXACT_LIMIT, size=size)
             )
-    instance = layer.numpy_class(*(arrays[p] for p in layer.params))
+    instance = layer.numpy_class(*(arrays[p] for p in layer.params), **settings)
     with np.errstate(all="ignore"):  # a pole (1/x at 0) is reported below, in one line
         out = np.asarray(instance.forward(*(arrays[n] for n in (*layer.inputs, *layer.labels))))
     if not np.all(np.isfinite(out)):

@@ -12,23 +12,28 @@ from symgrad.layers.spec import Layer
 
 
 class Affine:
-    """Keeps X for dW; the bias gradient sums the batch because b was added to every row."""
+    """Keeps X for dW; the bias gradient sums the batch because b was added to every row.
+    An input of images (N×C×H×W) is read as N rows of C·H·W features, and dX is given
+    back in its shape."""
 
     def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
         self.W = W
         self.b = b
         self.x: np.ndarray | None = None
+        self.x_shape: tuple[int, ...] | None = None
         self.dW: np.ndarray | None = None
         self.db: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.x = as_float(x)
+        x = as_float(x)
+        self.x_shape = x.shape
+        self.x = x.reshape(x.shape[0], -1)  # images (after a pooling) become rows
         return self.x @ self.W + self.b
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         self.dW = self.x.T @ dout
         self.db = dout.sum(axis=0)
-        return dout @ self.W.T
+        return (dout @ self.W.T).reshape(self.x_shape)
 
 
 def symbolic():

@@ -16,6 +16,7 @@ NumPy only: ``symgrad list`` reads :meth:`Kind.shape_meaning` without importing 
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, ClassVar
 
@@ -127,6 +128,33 @@ class Kind(ABC):
         """The sizes ``symgrad derive --shape`` makes concrete (affine's N, IN, OUT), or
         None when the derivation does not depend on them."""
         return None
+
+    #: The most numbers ``--shape`` may hold for this kind (None: as many as an array's
+    #: rank may have, symgrad.inputs.MAX_RANK).
+    shape_length: ClassVar[int | None] = None
+
+    def settings(self, layer: Layer, shape: Shape) -> dict[str, int]:
+        """The NumPy class's settings (keyword numbers, not arrays: a convolution's stride
+        and padding) that ``--shape`` gives, by the names in ``layer.settings``."""
+        return {}
+
+    def instance_couplings(
+        self, layer: Layer, name: str, shape: Shape, out_shape: Shape, instance: object
+    ) -> Couplings | None:
+        """:meth:`couplings` for one layer object, which may hold what they depend on (a
+        convolution's window, stride and padding); by default :meth:`couplings`."""
+        return self.couplings(layer, name, shape, out_shape)
+
+
+def _initialised(
+    layer: Layer, shapes: dict[str, Shape], rng: np.random.Generator, dtype: np.dtype
+) -> list[np.ndarray]:
+    """The layer's parameters as the book initialises them: the first (the weight)
+    0.01·randn, the rest (biases) zeros, in ``dtype``."""
+    weight, *biases = layer.params
+    arrays = [WEIGHT_SCALE * rng.standard_normal(shapes[weight])]
+    arrays += [np.zeros(shapes[bias]) for bias in biases]
+    return [a.astype(dtype) for a in arrays]
 
 
 def _two_sizes(kind: Kind, layer: Layer, shape: Shape) -> Shape:
@@ -269,8 +297,11 @@ class Affine(Kind):
     def network_shapes(
         self, layer: Layer, in_shape: Shape, argument: object | None
     ) -> tuple[dict[str, Shape], Shape]:
-        _rows_of_features(layer, in_shape, "IN")
-        shapes = self.array_shapes(layer, (in_shape[1], argument), batch=in_shape[0])
+        if len(in_shape) < 2:
+            _rows_of_features(layer, in_shape, "IN")
+        # Images (N×C×H×W, after a pooling) are flattened to rows, as the book's Affine does.
+        features = math.prod(in_shape[1:])
+        shapes = self.array_shapes(layer, (features, argument), batch=in_shape[0])
         return {name: shapes[name] for name in layer.params}, (in_shape[0], argument)
 
     def build(
@@ -282,10 +313,7 @@ class Affine(Kind):
         dtype: np.dtype,
     ) -> tuple[object, Shape]:
         shapes, out_shape = self.network_shapes(layer, in_shape, argument)
-        weight, *biases = layer.params
-        arrays = [WEIGHT_SCALE * rng.standard_normal(shapes[weight])]
-        arrays += [np.zeros(shapes[bias]) for bias in biases]
-        return _constructed(layer, arrays, dtype), out_shape
+        return layer.numpy_class(*_initialised(layer, shapes, rng, dtype)), out_shape
 
     def derivation_sizes(self, layer: Layer, shapes: dict[str, Shape]) -> Shape | None:
         return (*shapes[layer.inputs[0]], shapes[layer.params[0]][1])
@@ -395,18 +423,266 @@ class ColumnWise(Kind):
         return _constructed(layer, arrays, dtype), out_shape
 
 
+def _key_values(layer: Layer, text: str, allowed: tuple[str, ...]) -> dict[str, int]:
+    """``pad=1:stride=2`` → {"pad": 1, "stride": 2}, each a non-negative integer among
+    ``allowed``."""
+    values = {}
+    for part in filter(None, (p.strip() for p in text.split(":"))):
+        key, equals, value = (t.strip() for t in part.partition("="))
+        if not equals or key not in allowed or not value.isdigit():
+            raise SymgradError(
+                _("'{name}:…{part}': expected {allowed}, each =INTEGER, after ':'").format(
+                    name=layer.name, part=part, allowed=" or ".join(allowed)
+                )
+            )
+        values[key] = int(value)
+    return values
+
+
+def _sizes(layer: Layer, text: str, count: int, example: str) -> tuple[int, ...]:
+    """``30x5x5`` → (30, 5, 5): ``count`` positive sizes (one stands for a square)."""
+    parts = [p.strip() for p in text.split("x")]
+    if not all(p.isdigit() and int(p) > 0 for p in parts) or len(parts) not in (1, count):
+        raise SymgradError(
+            _("'{name}:{text}': expected sizes like {name}:{example}").format(
+                name=layer.name, text=text, example=example
+            )
+        )
+    return tuple(int(p) for p in parts) if len(parts) == count else (int(parts[0]),) * count
+
+
+def _images(layer: Layer, in_shape: Shape) -> Shape:
+    if len(in_shape) != 4:
+        raise SymgradError(
+            _("{name} takes images (N,C,H,W); its input here is {shape}").format(
+                name=layer.name, shape="×".join(map(str, in_shape))
+            )
+        )
+    return in_shape
+
+
+def _windows(layer: Layer, size: Shape, window: Shape, stride: int, pad: int) -> Shape:
+    """The output's height and width; one line when no window fits or the stride is 0."""
+    if stride <= 0:
+        raise SymgradError(_("{name}: the stride must be positive").format(name=layer.name))
+    out = tuple((n + 2 * pad - k) // stride + 1 for n, k in zip(size, window, strict=True))
+    if min(out) <= 0:
+        raise SymgradError(
+            _("{name}: a {window} window does not fit in {size} with padding {pad}").format(
+                name=layer.name,
+                window="×".join(map(str, window)),
+                size="×".join(map(str, size)),
+                pad=pad,
+            )
+        )
+    return out
+
+
+def _window_couplings(
+    shape: Shape, out_shape: Shape, window: Shape, stride: int, pad: int
+) -> Couplings:
+    """Rows and columns of images (axes 2 and 3) coupled through windows of this size,
+    stride and padding; none where the output is not the size they make."""
+    from symgrad.numeric.structure import Window
+
+    out = tuple((n + 2 * pad - k) // stride + 1 for n, k in zip(shape[2:], window, strict=True))
+    if len(shape) != 4 or out != tuple(out_shape[2:]):
+        return ()
+    return tuple(
+        Window(axis, axis, k, stride, -pad) for axis, k in zip((2, 3), window, strict=True)
+    )
+
+
+class Convolution(Kind):
+    """y[n,f,i,j] = Σ_{c,p,q} W[f,c,p,q]·x[n,c,i·s+p−pad, j·s+q−pad] + b[f]: the input x
+    (N×C×H×W), the first parameter W (F×C×KH×KW), the second b (F); settings stride and
+    padding. ``--shape N,C,H,W,F,K[,S,P]``: x's shape, F filters of K×K, stride S (1) and
+    padding P (0); in a spec ``conv:30x5x5`` (F×KH×KW), ``conv:16x3x3:pad=1:stride=2``."""
+
+    shape_length = 8
+
+    def shape_meaning(self, layer: Layer) -> str:
+        return _("N,C,H,W,F,K[,S,P]: x's shape, F filters K×K, stride, padding")
+
+    def _read(self, layer: Layer, shape: Shape) -> tuple[Shape, Shape, int, int]:
+        if not 6 <= len(shape) <= 8:
+            raise SymgradError(
+                _("{name} takes --shape {meaning}, got {shape}").format(
+                    name=layer.name,
+                    meaning=self.shape_meaning(layer),
+                    shape=",".join(map(str, shape)),
+                )
+            )
+        n, c, h, w, filters, k, *rest = shape
+        stride = rest[0] if rest else 1
+        pad = rest[1] if len(rest) > 1 else 0  # --shape sizes are positive: 0 by omission
+        _windows(layer, (h, w), (k, k), stride, pad)
+        return (n, c, h, w), (filters, c, k, k), stride, pad
+
+    def array_shapes(self, layer: Layer, shape: Shape, batch: int) -> dict[str, Shape]:
+        x, weights, _stride, _pad = self._read(layer, shape)
+        weight, bias = layer.params
+        return {layer.inputs[0]: x, weight: weights, bias: (weights[0],)}
+
+    def settings(self, layer: Layer, shape: Shape) -> dict[str, int]:
+        _x, _w, stride, pad = self._read(layer, shape)
+        return dict(zip(layer.settings, (stride, pad), strict=True))
+
+    def couplings(
+        self, layer: Layer, name: str, shape: Shape, out_shape: Shape
+    ) -> Couplings | None:
+        # x's images are y's images; W's filters and b's entries are y's channels.
+        known = {layer.inputs[0]: ((0, 0),), layer.params[0]: ((0, 1),), layer.params[1]: ((0, 1),)}
+        pairs = known.get(name)
+        if pairs is None or len(out_shape) != 4:
+            return None
+        return pairs if all(shape[p] == out_shape[q] for p, q in pairs) else None
+
+    def instance_couplings(
+        self, layer: Layer, name: str, shape: Shape, out_shape: Shape, instance: object
+    ) -> Couplings | None:
+        # x[n, c, h, w] reaches y[n, :, i, j] only where window (i, j) covers (h, w):
+        # elements KH rows (KW columns) apart share no window and are perturbed together.
+        known = self.couplings(layer, name, shape, out_shape)
+        settings = layer.settings_of(instance)
+        if name != layer.inputs[0] or known is None or settings is None:
+            return known
+        _filters, _channels, kh, kw = np.shape(getattr(instance, layer.params[0]))
+        stride, pad = (settings[k] for k in layer.settings)
+        return (*known, *_window_couplings(shape, out_shape, (kh, kw), stride, pad))
+
+    def sweep_shape(self, layer: Layer) -> Shape:
+        return (1, *layer.default_shape[1:])
+
+    def spec_argument(self, layer: Layer, text: str) -> object | None:
+        sizes, _colon, rest = text.partition(":")
+        filters, kh, kw = _sizes(layer, sizes, 3, "30x5x5")
+        options = {"stride": 1, "pad": 0, **_key_values(layer, rest, ("stride", "pad"))}
+        return (filters, kh, kw, options["stride"], options["pad"])
+
+    def spec_form(self, layer: Layer) -> str:
+        return f"{layer.name}:FxKHxKW"
+
+    def network_shapes(
+        self, layer: Layer, in_shape: Shape, argument: object | None
+    ) -> tuple[dict[str, Shape], Shape]:
+        n, c, h, w = _images(layer, in_shape)
+        filters, kh, kw, stride, pad = argument
+        out = _windows(layer, (h, w), (kh, kw), stride, pad)
+        weight, bias = layer.params
+        return {weight: (filters, c, kh, kw), bias: (filters,)}, (n, filters, *out)
+
+    def build(
+        self,
+        layer: Layer,
+        in_shape: Shape,
+        argument: object | None,
+        rng: np.random.Generator,
+        dtype: np.dtype,
+    ) -> tuple[object, Shape]:
+        shapes, out_shape = self.network_shapes(layer, in_shape, argument)
+        settings = dict(zip(layer.settings, argument[3:], strict=True))
+        return layer.numpy_class(*_initialised(layer, shapes, rng, dtype), **settings), out_shape
+
+
+class Pooling(Kind):
+    """y[n,c,i,j] from the window x[n,c, i·s … i·s+K−1, j·s … j·s+K−1] (its maximum, its
+    mean): the input x (N×C×H×W), no parameters, settings window and stride.
+    ``--shape N,C,H,W,K[,S]``: x's shape, a K×K window, stride S (K); in a spec
+    ``maxpool:2`` (2×2, stride 2), ``maxpool:3:stride=1``."""
+
+    shape_length = 6
+
+    def shape_meaning(self, layer: Layer) -> str:
+        return _("N,C,H,W,K[,S]: x's shape, a K×K window, stride (K)")
+
+    def _read(self, layer: Layer, shape: Shape) -> tuple[Shape, int, int]:
+        if len(shape) not in (5, 6):
+            raise SymgradError(
+                _("{name} takes --shape {meaning}, got {shape}").format(
+                    name=layer.name,
+                    meaning=self.shape_meaning(layer),
+                    shape=",".join(map(str, shape)),
+                )
+            )
+        n, c, h, w, k, *rest = shape
+        stride = rest[0] if rest else k
+        _windows(layer, (h, w), (k, k), stride, 0)
+        return (n, c, h, w), k, stride
+
+    def array_shapes(self, layer: Layer, shape: Shape, batch: int) -> dict[str, Shape]:
+        return {layer.inputs[0]: self._read(layer, shape)[0]}
+
+    def settings(self, layer: Layer, shape: Shape) -> dict[str, int]:
+        _x, k, stride = self._read(layer, shape)
+        return dict(zip(layer.settings, (k, k, stride), strict=True))
+
+    def couplings(
+        self, layer: Layer, name: str, shape: Shape, out_shape: Shape
+    ) -> Couplings | None:
+        # Each image's channel is pooled on its own.
+        if name != layer.inputs[0] or len(out_shape) != 4 or shape[:2] != out_shape[:2]:
+            return None
+        return ((0, 0), (1, 1))
+
+    def instance_couplings(
+        self, layer: Layer, name: str, shape: Shape, out_shape: Shape, instance: object
+    ) -> Couplings | None:
+        # Within a channel, x[h, w] reaches only the windows that cover it.
+        known = self.couplings(layer, name, shape, out_shape)
+        settings = layer.settings_of(instance)
+        if known is None or settings is None:
+            return known
+        kh, kw, stride = (settings[k] for k in layer.settings)
+        return (*known, *_window_couplings(shape, out_shape, (kh, kw), stride, 0))
+
+    def sweep_shape(self, layer: Layer) -> Shape:
+        return (1, *layer.default_shape[1:])
+
+    def spec_argument(self, layer: Layer, text: str) -> object | None:
+        sizes, _colon, rest = text.partition(":")
+        kh, kw = _sizes(layer, sizes, 2, "2")
+        options = {"stride": kh, **_key_values(layer, rest, ("stride",))}
+        return (kh, kw, options["stride"])
+
+    def spec_form(self, layer: Layer) -> str:
+        return f"{layer.name}:K"
+
+    def network_shapes(
+        self, layer: Layer, in_shape: Shape, argument: object | None
+    ) -> tuple[dict[str, Shape], Shape]:
+        n, c, h, w = _images(layer, in_shape)
+        kh, kw, stride = argument
+        return {}, (n, c, *_windows(layer, (h, w), (kh, kw), stride, 0))
+
+    def build(
+        self,
+        layer: Layer,
+        in_shape: Shape,
+        argument: object | None,
+        rng: np.random.Generator,
+        dtype: np.dtype,
+    ) -> tuple[object, Shape]:
+        settings = dict(zip(layer.settings, argument, strict=True))
+        return layer.numpy_class(**settings), self.network_shapes(layer, in_shape, argument)[1]
+
+
 ELEMENTWISE = Elementwise()
 MASKED = Masked()
 AFFINE = Affine()
 ROW_WISE = RowWise()
 ROW_LOSS = RowLoss()
 COLUMN_WISE = ColumnWise()
+CONVOLUTION = Convolution()
+POOLING = Pooling()
 
 __all__ = [
     "AFFINE",
     "COLUMN_WISE",
+    "CONVOLUTION",
     "ELEMENTWISE",
     "MASKED",
+    "POOLING",
     "ROW_LOSS",
     "ROW_WISE",
     "WEIGHT_SCALE",

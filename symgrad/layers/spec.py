@@ -28,7 +28,9 @@ def random_labels(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarra
     return labels if len(shape) == 2 else labels[0]
 
 
-Domain = Literal["real", "away_from_zero", "probability"]
+Domain = Literal["real", "away_from_zero", "probability", "distinct"]
+# "distinct": every two values at least this share of their size (and of 1) apart
+DISTINCT_GAP = 0.1
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,12 @@ class Layer:
         inputs: forward arguments that are differentiated, in ``forward``'s order.
         params: constructor arrays whose gradients ``backward`` stores as ``d<name>``.
         labels: forward arguments that are data, not differentiated (after ``inputs``).
+        settings: the NumPy constructor's keyword numbers that are not arrays (a
+            convolution's ``stride`` and ``pad``), kept on the object under these names
+            as the book's classes keep them; their values come from the kind.
         domain: where random inputs are drawn; ``away_from_zero`` keeps clear of a kink
-            or a pole at 0, ``probability`` draws from [0.4, 1), clear of log's pole.
+            or a pole at 0, ``probability`` draws from [0.4, 1), clear of log's pole,
+            ``distinct`` keeps every two values apart (a max pooling's ties are kinks).
         label_values: what the labels hold (one-hot rows, 0/1 per element, real
             targets): how a check and a ``symgrad net`` spec draw them.
         scores_are_samples: every entry of the input is a sample of its own (binary
@@ -96,6 +102,7 @@ class Layer:
     inputs: tuple[str, ...]
     params: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
+    settings: tuple[str, ...] = ()
     domain: Domain = "real"
     label_values: LabelValues = ONE_HOT
     scores_are_samples: bool = False
@@ -134,11 +141,21 @@ class Layer:
         """The arrays a gradient is taken of: the inputs, then the parameters."""
         return (*self.inputs, *self.params)
 
-    def output(self, arrays: Mapping[str, np.ndarray]) -> Any:
+    def output(
+        self, arrays: Mapping[str, np.ndarray], settings: Mapping[str, int] | None = None
+    ) -> Any:
         """The NumPy class's forward on arrays by name, on a fresh object (catalog
         classes never write into their arguments: tests/test_numpy_layers.py)."""
-        layer = self.numpy_class(*(arrays[p] for p in self.params))
+        layer = self.numpy_class(*(arrays[p] for p in self.params), **(settings or {}))
         return layer.forward(*(arrays[n] for n in (*self.inputs, *self.labels)))
+
+    def settings_of(self, obj: Any) -> dict[str, int] | None:
+        """The settings a layer object holds (``obj.stride``, ``obj.pad``), or None when it
+        lacks one of them or one is not an integer."""
+        values = {name: getattr(obj, name, None) for name in self.settings}
+        if not all(isinstance(v, int | np.integer) for v in values.values()):
+            return None
+        return {name: int(v) for name, v in values.items()}
 
     @property
     def elementwise(self) -> bool:
@@ -153,14 +170,32 @@ def sample(domain: Domain, shape: tuple[int, ...], rng: np.random.Generator) -> 
     and stopping, never six positives by chance. ``probability`` gives values in
     [0.4, 1), where log is far enough from its pole at 0 for every method's steps:
     five-point's reach ±2h in float32 is about 0.27, and at y = 0.25 its error there
-    outgrew the bound."""
+    outgrew the bound. ``distinct`` keeps every two values apart (:func:`_distinct`)."""
     if domain == "probability":
         return rng.uniform(0.4, 1.0, size=shape)
+    if domain == "distinct":
+        return _distinct(rng.standard_normal(shape))
     values = rng.standard_normal(shape)
     if domain == "away_from_zero":
         signs = rng.permutation(np.resize((1.0, -1.0), values.size)).reshape(shape)
         values = (0.25 + abs(values)) * signs
     return values
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The values, each pushed up from the next smaller one until they are at least
+    DISTINCT_GAP·max(1, |value|) apart. Two elements of a max pooling's window that
+    nearly tie are a kink within reach of a stencil (five-point's ±2h is 8% of |x| in
+    float32), beyond the step the kink check probes at: a false alarm at seed 1."""
+    flat = values.ravel()
+    order = np.argsort(flat, kind="stable")
+    spread = flat[order].copy()
+    for k in range(1, spread.size):
+        floor = spread[k - 1] + DISTINCT_GAP * max(1.0, abs(spread[k - 1]))
+        spread[k] = max(spread[k], floor)
+    out = np.empty_like(flat)
+    out[order] = spread
+    return out.reshape(values.shape)
 
 
 def seeded_rng(seed: int) -> np.random.Generator:

@@ -47,7 +47,31 @@ from symgrad.numeric.differences import (
 )
 from symgrad.numeric.methods import Method
 
-Couplings = tuple[tuple[int, int], ...]
+
+@dataclass(frozen=True)
+class Window:
+    """A coupling through a window: input axis ``p`` and output axis ``q``, where A[e]
+    changes only the outputs o whose window o[q]·stride + offset … + size − 1 holds e[p]
+    (a convolution's or a pooling's rows; offset = −padding).
+
+    Elements ``size`` apart along p share no window, so a pack takes every size-th one:
+    ``size`` groups along the axis instead of one per element.
+    """
+
+    p: int
+    q: int
+    size: int
+    stride: int = 1
+    offset: int = 0
+
+    def incidence(self, inputs: int, outputs: int) -> np.ndarray:
+        """(inputs, outputs) of 0/1: 1 where output o's window holds input e."""
+        e, o = np.arange(inputs)[:, None], np.arange(outputs)[None, :]
+        start = o * self.stride + self.offset
+        return ((e >= start) & (e < start + self.size)).astype(np.float64)
+
+
+Couplings = tuple[tuple[int, int] | Window, ...]
 # A pack: its index into x (plain, or index arrays), and None or its elements' coupled
 # indices into the footprint sums.
 Pack = tuple[tuple[Any, ...], tuple[np.ndarray, ...] | None]
@@ -116,14 +140,20 @@ class Grouping:
     def __post_init__(self) -> None:
         self.shape = tuple(int(n) for n in self.shape)
         self.out_shape = tuple(int(n) for n in self.out_shape)
-        pairs = tuple(sorted((int(p), int(q)) for p, q in self.couplings))
+        windows = tuple(c for c in self.couplings if isinstance(c, Window))
+        exact = tuple(sorted((int(p), int(q)) for p, q in set(self.couplings) - set(windows)))
+        pairs = tuple(sorted((*exact, *((w.p, w.q) for w in windows))))
         inputs, outputs = [p for p, _ in pairs], [q for _, q in pairs]
         if len(set(inputs)) != len(inputs) or len(set(outputs)) != len(outputs):
             raise ValueError(f"each axis may be coupled once: {pairs}")
-        for p, q in pairs:
+        for p, q in exact:
             if self.shape[p] != self.out_shape[q]:
                 raise ValueError(f"axis {p} ({self.shape[p]}) ≠ output axis {q}")
-        self.couplings = pairs
+        self.couplings = tuple(sorted((*exact, *windows), key=_input_axis))
+        self._windows = {w.p: w for w in windows}
+        # Which outputs hold each input index along a window's axis, and, per pack (a
+        # residue r), which of the pack's elements owns each output: rows r, r + size, ….
+        self._incidence = {w.p: w.incidence(self.shape[w.p], self.out_shape[w.q]) for w in windows}
         # Summing a footprint: every output axis that is not coupled is summed away; the
         # coupled ones remain, ordered by q, and are put into the input's axis order.
         coupled_q = sorted(outputs)
@@ -136,18 +166,23 @@ class Grouping:
     @property
     def coupled(self) -> tuple[int, ...]:
         """The input axes that are coupled to an output axis."""
-        return tuple(p for p, _ in self.couplings)
+        return tuple(_input_axis(c) for c in self.couplings)
 
     @property
     def elementwise(self) -> bool:
         """Each output element is the footprint of the input element of the same index."""
-        return self.shape == self.out_shape and self._summed == () and self._in_order
+        same = self.shape == self.out_shape and self._summed == () and self._in_order
+        return same and not self._windows
 
     @property
     def groups(self) -> int:
         """Forwards per displacement for the whole array: the product of the sizes of the
-        input axes that are not coupled."""
-        return math.prod(n for p, n in enumerate(self.shape) if p not in self.coupled)
+        input axes that are not coupled, and of the window's size along a window's axis."""
+        return math.prod(
+            min(n, self._windows[p].size) if p in self._windows else n
+            for p, n in enumerate(self.shape)
+            if p not in self.coupled or p in self._windows
+        )
 
     def describe(self, name: str = "x", output: str = "out") -> str:
         """In words: ``W: 784 groups (axis 1 ↔ out axis 1)``."""
@@ -162,7 +197,11 @@ class Grouping:
             _("axis {axis} ↔ {output} axis {output_axis}").format(
                 axis=p, output=output, output_axis=q
             )
-            for p, q in self.couplings
+            if p not in self._windows
+            else _("axis {axis} ↔ {output} axis {output_axis} in windows of {size}").format(
+                axis=p, output=output, output_axis=q, size=self._windows[p].size
+            )
+            for p, q in ((_input_axis(c), _output_axis(c)) for c in self.couplings)
         )
         return _("{name}: {groups} ({couplings})").format(name=name, groups=count, couplings=pairs)
 
@@ -194,14 +233,18 @@ class Grouping:
         (its index into x, and None or the elements' coupled indices into its footprint
         sums when those are not simply all of them).
         """
-        coupled = self.coupled
+        coupled, windows = self.coupled, self._windows
         if todo is None:
-            free = [p for p in range(len(self.shape)) if p not in coupled]
+            # Along a window's axis a pack takes every size-th element, from residue r.
+            free = [p for p in range(len(self.shape)) if p not in coupled or p in windows]
+            counts = [
+                min(windows[p].size, self.shape[p]) if p in windows else self.shape[p] for p in free
+            ]
             packs: list[Pack] = []
-            for index in np.ndindex(*(self.shape[p] for p in free)):
+            for index in np.ndindex(*counts):
                 selection: list[int | slice] = [slice(None)] * len(self.shape)
                 for axis, i in zip(free, index, strict=True):
-                    selection[axis] = i
+                    selection[axis] = slice(i, None, windows[axis].size) if axis in windows else i
                 packs.append((tuple(selection), None))
             return packs
         coords = np.nonzero(todo)
@@ -218,6 +261,12 @@ class Grouping:
         counts = np.diff(np.r_[starts, ranked.size])
         rank = np.empty_like(order)
         rank[order] = np.arange(ranked.size) - np.repeat(starts, counts)
+        if windows:  # elements of different residues along a window's axis may share one
+            residues = np.ravel_multi_index(
+                tuple(coords[p] % windows[p].size for p in windows),
+                tuple(windows[p].size for p in windows),
+            )
+            rank = np.unique(residues * (rank.max() + 1) + rank, return_inverse=True)[1]
         by_rank = np.argsort(rank, kind="stable")
         bounds = np.cumsum(np.bincount(rank))
         packs = []
@@ -256,11 +305,59 @@ class Grouping:
             self._sizes = (dout, np.abs(np.asarray(dout, dtype=np.float64)))
         return self._sizes[1]
 
-    def _attributed(self, contributions: np.ndarray) -> np.ndarray:
+    def _attributed(self, contributions: np.ndarray, batch: Sequence[Pack] | None = None):
         """(packs, *out_shape) → (packs, *coupled sizes in input order): each element's
-        share, the sum over its footprint."""
+        share, the sum over its footprint.
+
+        Along a window's axis an output belongs to several elements' footprints: with the
+        ``batch`` of packs the outputs went with, each pack's shares are over its own
+        elements (one in every window's size), a list of arrays; without, every element's
+        share over its whole footprint (what one element alone would see)."""
         summed = contributions.sum(axis=self._summed_axes) if self._summed else contributions
-        return summed if self._in_order else np.transpose(summed, self._transposed)
+        shared = summed if self._in_order else np.transpose(summed, self._transposed)
+        if not self._windows:
+            return shared
+        axes = {p: 1 + k for k, p in enumerate(self.coupled)}
+        if batch is None:
+            for p, incidence in self._incidence.items():
+                shared = np.moveaxis(np.tensordot(shared, incidence, ([axes[p]], [1])), -1, axes[p])
+            return shared
+        shares = []
+        for row, pack in enumerate(batch):
+            share = shared[row : row + 1]
+            for p, residue in self._residues(pack).items():
+                owners = self._incidence[p][residue :: self._windows[p].size]
+                share = np.moveaxis(np.tensordot(share, owners, ([axes[p]], [1])), -1, axes[p])
+            shares.append(share[0])
+        return shares
+
+    def _residues(self, pack: Pack) -> dict[int, int]:
+        """Along each window's axis, the residue of the pack's elements (all alike)."""
+        members, slots = pack
+        if slots is None:
+            return {p: members[p].start for p in self._windows}
+        position = {p: k for k, p in enumerate(self.coupled)}
+        return {p: int(slots[position[p]][0]) % w.size for p, w in self._windows.items()}
+
+    def _within(self, pack: Pack) -> tuple[Any, ...] | None:
+        """For a pack of scattered elements, their indices into the pack's own shares
+        (along a window's axis, their rank among the elements of their residue)."""
+        _members, slots = pack
+        if slots is None:
+            return None
+        return tuple(
+            index // self._windows[p].size if p in self._windows else index
+            for p, index in zip(self.coupled, slots, strict=True)
+        )
+
+    def _own(self, own: np.ndarray, pack: Pack, part: tuple[Any, ...]) -> np.ndarray:
+        """The pack's elements' part of ``own`` (every element's footprint share)."""
+        members, slots = pack
+        if slots is not None:
+            return own[slots]
+        if self._windows:
+            return own[tuple(members[p] for p in self.coupled)]
+        return own[part]
 
     def _outside(self, base, stacked, combine, size) -> list[tuple[float, np.ndarray] | None]:
         """Per combined magnitude m: its dout-weighted total over all outputs at x, and the
@@ -444,16 +541,26 @@ class Grouping:
                 for name, weights in self.weights.items():
                     targets.append((spread[name][0], weights[part] * np.abs(c), None))
             for target, contributions, rest in targets:
-                shares = self._attributed(np.broadcast_to(contributions, np.shape(c)))
-                for row, (members, slots) in enumerate(batch):
-                    share = shares[row] if slots is None else shares[row][slots]
+                shares = self._attributed(np.broadcast_to(contributions, np.shape(c)), batch)
+                for row, pack in enumerate(batch):
+                    members, slots = pack
+                    within = self._within(pack) if self._windows else slots
+                    share = shares[row] if slots is None else shares[row][within]
                     if rest is not None:  # what lies outside the footprint, unperturbed
                         total, own = rest
-                        share = share + (total - (own[part] if slots is None else own[slots]))
+                        share = share + (total - self._own(own, pack, part))
                     if part:
                         target[part] = share
                     else:
                         target[members] = share
+
+
+def _input_axis(coupling: tuple[int, int] | Window) -> int:
+    return coupling.p if isinstance(coupling, Window) else coupling[0]
+
+
+def _output_axis(coupling: tuple[int, int] | Window) -> int:
+    return coupling.q if isinstance(coupling, Window) else coupling[1]
 
 
 def elementwise_couplings(shape: Sequence[int], out_shape: Sequence[int]) -> Couplings:

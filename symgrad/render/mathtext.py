@@ -121,8 +121,19 @@ class _UnicodeBase(_WholeFloats, PlainPrinter):
     def _print_KroneckerDelta(self, expr):
         return "δ_" + "".join(map(str, expr.args))  # δᵢⱼ below
 
+    def _print_Piecewise(self, expr):
+        # Inside a formula (a top-level one reads "… where …, … otherwise"): a value that
+        # is 0 unless its condition holds reads value·[condition], Iverson's bracket.
+        if len(expr.args) == 2 and expr.args[1] == (0, sp.true):
+            value, condition = expr.args[0]
+            parts = condition.args if isinstance(condition, sp.And) else (condition,)
+            return f"{self.parenthesize(value, 50)}·[{', '.join(map(self._print, parts))}]"
+        return super()._print_Piecewise(expr)
+
     def _print_Sum(self, expr):
-        (index, *_), *_ = expr.limits
+        indices = [str(index) for index, *_ in expr.limits]
+        # Σₖ for one index, Σ_{c,p,q} for several (an indexed layer's sums).
+        index = indices[0] if len(indices) == 1 else "{" + ",".join(indices) + "}"
         body = self._print(expr.function)
         # A sum of terms is summed whole: Σₖ (tₖ·log(yₖ) + …), never Σₖ tₖ·log(yₖ) + ….
         return f"Σ_{index} ({body})" if isinstance(expr.function, sp.Add) else f"Σ_{index} {body}"

@@ -154,7 +154,8 @@ def derivation(report: Derivation) -> RenderableType:
         label = f"d{pretty(name)}" if report.matrix or report.walk else partial(report.output, name)
         if name in whole:
             label = whole_derivative(report.output, name)
-        shape = f"   ({report.shapes.get(name, '')})" if report.matrix else ""
+        # An indexed layer's gradient is labelled with its element, dW[f, c, p, q].
+        shape = f"   ({report.shapes.get(name.partition('[')[0], '')})" if report.matrix else ""
         parts.append(Prose.assemble("  ", label, " = ", (pretty(value), "bold green"), shape))
     for extra in report.extra_derivatives:
         parts.append(
@@ -303,7 +304,8 @@ def catalog(rows: list[dict[str, str]]) -> RenderableType:
         table.add_column(_("forward"), overflow="fold", ratio=1)
         table.add_column(_("derivative"), overflow="fold", ratio=1)
         for row in members:
-            table.add_row(row["layer"], row["forward"], row["derivative"])
+            # Text, not markup: an indexed formula's x[n, c, h, w] is no style tag.
+            table.add_row(*map(Text, (row["layer"], row["forward"], row["derivative"])))
         parts.append(table)
     return Group(*parts)
 

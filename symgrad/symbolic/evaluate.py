@@ -30,6 +30,10 @@ FUNCTIONS: dict[type, Callable[..., Any]] = {
     sp.Abs: np.abs,
     sp.erf: erf,
     sp.erfc: erfc,
+    # A max pooling's derivative, Heaviside(x₁ − Max(x₂, …)): lambdify rewrites it into
+    # nested conditionals that NumPy arrays cannot take beyond a few arguments.
+    sp.Heaviside: lambda u, at_zero=0.5: np.heaviside(u, at_zero),
+    sp.Max: lambda *values: functools.reduce(np.maximum, values),
 }
 RELATIONS: dict[type, Callable[..., Any]] = {
     sp.StrictGreaterThan: np.greater,
