@@ -72,6 +72,19 @@ def second_derivation(report: SecondDerivation) -> str:
         r"\begin{align*}",
         rf"{symbol(report.output)} &= {latex(report.forward)} \\",
     ]
+    if report.products:  # a matrix layer: the backward and H·v at matrix level
+        lines += [
+            rf"\mathrm{{d}}{symbol(name)} &= {latex(value)} \\"
+            for name, value in report.first.items()
+        ]
+        lines.append(
+            r" \\ ".join(
+                rf"(H v)_{{{symbol(name)}}} &= {latex(value)}"
+                for name, value in report.products.items()
+            )
+        )
+        lines.append(r"\end{align*}")
+        return "\n".join(lines)
     lines += [
         rf"{partial(report.output, name)} &= {latex(value)} \\"
         for name, value in report.first.items()
