@@ -316,7 +316,9 @@ def check_layer(
     model (:func:`symgrad.checking.layer.check_layer` says how). An activation in
     numpy-ml's convention (``fn``, ``grad``, optionally ``grad2``; no forward/backward)
     is checked as such, grad against fn and grad2 against grad
-    (:func:`symgrad.checking.activation.check_activation`).
+    (:func:`symgrad.checking.activation.check_activation`). A layer with ``hvp(x, v)``
+    beside forward and backward has it checked too, against the numeric derivative of
+    its backward (:func:`symgrad.checking.hessian.check_hvp`).
 
     Args:
         layer: the object; its own arrays are as they were afterwards.
@@ -342,6 +344,7 @@ def check_layer(
         naming the fix), ``.checked`` and the comparison table.
     """
     from symgrad.checking.activation import check_activation, follows_protocol
+    from symgrad.checking.hessian import check_hvp, has_hvp, merged
     from symgrad.checking.layer import check_layer as check
 
     options = {
@@ -355,7 +358,7 @@ def check_layer(
         "timeout": parse_timeout(timeout),
     }
     if not follows_protocol(layer):
-        return check(
+        report = check(
             layer,
             *inputs,
             constants=constants,
@@ -364,6 +367,10 @@ def check_layer(
             strict=strict,
             **options,
         )
+        if not has_hvp(layer):
+            return report
+        del options["fast"]  # a Hessian-vector product is checked element by element
+        return merged(report, check_hvp(layer, *inputs, constants=constants, **options))
     if constants or params or keywords:
         from symgrad.errors import SymgradError
 
