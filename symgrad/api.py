@@ -62,7 +62,7 @@ def derive(
             derivation then shows concrete shapes (with ``batch`` rows of X) instead of
             N×IN, IN×OUT. Other layers' derivations do not depend on it.
         batch: rows of X when ``shape`` is given.
-        order: 2 for the second derivatives (elementwise layers and expressions).
+        order: 2 for the second derivatives (every catalog layer, and expressions).
 
     Returns:
         A :class:`~symgrad.reports.Derivation`: the forward expression, the graph's nodes
@@ -70,10 +70,11 @@ def derive(
         (in the output y, and the label t, where the note writes them that way). At
         order 2 a :class:`~symgrad.reports.SecondDerivation`: the Hessian's entries, for
         one input in the output (sigmoid's y(1 − y)(1 − 2y)), with the step that gets
-        there.
+        there; for affine the Hessian-vector product at matrix level.
 
     Raises:
-        SymgradError: for order 2 of a matrix or class layer (not derived yet).
+        SymgradError: for order 2 of a layer whose SymPy form derives no second
+            derivatives.
     """
     from symgrad.graph.targets import resolve
     from symgrad.symbolic.cache import remember

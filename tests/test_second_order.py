@@ -316,3 +316,19 @@ def test_softplus_second_derivative_is_the_sigmoids_own():
     sigmoid = sp.Function("sigmoid")(x)
     assert sp.expand(report.second["x", "x"] - sigmoid * (1 - sigmoid)) == 0
     assert "sigmoid's own derivative" in report.notes[0]
+
+
+def test_affines_products_read_back_from_json_and_latex(symgrad):
+    run = symgrad("derive", "affine", "--order", "2", "--json")
+    assert run.code == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["symbols"]["vW"] == ["IN", "OUT"] and data["symbols"]["dY"] == ["N", "OUT"]
+    sizes = {d: sp.Symbol(d, integer=True, positive=True) for d in ("N", "IN", "OUT")}
+    names = {
+        name: sp.MatrixSymbol(name, *(sizes.get(d, 1) if d != "1" else 1 for d in shape))
+        for name, shape in data["symbols"].items()
+    }
+    product = sp.sympify(data["products"]["X"], locals=names)
+    assert product == names["dY"] * names["vW"].T
+    latex = symgrad("derive", "affine", "--order", "2", "--latex")
+    assert r"(H v)_{X} &= \mathrm{d}Y vW^{T}" in latex.stdout
