@@ -136,3 +136,23 @@ def test_the_console_script(symgrad, tmp_path):
     flat = " ".join(run.stdout.split())
     assert "Tanh.hvp is not the derivative of Tanh.backward" in flat
     assert "✗ 6 of 6 wrong" in flat
+
+
+class MulWithHvp:
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x * y
+
+    def backward(self, dout):
+        return dout * self.y, dout * self.x
+
+    def hvp(self, x, v):
+        return 0 * v
+
+
+def test_an_hvp_of_one_x_beside_several_inputs_is_said_to_be_unchecked(x):
+    report = symgrad.check_layer(MulWithHvp(), x, x + 1)
+    assert report.ok  # a warning, not an error
+    (warning,) = report.warnings
+    assert "MulWithHvp.hvp(x, v) takes one x" in warning and "x, y" in warning
+    assert [g.name for g in report.comparison.gradients] == ["dx", "dy"]

@@ -74,6 +74,8 @@ MEANINGS = {
     "method-result-unusable": "an activation's fn, grad or grad2 returned something that "
     "is not an array of the input's shape.",
     "method-random": "an activation's fn, grad or grad2 gave different results for the same input.",
+    "hvp-unchecked": "a layer's hvp(x, v) takes one x, but its forward has several "
+    "differentiated inputs: the hvp is left unchecked; a warning.",
 }
 KINDS = tuple(MEANINGS)
 
@@ -802,6 +804,20 @@ def wrong_derivative(
         redo.format(derivative=derivative, function=of),
     )
     return Finding("wrong-gradient", text, subject=f"{owner}.{derivative}")
+
+
+def hvp_unchecked(owner: str, names: Sequence[str]) -> Finding:
+    """``owner.hvp(x, v)`` cannot be checked: forward differentiates several inputs."""
+    return Finding(
+        "hvp-unchecked",
+        _(
+            "{owner}.hvp(x, v) takes one x, but {owner}.forward differentiates {names}: the "
+            "hvp is not checked. Check it on a layer of one input, or give the others as "
+            "labels."
+        ).format(owner=owner, names=listed(names)),
+        severity="warning",
+        subject=f"{owner}.hvp",
+    )
 
 
 # ---------------------------------------------------------------- contained user code

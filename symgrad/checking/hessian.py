@@ -123,7 +123,8 @@ def check_hvp(
     owner = class_name(layer)
     differentiated = [k for k in range(len(inputs)) if k not in set(constants)]
     if len(differentiated) != 1:
-        return LayerCheck(owner, None)  # hvp(x, v) has one x: said by the caller's check
+        names = [input_names(layer, len(inputs))[k] for k in differentiated]
+        return LayerCheck(owner, None, (say.hvp_unchecked(owner, names),))
     position = differentiated[0]
     chosen = choose_dtype(dtype, inputs, set(constants))
     x = np.array(inputs[position], dtype=chosen, copy=True)
