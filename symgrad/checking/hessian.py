@@ -59,18 +59,26 @@ def _copied(dout: Any, dtype: np.dtype) -> Any:
     return np.array(dout, dtype=dtype, copy=True) if np.ndim(dout) else float(dout)
 
 
-class _Pair(Subject):
-    """:class:`BackwardOf` under check, its calls named after the user's methods, with the
-    direction v drawn beforehand as its dout."""
+class Directed(Subject):
+    """A backward checked as a layer, whose upstream gradient is the direction v chosen
+    beforehand: SymPy's H·v (or the forward's second differences) along the same v is
+    then its third column."""
+
+    def __init__(self, direction: np.ndarray, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.direction = direction
+
+    def upstream(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        return np.asarray(self.direction).astype(self.dtype)
+
+
+class _Pair(Directed):
+    """:class:`BackwardOf` under check, its calls named after the user's methods."""
 
     def __init__(self, owner: str, adapter: BackwardOf, x, dtype, name, guard, v) -> None:
-        super().__init__(adapter, [x], (), dtype, params=(), names=(name,), guard=guard)
+        super().__init__(v, adapter, [x], (), dtype, params=(), names=(name,), guard=guard)
         self.name = owner
         self.calls = (f"{owner}.backward", f"{owner}.hvp")
-        self.direction = v
-
-    def upstream(self, shape: tuple[int, ...], rng: np.random.Generator) -> Any:
-        return self.direction
 
 
 def symbolic_product(
@@ -215,4 +223,4 @@ def merged(first: LayerCheck, second: LayerCheck) -> LayerCheck:
     )
 
 
-__all__ = ["check_hvp", "has_hvp", "merged"]
+__all__ = ["Directed", "check_hvp", "has_hvp", "merged"]

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from symgrad.checking.containment import DEFAULT_TIMEOUT, Guard
+from symgrad.checking.hessian import Directed
 from symgrad.checking.layer import run_check
-from symgrad.checking.objects import Subject
 from symgrad.comparison.engine import check_method, fill, seeded_arrays
 from symgrad.comparison.shapes import array_shapes
 from symgrad.comparison.tolerance import TRUNCATION_MARGIN
@@ -92,18 +92,6 @@ class GradientMap:
         return parts if len(parts) > 1 else parts[0]
 
 
-class _Directed(Subject):
-    """The gradient map under check, with the direction v chosen beforehand as its dout,
-    so that the forward's second differences can be taken along the same v."""
-
-    def __init__(self, direction: np.ndarray, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.direction = direction
-
-    def upstream(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-        return self.direction.astype(self.dtype)
-
-
 def forward_column(
     layer: Layer, arrays: dict[str, np.ndarray], dout: np.ndarray, v: np.ndarray
 ) -> dict[str, Estimate]:
@@ -163,7 +151,7 @@ def compare_second(
     size = sum(arrays[n].size for n in names)
     v = rng.standard_normal(size)
     gradient_map = GradientMap(layer, arrays, dout, form.hvp_function(shapes))
-    subject = _Directed(
+    subject = Directed(
         v,
         gradient_map,
         [arrays[n] for n in names],
