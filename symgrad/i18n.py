@@ -18,7 +18,9 @@ import functools
 import gettext
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from symgrad.errors import SymgradError
 
@@ -94,6 +96,24 @@ def N_(message: str) -> str:
     return message
 
 
+@dataclass(frozen=True)
+class Message:
+    """A sentence kept in a report and translated where it is shown: reports are computed
+    once and cached (a derivation on disk), then drawn in whichever language the reader
+    has. ``Message(N_("derived with rows of {c} entries"), c=3)``; ``str()`` gives it in
+    the reader's language, with its values filled in."""
+
+    text: str
+    values: tuple[tuple[str, Any], ...] = ()
+
+    def __init__(self, text: str, **values: Any) -> None:
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "values", tuple(values.items()))
+
+    def __str__(self) -> str:
+        return _(self.text).format(**dict(self.values))
+
+
 def ngettext(singular: str, plural: str, count: int) -> str:
     """The singular or plural form for ``count``, in the reader's language."""
     return _catalog(language()).ngettext(singular, plural, count)
@@ -109,4 +129,14 @@ def listed(names: Iterable[str]) -> str:
     return functools.reduce(lambda head, name: join.format(names=head, name=name), items)
 
 
-__all__ = ["LANGUAGES", "N_", "_", "language", "listed", "ngettext", "normalise", "set_language"]
+__all__ = [
+    "LANGUAGES",
+    "N_",
+    "Message",
+    "_",
+    "language",
+    "listed",
+    "ngettext",
+    "normalise",
+    "set_language",
+]

@@ -13,6 +13,7 @@ import numpy as np
 
 from symgrad.comparison.tolerance import (
     TRUNCATION_MARGIN,
+    backward_precision,
     element_bounds,
     element_scale,
     exact_tolerance,
@@ -138,13 +139,14 @@ def check_gradient(
     estimated = None
     if isinstance(symbolic, Estimate):
         symbolic, estimated = symbolic.values, np.asarray(symbolic.error, dtype=np.float64)
+    rounds_in = backward_precision(numeric, backward)
     values = {
         "backward": np.asarray(backward, dtype=np.float64),
         "symbolic": None if symbolic is None else np.asarray(symbolic, dtype=np.float64),
         "numeric": numeric.values,
     }
     scale = element_scale(numeric, *values.values())
-    bounds = element_bounds(numeric, scale, sides.kink, values["symbolic"] is not None)
+    bounds = element_bounds(numeric, scale, sides.kink, values["symbolic"] is not None, rounds_in)
     if estimated is not None:
         for pair in ("backward_vs_symbolic", "symbolic_vs_numeric"):
             bounds[pair] = bounds[pair] + estimated
@@ -179,7 +181,7 @@ def check_gradient(
         truncation=0.0 if sides.kink[at] else float(numeric.truncation[at]),
         truncation_margin=TRUNCATION_MARGIN,
         rounding=float(numeric.rounding[at]),
-        exact=float(exact_tolerance(numeric.dtype, scale[at])),
+        exact=float(exact_tolerance(rounds_in, scale[at])),
         float64_tolerance=(
             float64_equivalent(numeric, scale, at, fixed_step)
             if numeric.dtype != np.float64

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from html import escape
 
+from symgrad.i18n import _
 from symgrad.render.dot import BACKWARD_COLOUR, FONT, FORWARD_COLOUR, node_id, quote
 from symgrad.render.mathtext import pretty
 from symgrad.render.terminal import derivative_label, partial
@@ -56,7 +57,7 @@ def _above(report: Derivation, name: str) -> str:
 def derivation(report: Derivation) -> str:
     """The DOT source of the layer's graph: shapes above the edges, gradients below."""
     title = f"{report.layer}: {pretty(report.output)} = {pretty(report.forward)}"
-    legend = "above each edge: the value (and its shape); below, in red: the gradient sent back"
+    legend = _("above each edge: the value (and its shape); below, in red: the gradient sent back")
     lines = [
         f"digraph {quote(report.layer)} {{",
         "  rankdir=LR;",

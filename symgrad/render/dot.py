@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
+from symgrad.i18n import _
 from symgrad.render.mathtext import pretty
 from symgrad.render.numbers import number
 from symgrad.reports import Backprop
@@ -59,10 +60,10 @@ def backprop(report: Backprop) -> str:
     """The DOT source of ``report``'s graph; the numbers are the report's, formatted."""
     formula = f"{pretty(report.output)} = {pretty(report.forward)}"
     title = formula if report.kind == "expression" else f"{report.target}: {formula}"
-    legend = (
-        f"above each edge: the forward value; below, in red: ∂L/∂(that value),"
-        f" from ∂L/∂{pretty(report.output)} = {number(report.dout)}"
-    )
+    legend = _(
+        "above each edge: the forward value; below, in red: ∂L/∂(that value), from "
+        "∂L/∂{output} = {dout}"
+    ).format(output=pretty(report.output), dout=number(report.dout))
     lines = [
         f"digraph {quote(report.target)} {{",
         "  rankdir=LR;",

@@ -47,7 +47,10 @@ def derivation(report: Derivation) -> dict[str, Any]:
         "derivatives": {name: plain(value) for name, value in report.derivatives.items()},
     }
     if report.extra_derivatives:
-        result["other_derivatives"] = {k: plain(v) for k, v in report.extra_derivatives.items()}
+        result["other_derivatives"] = [
+            {"wrt": e.wrt, "condition": str(e.condition), "derivative": plain(e.value)}
+            for e in report.extra_derivatives
+        ]
     if report.matrix:
         shapes = dict(report.shapes)
         for node in report.nodes:  # intermediate results and their upstream gradients too
@@ -58,7 +61,7 @@ def derivation(report: Derivation) -> dict[str, Any]:
     else:
         result["symbols"] = {name: [] for name in _scalar_names(report)}
     if report.notes:
-        result["notes"] = list(report.notes)
+        result["notes"] = [str(n) for n in report.notes]
     return result
 
 
@@ -66,7 +69,7 @@ def _scalar_names(report: Derivation) -> list[str]:
     """Every symbol the derivation's expressions use, by name, in a stable order."""
     expressions = [report.forward, *report.derivatives.values()]
     expressions += [chain.product for chain in report.chains]
-    expressions += report.extra_derivatives.values()
+    expressions += [e.value for e in report.extra_derivatives]
     for node in report.nodes:
         expressions += [node.expression, *node.local_derivatives.values()]
     names = {str(s) for e in expressions for s in getattr(e, "free_symbols", ())}
@@ -97,7 +100,7 @@ def second_derivation(report: SecondDerivation) -> dict[str, Any]:
         "kinks": [plain(where) for where in report.kinks],
         "hvp": None if report.hvp is None else plain(report.hvp),
         "products": {name: plain(value) for name, value in report.products.items()},
-        "notes": list(report.notes),
+        "notes": [str(n) for n in report.notes],
         # A matrix's shape by its dimensions' names (affine's X: [N, IN]), as at order 1;
         # every other name is a real scalar.
         "symbols": {
@@ -136,7 +139,7 @@ def comparison(report: Comparison) -> dict[str, Any]:
         "step": report.step,
         "method": report.method,
         "at": report.at,
-        "notes": list(report.notes),
+        "notes": [str(n) for n in report.notes],
         "problems": list(report.problems),
         "order": report.order,
         "gradients": [gradient(check) for check in report.gradients],
@@ -210,7 +213,7 @@ def backprop(report: Backprop) -> dict[str, Any]:
             }
             for node in report.nodes
         ],
-        "notes": list(report.notes),
+        "notes": [str(n) for n in report.notes],
     }
 
 
@@ -237,7 +240,7 @@ def step_sweep(report: StepSweep) -> dict[str, Any]:
             for curve in report.curves
         },
         "skipped": dict(report.skipped),
-        "notes": list(report.notes),
+        "notes": [str(n) for n in report.notes],
     }
 
 

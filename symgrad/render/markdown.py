@@ -159,11 +159,10 @@ def derivatives(report: Derivation) -> str:
         display(f"{_gradient(report, name)} = {latex(value)}")
         for name, value in report.derivatives.items()
     ]
-    for name, value in report.extra_derivatives.items():
-        wrt, _, condition = name.partition(", ")
+    for extra in report.extra_derivatives:
         parts.append(
-            f"<p>{math(f'{partial(report.output, wrt)} = {latex(value)}')}"
-            f" ({escape(condition)})</p>"
+            f"<p>{math(f'{partial(report.output, extra.wrt)} = {latex(extra.value)}')}"
+            f" ({escape(str(extra.condition))})</p>"
         )
     ones = r"\mathbb{1}"
     if any(ones in latex(value) for value in report.derivatives.values()):
@@ -173,7 +172,7 @@ def derivatives(report: Derivation) -> str:
             f"<p>{math(ones)} is a column of ones: {summed} sums {math(upstream)} over the"
             " batch (the bias was added to every row).</p>"
         )
-    parts += [f'<p class="note">Note: {escape(note)}</p>' for note in report.notes]
+    parts += [f'<p class="note">Note: {escape(str(note))}</p>' for note in report.notes]
     return "\n\n".join(parts)
 
 
@@ -234,7 +233,7 @@ def comparison(report: Comparison) -> str:
         for check in report.gradients
         if 0 < check.backward.size <= ELEMENT_TABLE_LIMIT
     ]
-    parts += [f'<p class="note">Note: {escape(note)}</p>' for note in report.notes]
+    parts += [f'<p class="note">Note: {escape(str(note))}</p>' for note in report.notes]
     bad = [check.name for check in report.gradients if not check.ok]
     parts.append(
         '<p class="verdict agree">Backward = symbolic = numeric, for every gradient.</p>'

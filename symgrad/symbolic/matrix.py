@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
+from symgrad.i18n import N_, Message
 from symgrad.reports import ChainRule, Derivation, GraphNode, SecondDerivation
 from symgrad.symbolic.cache import remember
 from symgrad.symbolic.evaluate import numpy_function
@@ -196,11 +197,22 @@ class MatrixForm:
             products=products,
             shapes=shapes,
             notes=(
-                f"H is the Hessian of ⟨{dy}, {self.output}⟩ in every input; v = "
-                f"({', '.join(map(str, directions.values()))}) a direction of the same shapes",
-                "proved equal, entry by entry, to H·v from SymPy's Hessian of every entry at "
-                + "×".join(map(str, PROOF_SIZES))
-                + " (N×IN×OUT)",
+                Message(
+                    N_(
+                        "H is the Hessian of ⟨{dy}, {y}⟩ in every input; v = ({directions}) a "
+                        "direction of the same shapes"
+                    ),
+                    dy=str(dy),
+                    y=self.output,
+                    directions=", ".join(map(str, directions.values())),
+                ),
+                Message(
+                    N_(
+                        "proved equal, entry by entry, to H·v from SymPy's Hessian of every "
+                        "entry at {sizes} (N×IN×OUT)"
+                    ),
+                    sizes="×".join(map(str, PROOF_SIZES)),
+                ),
             ),
         )
 

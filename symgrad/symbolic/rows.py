@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
+from symgrad.i18n import N_, Message
 from symgrad.reports import ChainRule, Derivation, GraphNode, SecondDerivation
 from symgrad.symbolic.cache import remember
-from symgrad.symbolic.losses import SHOWN_CLASSES, class_symbols
+from symgrad.symbolic.losses import ROWS_SUMMED_NOTE, SHOWN_CLASSES, class_symbols
 from symgrad.symbolic.precision import (
     Arithmetic,
     GradientFunction,
@@ -139,9 +140,13 @@ class RowForm:
             ),
             derivatives={f"{self.input}_j": jacobian},
             notes=(
-                f"derived with rows of {c} entries; the k terms are summed over every k ≠ i",
-                "doutₖ = ∂L/∂yₖ, the upstream gradient: the chain rule above is the backward, "
-                "row by row",
+                Message(ROWS_SUMMED_NOTE, c=c),
+                Message(
+                    N_(
+                        "doutₖ = ∂L/∂yₖ, the upstream gradient: the chain rule above is the "
+                        "backward, row by row"
+                    )
+                ),
             ),
         )
 
@@ -214,10 +219,18 @@ class RowForm:
             second=second,
             in_inputs=raw,
             notes=(
-                f"i, j, k are distinct entries of one row; derived with rows of {c} entries",
-                f"the Hessian-vector product of ⟨dout, {self.output}⟩ is, row by row, "
-                f"(H·v)ᵢ = Σₖ doutₖ·Σⱼ ∂²{self.output}ₖ/∂{self.input}ᵢ∂{self.input}ⱼ·vⱼ "
-                "(what compare --order 2 checks)",
+                Message(
+                    N_("i, j, k are distinct entries of one row; derived with rows of {c} entries"),
+                    c=c,
+                ),
+                Message(
+                    N_(
+                        "the Hessian-vector product of ⟨dout, {y}⟩ is, row by row, (H·v)ᵢ = "
+                        "Σₖ doutₖ·Σⱼ ∂²{y}ₖ/∂{x}ᵢ∂{x}ⱼ·vⱼ (what compare --order 2 checks)"
+                    ),
+                    y=self.output,
+                    x=self.input,
+                ),
             ),
         )
 
