@@ -62,7 +62,7 @@ def derive(
             derivation then shows concrete shapes (with ``batch`` rows of X) instead of
             N×IN, IN×OUT. Other layers' derivations do not depend on it.
         batch: rows of X when ``shape`` is given.
-        order: 2 for the second derivatives (elementwise layers and expressions).
+        order: 2 for the second derivatives (every catalog layer, and expressions).
 
     Returns:
         A :class:`~symgrad.reports.Derivation`: the forward expression, the graph's nodes
@@ -70,10 +70,11 @@ def derive(
         (in the output y, and the label t, where the note writes them that way). At
         order 2 a :class:`~symgrad.reports.SecondDerivation`: the Hessian's entries, for
         one input in the output (sigmoid's y(1 − y)(1 − 2y)), with the step that gets
-        there.
+        there; for affine the Hessian-vector product at matrix level.
 
     Raises:
-        SymgradError: for order 2 of a matrix or class layer (not derived yet).
+        SymgradError: for order 2 of a layer whose SymPy form derives no second
+            derivatives.
     """
     from symgrad.graph.targets import resolve
     from symgrad.symbolic.cache import remember
@@ -325,7 +326,9 @@ def check_layer(
     model (:func:`symgrad.checking.layer.check_layer` says how). An activation in
     numpy-ml's convention (``fn``, ``grad``, optionally ``grad2``; no forward/backward)
     is checked as such, grad against fn and grad2 against grad
-    (:func:`symgrad.checking.activation.check_activation`).
+    (:func:`symgrad.checking.activation.check_activation`). A layer with ``hvp(x, v)``
+    beside forward and backward has it checked too, against the numeric derivative of
+    its backward (:func:`symgrad.checking.hessian.check_hvp`).
 
     Args:
         layer: the object; its own arrays are as they were afterwards.
@@ -351,6 +354,7 @@ def check_layer(
         naming the fix), ``.checked`` and the comparison table.
     """
     from symgrad.checking.activation import check_activation, follows_protocol
+    from symgrad.checking.hessian import check_hvp, has_hvp, merged
     from symgrad.checking.layer import check_layer as check
 
     options = {
@@ -364,7 +368,7 @@ def check_layer(
         "timeout": parse_timeout(timeout),
     }
     if not follows_protocol(layer):
-        return check(
+        report = check(
             layer,
             *inputs,
             constants=constants,
@@ -373,6 +377,10 @@ def check_layer(
             strict=strict,
             **options,
         )
+        if not has_hvp(layer):
+            return report
+        del options["fast"]  # a Hessian-vector product is checked element by element
+        return merged(report, check_hvp(layer, *inputs, constants=constants, **options))
     if constants or params or keywords:
         from symgrad.errors import SymgradError
 

@@ -132,6 +132,9 @@ class SecondDerivation(Printed):
             piecewise forward's pieces meet (x = 0 for ReLU).
         hvp: for a loss over rows, one row's Hessian-vector product (H·v)ᵢ in the outputs
             and v (softmax-with-loss: yᵢ(vᵢ − Σₖyₖvₖ)).
+        products: for a matrix layer, the Hessian-vector product of ⟨dY, Y⟩ per input at
+            matrix level, along directions named v<input> (affine: (H·v)_X = dY·v_Wᵀ).
+        shapes: every matrix's shape, as text, for a matrix layer.
         notes: how it was derived, in words.
     """
 
@@ -145,6 +148,8 @@ class SecondDerivation(Printed):
     in_inputs: dict[tuple[str, str], Any]
     kinks: tuple[Any, ...] = ()
     hvp: Any = None
+    products: dict[str, Any] = field(default_factory=dict)
+    shapes: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
 

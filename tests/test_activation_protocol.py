@@ -125,6 +125,15 @@ ACTIVATIONS = textwrap.dedent(
             return phi(x) * (1 - x**2)
 
 
+    class GELUPrecedence(GELU):
+        def grad2(self, x):
+            """Meant (1/(2√2))·(…) and written 1 / 2 * √2 * (…), which is (√2/2)·(…): at 0
+            it returns (√2/2)(1 + 2/√π) = 1.505 where φ(0)·2 = 0.798."""
+            s = x / np.sqrt(2)
+            erf_prime = 2 / np.sqrt(np.pi) * np.exp(-(s**2))
+            return 1 / 2 * np.sqrt(2) * (1 + erf_prime - s * s * erf_prime)
+
+
     class GELUTanhGrad(GELU):
         def grad(self, x):
             """The tanh approximation's derivative, under the exact erf fn."""
@@ -253,6 +262,25 @@ def test_a_second_derivative_that_drops_a_term(acts, x):
     assert worst.backward == pytest.approx(_phi(at) * (1 - at**2), rel=1e-12)
     assert worst.numeric == pytest.approx(_phi(at) * (2 - at**2), rel=1e-7)
     assert worst.symbolic == pytest.approx(_phi(at) * (2 - at**2), rel=1e-12)
+
+
+@pytest.mark.parametrize("symbolic", [None, "gelu"], ids=["recognised", "given"])
+def test_a_grad2_wrong_by_operator_precedence_is_caught_against_sympy(acts, symbolic):
+    """numpy-ml's GELU.grad2 kind of slip: 1.505 at 0 where the truth is 0.798; SymPy's
+    second derivative of the recognised (or given) formula names the point."""
+    at_zero = symgrad.check_layer(acts.GELUPrecedence(), np.zeros(1), symbolic=symbolic)
+    (problem,) = at_zero.problems
+    (worst,) = at_zero.wrong
+    assert problem.startswith("GELUPrecedence.grad2 is not the derivative of GELUPrecedence.grad")
+    assert "worst at z[0] = 0: grad2 gives 1.50" in problem
+    assert worst.backward == pytest.approx(1.505, abs=1e-3)
+    assert worst.symbolic == pytest.approx(2 / math.sqrt(2 * math.pi), rel=1e-12)  # 0.798
+    assert worst.numeric == pytest.approx(worst.symbolic, rel=1e-7)
+    # Wrong everywhere, not only at 0; grad itself is right.
+    x = np.array([[0.0, 0.5, -1.0], [1.5, -0.25, 2.0]])
+    report = symgrad.check_layer(acts.GELUPrecedence(), x, symbolic=symbolic)
+    (problem,) = report.problems
+    assert "wrong at 6 of 6 elements" in problem and [w.name for w in report.wrong] == ["grad2"]
 
 
 def test_a_grad_from_the_tanh_approximation(acts, x):

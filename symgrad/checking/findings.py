@@ -105,6 +105,10 @@ MEANINGS = {
     "method-random": N_(
         "an activation's fn, grad or grad2 gave different results for the same input."
     ),
+    "hvp-unchecked": N_(
+        "a layer's hvp(x, v) takes one x, but its forward has several "
+        "differentiated inputs: the hvp is left unchecked; a warning."
+    ),
 }
 KINDS = tuple(MEANINGS)
 
@@ -892,6 +896,20 @@ def wrong_derivative(
         redo.format(derivative=derivative, function=of),
     )
     return Finding("wrong-gradient", text, subject=f"{owner}.{derivative}")
+
+
+def hvp_unchecked(owner: str, names: Sequence[str]) -> Finding:
+    """``owner.hvp(x, v)`` cannot be checked: forward differentiates several inputs."""
+    return Finding(
+        "hvp-unchecked",
+        _(
+            "{owner}.hvp(x, v) takes one x, but {owner}.forward differentiates {names}: the "
+            "hvp is not checked. Check it on a layer of one input, or give the others as "
+            "labels."
+        ).format(owner=owner, names=listed(names)),
+        severity="warning",
+        subject=f"{owner}.hvp",
+    )
 
 
 # ---------------------------------------------------------------- contained user code

@@ -8,7 +8,10 @@
   position, parameters by keyword), returning the output: ``lambda x, W, b: x.dot(W) + b``;
   SymPy differentiates it element by element, so it suits small shapes only;
 - a catalog layer's name (``"sigmoid"``) or :class:`~symgrad.layers.spec.Layer`, whose
-  forward the class implements.
+  forward the class implements;
+- a mapping ``"d<name>"`` → the column itself, computed beforehand for these very arrays
+  (``compare --order 2`` gives the forward's second differences so, as
+  :class:`~symgrad.comparison.verdict.Estimate` objects with their own bounds).
 
 A catalog class (or a subclass keeping its forward) gets its catalog form without asking.
 """
@@ -16,6 +19,7 @@ A catalog class (or a subclass keeping its forward) gets its catalog form withou
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -183,6 +187,8 @@ def gradients(
     form = resolve(spec, subject.layer)
     if form is None:
         return None, None
+    if isinstance(form, Mapping):
+        return dict(form), None
     values = {n: np.asarray(x, dtype=np.float64) for n, x in _arrays(subject).items()}
     wanted = (*subject.differentiated_names, *subject.params)
     dout = np.asarray(dout, dtype=np.float64)

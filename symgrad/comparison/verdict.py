@@ -7,6 +7,8 @@ the ones that decided the verdict (symgrad.comparison.tolerance says how a bound
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from symgrad.comparison.tolerance import (
@@ -25,6 +27,17 @@ from symgrad.reports import PAIRS, GradientCheck, Kinks, Precision, ToleranceMod
 # A numeric value whose error bound exceeds this share of the element's scale cannot
 # tell a right backward from a wrong one there: it is reported, never taken as agreement.
 UNRELIABLE = 0.05
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A symbolic column that is itself an estimate, with its own error bound per element:
+    at order 2, the forward's second differences (symgrad.comparison.second). Its pairs are
+    held to that bound besides the usual ones, and at a kink, where a difference across
+    the jump is no derivative either, they are not judged."""
+
+    values: np.ndarray
+    error: np.ndarray
 
 
 def ratios(difference: np.ndarray, bound: np.ndarray) -> np.ndarray:
@@ -108,7 +121,7 @@ def _precision(
 def check_gradient(
     name: str,
     backward: np.ndarray,
-    symbolic: np.ndarray | None,
+    symbolic: np.ndarray | Estimate | None,
     numeric: NumericGradient,
     sides: OneSided,
     inputs: np.ndarray,
@@ -120,8 +133,12 @@ def check_gradient(
     At kinks (``sides.kink``) the pairs with numeric measure how far backward or symbolic
     lie outside the interval of the one-sided derivatives, instead of their distance from
     the central average, which is no derivative at all. Without a symbolic column only
-    backward vs numeric is measured.
+    backward vs numeric is measured; a symbolic :class:`Estimate` adds its own error to
+    the bounds of its pairs.
     """
+    estimated = None
+    if isinstance(symbolic, Estimate):
+        symbolic, estimated = symbolic.values, np.asarray(symbolic.error, dtype=np.float64)
     rounds_in = backward_precision(numeric, backward)
     values = {
         "backward": np.asarray(backward, dtype=np.float64),
@@ -130,6 +147,9 @@ def check_gradient(
     }
     scale = element_scale(numeric, *values.values())
     bounds = element_bounds(numeric, scale, sides.kink, values["symbolic"] is not None, rounds_in)
+    if estimated is not None:
+        for pair in ("backward_vs_symbolic", "symbolic_vs_numeric"):
+            bounds[pair] = bounds[pair] + estimated
     pairs = [p for p in PAIRS if values["symbolic"] is not None or "symbolic" not in p]
     worst, largest_gap, disagreeing = {}, {}, np.zeros(numeric.values.shape, dtype=bool)
     for pair in pairs:
@@ -142,6 +162,9 @@ def check_gradient(
             )
             b = np.where(sides.kink, nearest, b)
             difference = np.where(sides.kink, sides.outside(a), difference)
+        if estimated is not None and "symbolic" in pair and sides.kink.any():
+            # The forward's second differences are not judged across a kink (relu at 0).
+            difference = np.where(sides.kink, 0.0, difference)
         judged = difference
         if second != "numeric" and sides.kink.any():
             # Two valid subgradients may differ at a kink (a max pooling's tie: the

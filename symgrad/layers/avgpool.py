@@ -8,6 +8,7 @@ window's largest element alone.)
 
 import numpy as np
 
+from symgrad.i18n import N_
 from symgrad.layers.arrays import as_float
 from symgrad.layers.images import from_windows, windows
 from symgrad.layers.kinds import POOLING
@@ -63,7 +64,7 @@ def indexed(pool_h: int | None, pool_w: int | None, stride: int | None):
         output=Array("y", (n, c, i, j), (N, C, OH, OW)),
         terms=(("mean", mean, ((p, 0, kh - 1), (q, 0, kw - 1))),),
         sizes={OH: sp.floor((H - kh) / s) + 1, OW: sp.floor((W - kw) / s) + 1},
-        notes=("a window of KH×KW elements, KH = pool_h, KW = pool_w, s = stride",),
+        notes=(N_("a window of KH×KW elements, KH = pool_h, KW = pool_w, s = stride"),),
         settings={"pool_h": kh, "pool_w": kw, "stride": s},
     )
 

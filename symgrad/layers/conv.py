@@ -10,6 +10,7 @@ transposed convolution, dy read through W at the window offsets that reach x[n,c
 
 import numpy as np
 
+from symgrad.i18n import N_
 from symgrad.layers.arrays import as_float
 from symgrad.layers.images import col2im, im2col, output_size
 from symgrad.layers.kinds import CONVOLUTION
@@ -82,8 +83,10 @@ def indexed(stride: int | None, pad: int | None):
             OW: sp.floor((W + 2 * padding - KW) / s) + 1,
         },
         notes=(
-            "every array is 0 outside its index ranges: x's is the zero padding, and W's "
-            "keeps to dx only the windows (i, j) that cover (h, w)",
+            N_(
+                "every array is 0 outside its index ranges: x's is the zero padding, and W's "
+                "keeps to dx only the windows (i, j) that cover (h, w)"
+            ),
         ),
         settings={"stride": s, "pad": padding},
     )

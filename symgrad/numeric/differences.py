@@ -361,6 +361,102 @@ def second_difference(f: Function, x: np.ndarray, h: float) -> np.ndarray:
     return ((ahead - here) - (here - behind)) / step**2
 
 
+@dataclass(frozen=True)
+class ForwardHessianProduct:
+    """H·v of ⟨dout, f(x)⟩ from f alone, by second differences, with its error model.
+
+    Attributes:
+        values: (H·v)ᵢ = Σⱼ Dᵢⱼ·vⱼ per element, Dᵢⱼ the second difference of ⟨dout, f⟩
+            in elements i and j at the step kept.
+        truncation: Σⱼ |vⱼ|·|Dᵢⱼ(2h) − Dᵢⱼ(h)|/3: the leading O(h²) term, measured.
+        rounding: Σⱼ |vⱼ|·w·δ·|f|: each Dᵢⱼ adds up four roundings of f with weights
+            whose absolute values sum to w ≈ 4/h² on the diagonal, 1/h² off it.
+        step: the step per element, ε^(1/4)·max(1, |x|) before it is made representable.
+    """
+
+    values: np.ndarray
+    truncation: np.ndarray
+    rounding: np.ndarray
+    step: np.ndarray
+
+
+def forward_hessian_product(
+    f: Function, x: np.ndarray, dout: np.ndarray | float, v: np.ndarray
+) -> ForwardHessianProduct:
+    """The Hessian-vector product of ⟨dout, f(x)⟩ along v from forwards only, for a small
+    flat x (every pair of elements costs eight forwards).
+
+    Each Hessian entry is a second difference whose points displace at most two elements,
+    each by a representable step on either side (a ≈ b ≈ h), so every point is exact:
+
+        Dᵢᵢ = 2/(a + b)·[(f(x + a·eᵢ) − f(x))/a − (f(x) − f(x − b·eᵢ))/b]
+        Dᵢⱼ = [f(+aᵢ, +aⱼ) − f(+aᵢ, −bⱼ) − f(−bᵢ, +aⱼ) + f(−bᵢ, −bⱼ)]/((aᵢ + bᵢ)(aⱼ + bⱼ))
+
+    contracted with dout after differencing (an output neither element moves differences
+    to exactly 0). Truncation falls as h² and rounding grows as ε/h², so the step is
+    ε^(1/4)·max(1, |x|), where they balance for an f whose derivatives are of its size.
+    """
+    x = np.asarray(x)
+    eps = float(np.finfo(x.dtype).eps)
+    dout = np.asarray(dout, dtype=np.float64)
+    nominal = eps**0.25 * scale(x)
+    base = _widened(f(x))
+    floor = rounding_scale(base)
+
+    def contract(weighted: list[tuple[float, np.ndarray]]) -> tuple[float, float]:
+        """Σ dout·Σ wₖ·fₖ and its rounding, δ·Σ |dout|·Σ |wₖ|·|fₖ| where f moved."""
+        moved = touched([out for _, out in weighted])
+        moved = np.where(np.asarray(moved) > 0, np.maximum(moved, floor), 0.0)
+        value = float(np.sum(dout * sum(w * out for w, out in weighted)))
+        spread = sum(abs(w) for w, _ in weighted)
+        return value, ROUNDING_ULPS * eps * spread * float(np.sum(np.abs(dout) * moved))
+
+    def entries(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ahead, behind = representable(x, h), -representable(x, -h)
+        n = x.size
+        values, rounding = np.zeros((n, n)), np.zeros((n, n))
+
+        def at(moves: dict[int, float]) -> np.ndarray:
+            point = x.copy()
+            for k, d in moves.items():
+                point[k] += d
+            return _widened(f(point))
+
+        for i in range(n):
+            a, b = ahead[i], behind[i]
+            up, down = at({i: a}), at({i: -b})
+            weights = (2 / (a * (a + b)), -2 / (a * b), 2 / (b * (a + b)))
+            values[i, i], rounding[i, i] = contract(
+                list(zip(weights, (up, base, down), strict=True))
+            )
+            for j in range(i + 1, n):
+                c, d = ahead[j], behind[j]
+                w = 1 / ((a + b) * (c + d))
+                corners = [
+                    at({i: a, j: c}),
+                    at({i: a, j: -d}),
+                    at({i: -b, j: c}),
+                    at({i: -b, j: -d}),
+                ]
+                values[i, j], rounding[i, j] = contract(
+                    list(zip((w, -w, -w, w), corners, strict=True))
+                )
+                values[j, i], rounding[j, i] = values[i, j], rounding[i, j]
+        return values, rounding
+
+    flat = np.asarray(v, dtype=np.float64).ravel()
+    kept, rounding = entries(nominal.ravel())
+    doubled, _ = entries(2 * nominal.ravel())
+    truncation = np.abs(doubled - kept) / 3  # D(2h) − D(h) ≈ 3·C·h²
+    shape = x.shape
+    return ForwardHessianProduct(
+        values=(kept @ flat).reshape(shape),
+        truncation=(truncation @ np.abs(flat)).reshape(shape),
+        rounding=(rounding @ np.abs(flat)).reshape(shape),
+        step=nominal,
+    )
+
+
 ORDER_EVIDENCE = 8  # a gap trusted to show the order only this far above rounding
 
 

@@ -103,10 +103,12 @@ def second_derivation(report: SecondDerivation) -> dict[str, Any]:
     """``derive --order 2 --json``: the Hessian's entries keyed ``"x,y"`` (``"x,x"`` for
     ∂²/∂x²; a ≤ b in the inputs' order), in the output where the first derivative is
     (``second``) and in the inputs (``in_inputs``); ``kinks`` are equations where no
-    second derivative exists; ``hvp`` a loss row's (H·v)ᵢ (else null). Strings read back
-    with ``sympify`` and ``symbols``."""
+    second derivative exists; ``hvp`` a loss row's (H·v)ᵢ (else null); ``products`` a
+    matrix layer's H·v per input (else empty), along directions named v<input>. Strings
+    read back with ``sympify`` and ``symbols``."""
     expressions = [report.forward, *report.first.values(), *report.second.values()]
     expressions += [report.hvp] if report.hvp is not None else []
+    expressions += list(report.products.values())
     names = {str(s) for e in expressions for s in getattr(e, "free_symbols", ())}
     return {
         "layer": report.layer,
@@ -119,8 +121,15 @@ def second_derivation(report: SecondDerivation) -> dict[str, Any]:
         "in_inputs": {",".join(pair): plain(value) for pair, value in report.in_inputs.items()},
         "kinks": [plain(where) for where in report.kinks],
         "hvp": None if report.hvp is None else plain(report.hvp),
+        "products": {name: plain(value) for name, value in report.products.items()},
         "notes": [str(n) for n in report.notes],
-        "symbols": {name: [] for name in sorted(names | set(report.inputs))},
+        # A matrix's shape by its dimensions' names (affine's X: [N, IN]), as at order 1;
+        # every other name is a real scalar.
+        "symbols": {
+            name: report.shapes[name].split("×") if name in report.shapes else []
+            for name in sorted(names | set(report.inputs))
+            if not report.shapes or name in report.shapes  # not affine's sizes N, IN, OUT
+        },
     }
 
 
@@ -137,9 +146,11 @@ def comparison(report: Comparison) -> dict[str, Any]:
     ``--exact``). Added with the verdict per element: ``problems``, and per gradient
     ``worst{pair}`` (index, the two values, difference, bound, ratio), ``max_difference
     {pair}``, ``wrong`` (elements that disagree) and ``unreliable`` (elements whose numeric
-    value cannot judge them). Added with ``--order 2``: ``order`` (1 or 2; at 2 the one
-    gradient is ``H·v``, SymPy's Hessian-vector product against the numeric derivative of
-    the NumPy backward).
+    value cannot judge them). Added with ``--order 2``: ``order`` (1 or 2; at 2 each
+    gradient is ``H·v``, or ``(H·v)[name]`` per array of a layer with several: "backward"
+    is SymPy's Hessian-vector product, "numeric" the numeric derivative of the NumPy
+    backward and "symbolic", for a small layer, the NumPy forward's second differences,
+    whose pairs' bounds include that column's own error).
     """
     return {
         "layer": report.layer,

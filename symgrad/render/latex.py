@@ -77,6 +77,16 @@ def second_partial(of: str, a: str, b: str) -> str:
     return rf"\frac{{\partial^{{2}} {symbol(of)}}}{{{wrt}}}"
 
 
+def matrix_rows(report: SecondDerivation) -> list[str]:
+    """A matrix layer at order 2 in LaTeX: each input's gradient (the backward), then its
+    part of the Hessian-vector product, one ``lhs = rhs`` each."""
+    rows = [rf"\mathrm{{d}}{symbol(name)} = {latex(value)}" for name, value in report.first.items()]
+    rows += [
+        rf"(H v)_{{{symbol(name)}}} = {latex(value)}" for name, value in report.products.items()
+    ]
+    return rows
+
+
 def second_derivation(report: SecondDerivation) -> str:
     """The forward, each first derivative, then each second derivative (in the output where
     it is written so, = its form in the inputs)."""
@@ -85,6 +95,10 @@ def second_derivation(report: SecondDerivation) -> str:
         r"\begin{align*}",
         rf"{symbol(report.output)} &= {latex(report.forward)} \\",
     ]
+    if report.products:  # a matrix layer: the backward and H·v at matrix level
+        lines.append(r" \\ ".join(row.replace(" = ", " &= ", 1) for row in matrix_rows(report)))
+        lines.append(r"\end{align*}")
+        return "\n".join(lines)
     lines += [
         rf"{partial(report.output, name)} &= {latex(value)} \\"
         for name, value in report.first.items()

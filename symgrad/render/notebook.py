@@ -12,7 +12,7 @@ from html import escape
 from typing import Any
 
 from symgrad.render import markdown
-from symgrad.render.latex import partial, second_partial, symbol
+from symgrad.render.latex import matrix_rows, partial, second_partial, symbol
 from symgrad.render.markdown import display, math
 from symgrad.render.mathtext import latex
 from symgrad.render.numbers import number, point_text
@@ -70,6 +70,9 @@ def second_derivation(report: SecondDerivation) -> str:
     """The forward, the first derivatives, then the second ones, as block formulas."""
     y = report.output
     rows = [f"{symbol(y)} = {latex(report.forward)}"]
+    if report.products:  # a matrix layer: the backward and H·v at matrix level
+        rows += matrix_rows(report)
+        return "\n".join([f"<h3>{escape(report.layer)}</h3>", *map(display, rows)])
     rows += [f"{partial(y, name)} = {latex(value)}" for name, value in report.first.items()]
     rows += [
         f"{second_partial(y, a, b)} = {latex(value)}" for (a, b), value in report.second.items()

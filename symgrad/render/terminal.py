@@ -217,6 +217,8 @@ def second_derivation(report: SecondDerivation) -> RenderableType:
             style="italic",
         ),
     ]
+    if report.products:  # a matrix layer: the backward, then H·v, at matrix level
+        return Group(*parts, *_matrix_products(report))
     for name, value in report.first.items():
         parts.append(Prose(f"  {partial(y, name)} = {pretty(value)}"))
     parts.append(Prose())
@@ -277,6 +279,38 @@ def second_derivation(report: SecondDerivation) -> RenderableType:
     return Group(*parts)
 
 
+def _matrix_products(report: SecondDerivation) -> list[RenderableType]:
+    """A matrix layer at order 2: each input's gradient (the backward), then each input's
+    part of the Hessian-vector product, every matrix with its shape."""
+    shapes = report.shapes
+    y = report.output
+    parts: list[RenderableType] = []
+    for name, value in report.first.items():
+        parts.append(
+            Prose(f"  d{name} = ∂⟨d{y}, {y}⟩/∂{name} = {pretty(value)}   ({shapes[name]})")
+        )
+    directions = ", ".join(f"v{name} ({shapes[f'v{name}']})" for name in report.inputs)
+    parts += [
+        Prose(),
+        Prose(
+            _("Hessian-vector product of ⟨d{y}, {y}⟩ along v = ({directions})").format(
+                y=y, directions=directions
+            ),
+            style="italic",
+        ),
+    ]
+    for name, value in report.products.items():
+        parts.append(
+            Prose.assemble(
+                f"  (H·v)_{name} = ", (pretty(value), "bold green"), f"   ({shapes[name]})"
+            )
+        )
+    parts += [
+        Prose("  " + _("note: {note}").format(note=note), style="dim") for note in report.notes
+    ]
+    return parts
+
+
 def catalog(rows: list[dict[str, str]]) -> RenderableType:
     """``symgrad list``: the layers in teaching order, in groups that read ``--shape`` the
     same way (the elementwise layers, affine, the row-wise ones …), each group a table of
@@ -331,8 +365,15 @@ def index_text(index: tuple[int, ...]) -> str:
 BWD, NUM, SYM = "bwd", "num", "sym"
 BWD_NUM, BWD_SYM = f"|{BWD}−{NUM}|", f"|{BWD}−{SYM}|"
 # At order 2 the first column is SymPy's H·v, held to the numeric derivative of the NumPy
-# backward (symgrad.comparison.second): the columns say so.
-SECOND_ORDER_TITLES = {BWD: SYM, BWD_NUM: f"|{SYM}−{NUM}|"}
+# backward and the forward's second differences (symgrad.comparison.second): the columns
+# say so.
+FWD = "fwd"
+SECOND_ORDER_TITLES = {
+    BWD: SYM,
+    SYM: FWD,
+    BWD_NUM: f"|{SYM}−{NUM}|",
+    BWD_SYM: f"|{SYM}−{FWD}|",
+}
 
 
 def _title(name: str, order: int) -> str:
@@ -385,6 +426,13 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
             "differences). Every element is held to its own bound on |sym−num|; a row "
             "shows the worst element, the largest |sym−num| / bound"
         ).format(method=report.method)
+        if symbolic:
+            legend += _(
+                "; fwd = the same H·v from second differences of the NumPy forward alone "
+                "(step ε^(1/4)·max(1,|x|)), each element within its own bound of sym and num "
+                "(2 × its truncation measured at 2h, plus rounding ∝ ε/h²), and |sym−fwd| is "
+                "the largest over all elements"
+            )
     else:
         legend = _("bwd = the layer's backward (NumPy), ") + (
             _("sym = SymPy's derivative, ") if symbolic else _("no symbolic forward given, ")
@@ -394,8 +442,8 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
             "on |bwd−num|; a row shows its gradient's worst element, the largest |bwd−num| "
             "/ bound"
         ).format(method=report.method)
-    if symbolic:
-        legend += _(", and |bwd−sym| is the largest over all elements")
+        if symbolic:
+            legend += _(", and |bwd−sym| is the largest over all elements")
     legend += _(". --explain shows how each bound is made.") if not explain else _(".")
     parts += [Prose(), Prose(legend, style="dim")]
     models = [check for check in report.gradients if check.model is not None]
@@ -405,6 +453,8 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
             legend = MODEL_LEGEND.get(models[0].model.method, STENCIL_LEGEND)
             parts.append(Prose(_(legend) + "\n" + _(SYMBOLS_LEGEND), style="dim"))
             parts += [_model_line(check) for check in models]
+        if report.order == 2 and symbolic:
+            parts += [_forward_line(check) for check in report.gradients]
     for check in report.gradients:
         if check.kinks is not None:
             parts += [Prose(), _kink_lines(check)]
@@ -453,7 +503,7 @@ def _summary(report: Comparison, symbolic: bool) -> fit.FirstFit:
         NUM: fit.Column(NUM),
         BWD_NUM: fit.Column(_title(BWD_NUM, report.order)),
         "bound": fit.Column(_("bound")),
-        BWD_SYM: fit.Column(BWD_SYM),
+        BWD_SYM: fit.Column(_title(BWD_SYM, report.order)),
     }
     sentences = []
     for check in report.gradients:
@@ -488,7 +538,9 @@ def _summary(report: Comparison, symbolic: bool) -> fit.FirstFit:
                     bound=cells["bound"],
                 )
                 + (
-                    _("; largest {diff} {d}").format(diff=BWD_SYM, d=cells[BWD_SYM])
+                    _("; largest {diff} {d}").format(
+                        diff=_title(BWD_SYM, report.order), d=cells[BWD_SYM]
+                    )
                     if symbolic
                     else ""
                 ),
@@ -533,6 +585,24 @@ SYMBOLS_LEGEND = N_(
     "the step changes, scale = the larger of the element's largest |value| and what it is "
     "computed from."
 )
+
+
+def _forward_line(check: GradientCheck) -> Text:
+    """At order 2: the forward's second differences at their worst element against sym,
+    and the bound that element had (its own error plus sym's allowance)."""
+    worst = check.worst["backward_vs_symbolic"]
+    return Prose(
+        _(
+            "  {name}{index}: |sym−fwd| = {difference}, bound {bound} (fwd's 2 × truncation "
+            "+ rounding, + sym's 64ε·scale)"
+        ).format(
+            name=check.name,
+            index=index_text(worst.index),
+            difference=short_number(worst.difference),
+            bound=short_number(worst.bound),
+        ),
+        style="dim",
+    )
 
 
 def _model_line(check: GradientCheck) -> Text:
@@ -644,14 +714,21 @@ def _conclusion(report: Comparison) -> Text:
     count = len(report.gradients)
     kinks = sum(c.kinks.count for c in report.gradients if c.kinks is not None)
     three = all(c.symbolic is not None for c in report.gradients)
-    if count > 1:
+    if report.order == 2:
+        text = (
+            _(
+                "The second derivative agrees three ways: SymPy's H·v = the NumPy backward's, "
+                "numerically = the NumPy forward's second differences"
+            )
+            if three
+            else _("The second derivative agrees: SymPy's H·v = the NumPy backward's, numerically")
+        )
+    elif count > 1:
         text = (
             _("All {count} gradients agree: backward = symbolic = numeric")
             if three
             else _("All {count} gradients agree: backward = numeric")
         ).format(count=count)
-    elif report.order == 2:
-        text = _("The second derivative agrees: SymPy's H·v = the NumPy backward's, numerically")
     else:
         text = (
             _("The gradient agrees: backward = symbolic = numeric")

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from symgrad.i18n import Message
 from symgrad.reports import ChainRule, Derivation, GraphNode
 from symgrad.symbolic.cache import remember
 from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
@@ -370,7 +371,10 @@ class IndexedForm:
             derivatives={_label(a): gradients[a.name] for a in form.inputs},
             matrix=True,
             shapes=shapes,
-            notes=(*(f"{pretty(s)} = {pretty(v)}" for s, v in form.sizes.items()), *form.notes),
+            notes=(
+                *(f"{pretty(s)} = {pretty(v)}" for s, v in form.sizes.items()),
+                *map(Message, form.notes),
+            ),
         )
 
     def gradient_function(

@@ -14,12 +14,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from symgrad.reports import ChainRule, Derivation, GraphNode
+from symgrad.i18n import N_, Message
+from symgrad.reports import ChainRule, Derivation, GraphNode, SecondDerivation
 from symgrad.symbolic.cache import remember
 from symgrad.symbolic.evaluate import numpy_function
-from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
+from symgrad.symbolic.precision import (
+    Arithmetic,
+    GradientFunction,
+    HessianVectorFunction,
+    Shapes,
+)
 
 DIMENSIONS = ("N", "IN", "OUT")
+PROOF_SIZES = (2, 2, 3)  # N, IN, OUT at which the matrix-level H·v is proved entry by entry
 
 
 def upstream(output: sp.MatrixExpr, name: str) -> sp.MatrixSymbol:
@@ -139,6 +146,125 @@ class MatrixForm:
             shapes=shapes,
         )
 
+    def _concrete(self, shapes: Shapes) -> tuple[tuple[sp.MatrixSymbol, ...], sp.MatrixExpr]:
+        """The inputs and forward built at the sizes these array shapes give N, IN, OUT."""
+        symbolic_inputs, _ = self.build(*sp.symbols(" ".join(DIMENSIONS)))
+        sizes = {}
+        for matrix in symbolic_inputs:
+            rows, cols = matrix.shape
+            actual = shapes[str(matrix)]
+            sizes[rows] = actual[0]
+            if len(actual) == 2:
+                sizes[cols] = actual[1]
+        return self.build(*(sizes[sp.Symbol(d)] for d in DIMENSIONS))
+
+    def _products(
+        self, inputs: Sequence[sp.MatrixSymbol], forward: sp.MatrixExpr
+    ) -> tuple[sp.MatrixSymbol, dict[str, sp.MatrixSymbol], dict[str, sp.MatrixExpr]]:
+        """The Hessian-vector product of ⟨dY, Y⟩ at matrix level, derived by SymPy: with
+        each input's gradient gᵦ = ∂⟨dY, Y⟩/∂β, (H·v)_α = ∂(Σᵦ ⟨vᵦ, gᵦ⟩)/∂α for
+        directions vᵦ shaped like the inputs. Returns dY, the directions and the products."""
+        dy = upstream(forward, self.output)
+        directions = {str(x): sp.MatrixSymbol(f"v{x}", *x.shape) for x in inputs}
+        gradients = {str(x): backward_rule(forward, dy, x) for x in inputs}
+        products = {
+            str(a): sp.MatAdd(
+                *(backward_rule(gradients[str(b)], directions[str(b)], a) for b in inputs)
+            ).doit()
+            for a in inputs
+        }
+        return dy, directions, products
+
+    def derive_second(self, name: str) -> SecondDerivation:
+        """The second-order term as a Hessian-vector product at matrix level, every shape
+        shown (affine: Y is bilinear in X and W and linear in b, so (H·v)_X = dY·v_Wᵀ,
+        (H·v)_W = v_Xᵀ·dY, (H·v)_b = 0), proved equal entry by entry to the product of the
+        Hessian SymPy derives for small concrete sizes."""
+        sizes = sp.symbols(" ".join(DIMENSIONS), integer=True, positive=True)
+        inputs, forward = self.build(*sizes)
+        dy, directions, products = self._products(inputs, forward)
+        self._prove_products(PROOF_SIZES)
+        shapes = {str(m): shape_text(m) for m in (*inputs, dy, *directions.values())}
+        return SecondDerivation(
+            layer=name,
+            output=self.output,
+            forward=forward,
+            inputs=tuple(map(str, inputs)),
+            first={str(x): backward_rule(forward, dy, x) for x in inputs},
+            through_output=None,
+            second={},
+            in_inputs={},
+            products=products,
+            shapes=shapes,
+            notes=(
+                Message(
+                    N_(
+                        "H is the Hessian of ⟨{dy}, {y}⟩ in every input; v = ({directions}) a "
+                        "direction of the same shapes"
+                    ),
+                    dy=str(dy),
+                    y=self.output,
+                    directions=", ".join(map(str, directions.values())),
+                ),
+                Message(
+                    N_(
+                        "proved equal, entry by entry, to H·v from SymPy's Hessian of every "
+                        "entry at {sizes} (N×IN×OUT)"
+                    ),
+                    sizes="×".join(map(str, PROOF_SIZES)),
+                ),
+            ),
+        )
+
+    def _prove_products(self, dims: Sequence[int]) -> None:
+        """The matrix-level products equal Σⱼ ∂²⟨dY, Y⟩/∂aᵢ∂bⱼ·vⱼ, every entry's Hessian
+        differentiated by SymPy, at concrete sizes."""
+        inputs, forward = self.build(*dims)
+        dy, directions, products = self._products(inputs, forward)
+        pairing = sum(a * b for a, b in zip(dy.as_explicit(), forward.as_explicit(), strict=True))
+        entries = [e for x in inputs for e in x.as_explicit()]
+        along = [e for x in inputs for e in directions[str(x)].as_explicit()]
+        for x in inputs:
+            shown = sp.Matrix(products[str(x)].as_explicit())
+            for entry, value in zip(x.as_explicit(), shown, strict=True):
+                truth = sum(
+                    sp.diff(pairing, entry, e) * v for e, v in zip(entries, along, strict=True)
+                )
+                if sp.expand(value - truth) != 0:
+                    raise ArithmeticError(f"the Hessian-vector product of {x} is not SymPy's")
+
+    def hvp_function(self, shapes: Shapes) -> HessianVectorFunction:
+        """SymPy's matrix-level H·v of ⟨dout, Y⟩ in float64 for these array shapes:
+        ``{name: (H·v)_name}`` for directions by input name."""
+        key = ("hvp", tuple(sorted(shapes.items())))
+        if key not in self._cache:
+            inputs, forward = self._concrete(shapes)
+            dy, directions, products = self._products(inputs, forward)
+            names = [str(x) for x in inputs]
+            functions = {
+                n: numpy_function((*inputs, dy, *directions.values()), products[n]) for n in names
+            }
+
+            def hvp(arrays, dout, given):
+                args = [
+                    np.asarray(arrays[n], dtype=np.float64).reshape(m.shape)
+                    for n, m in zip(names, inputs, strict=True)
+                ]
+                args += [np.asarray(dout, dtype=np.float64)]
+                args += [
+                    np.asarray(given[n], dtype=np.float64).reshape(m.shape)
+                    for n, m in zip(names, inputs, strict=True)
+                ]
+                return {
+                    n: np.broadcast_to(np.asarray(f(*args), dtype=np.float64), (m.shape)).reshape(
+                        shapes[n]
+                    )
+                    for (n, f), m in zip(functions.items(), inputs, strict=True)
+                }
+
+            self._cache[key] = hvp
+        return self._cache[key]
+
     def gradient_function(self, shapes: Shapes, digits: int | None = None) -> GradientFunction:
         """Evaluation of SymPy's matrix gradients for these array shapes.
 
@@ -147,15 +273,7 @@ class MatrixForm:
         """
         key = (tuple(sorted(shapes.items())), digits)
         if key not in self._cache:
-            symbolic_inputs, _ = self.build(*sp.symbols(" ".join(DIMENSIONS)))
-            sizes = {}
-            for matrix in symbolic_inputs:
-                rows, cols = matrix.shape
-                actual = shapes[str(matrix)]
-                sizes[rows] = actual[0]
-                if len(actual) == 2:
-                    sizes[cols] = actual[1]
-            inputs, forward = self.build(*(sizes[sp.Symbol(d)] for d in DIMENSIONS))
+            inputs, forward = self._concrete(shapes)
             dy = upstream(forward, self.output)
             rules = remember(
                 ("matrix gradients", sp.srepr(forward)),

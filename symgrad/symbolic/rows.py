@@ -15,15 +15,21 @@ import numpy as np
 import sympy as sp
 
 from symgrad.i18n import N_, Message
-from symgrad.reports import ChainRule, Derivation, GraphNode
+from symgrad.reports import ChainRule, Derivation, GraphNode, SecondDerivation
 from symgrad.symbolic.cache import remember
 from symgrad.symbolic.losses import ROWS_SUMMED_NOTE, SHOWN_CLASSES, class_symbols
-from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
+from symgrad.symbolic.precision import (
+    Arithmetic,
+    GradientFunction,
+    HessianVectorFunction,
+    Shapes,
+)
 from symgrad.symbolic.rewrite import normal_form, proved_equal, tidy
 
 ROW = sp.IndexedBase("x")  # the row a formula is written on: xᵢ, xₖ
 INDEX_I, INDEX_J, INDEX_K = sp.symbols("i j k", integer=True)
 C = sp.Symbol("C", integer=True, positive=True)  # entries in a row
+SECOND_ROW = 4  # entries a row's second derivatives are derived on: i, j, k and one more
 
 
 @dataclass(frozen=True)
@@ -167,6 +173,96 @@ class RowForm:
             if proved_equal(candidate.xreplace({s: t for t, s in sums.items()}), expr):
                 return candidate
         return tidy(expr)
+
+    def derive_second(self, name: str) -> SecondDerivation:
+        """A row's second derivatives of one output yᵢ, in y: ∂²yᵢ/∂xᵢ², ∂²yᵢ/∂xᵢ∂xₖ,
+        ∂²yᵢ/∂xₖ² and ∂²yᵢ/∂xⱼ∂xₖ for i, j, k distinct (every kind of entry a row's
+        Hessian has), derived on a row of four and each proved equal to SymPy's in x."""
+        c = SECOND_ROW
+        xs, ys = class_symbols(self.input, c), class_symbols(self.output, c)
+        self._check(xs, ys)
+        f = self.function(xs)
+        x_of = {0: f"{self.input}_i", 1: f"{self.input}_k", 2: f"{self.input}_j"}
+        names = {
+            ys[0]: sp.Symbol(f"{self.output}_i", real=True),
+            ys[1]: sp.Symbol(f"{self.output}_k", real=True),
+            ys[2]: sp.Symbol(f"{self.output}_j", real=True),
+        }
+        first = {
+            x_of[a]: tidy(
+                sp.factor(self._in_outputs(sp.diff(f[0], xs[a]), xs, ys, {0, a}))
+            ).xreplace(names)
+            for a in (0, 1)
+        }
+        second, raw = {}, {}
+        for a, b in ((0, 0), (0, 1), (1, 1), (2, 1)):
+            in_x = sp.diff(f[0], xs[a], xs[b])
+            in_y = self._in_outputs(in_x, xs, ys, {0, a, b})
+            back = in_y.subs({y: fy for y, fy in zip(ys, f, strict=True)})
+            if not proved_equal(back, in_x):
+                raise ArithmeticError(f"{self.name}'s second derivative in y is not SymPy's")
+            key = (x_of[a], x_of[b])
+            second[key] = sp.factor(in_y).xreplace(names)
+            raw[key] = in_x
+        return SecondDerivation(
+            layer=name,
+            output=f"{self.output}_i",
+            forward=self.formula.xreplace(
+                {
+                    ROW[INDEX_I]: sp.Symbol(x_of[0], real=True),
+                    ROW[INDEX_K]: sp.Symbol(x_of[1], real=True),
+                }
+            ),
+            inputs=(x_of[0],),
+            first=first,
+            through_output=None,
+            second=second,
+            in_inputs=raw,
+            notes=(
+                Message(
+                    N_("i, j, k are distinct entries of one row; derived with rows of {c} entries"),
+                    c=c,
+                ),
+                Message(
+                    N_(
+                        "the Hessian-vector product of ⟨dout, {y}⟩ is, row by row, (H·v)ᵢ = "
+                        "Σₖ doutₖ·Σⱼ ∂²{y}ₖ/∂{x}ᵢ∂{x}ⱼ·vⱼ (what compare --order 2 checks)"
+                    ),
+                    y=self.output,
+                    x=self.input,
+                ),
+            ),
+        )
+
+    def hvp_function(self, shapes: Shapes) -> HessianVectorFunction:
+        """SymPy's Hessian-vector product of ⟨dout, y⟩ in float64, row by row:
+        ``{input: (H·v)}``, (H·v)ₐ = ∂(Σᵦ vᵦ·∂⟨dout, y⟩/∂xᵦ)/∂xₐ on a row of C entries."""
+        entries = shapes[self.input][-1]
+        key = ("hvp", entries)
+        if key not in self._cache:
+            xs = class_symbols(self.input, entries)
+            douts, vs = class_symbols("dout", entries), class_symbols("v", entries)
+            f = self.function(xs)
+
+            def derived() -> list[sp.Expr]:
+                pairing = sum(d * y for d, y in zip(douts, f, strict=True))
+                along = sum(v * sp.diff(pairing, x) for v, x in zip(vs, xs, strict=True))
+                return [sp.diff(along, x) for x in xs]
+
+            product = Arithmetic(None).compile(
+                (xs, douts, vs), remember(("row hvp", sp.srepr(f)), derived)
+            )
+
+            def hvp(arrays, dout, directions):
+                x = np.atleast_2d(np.asarray(arrays[self.input], dtype=np.float64))
+                d = np.atleast_2d(np.asarray(dout, dtype=np.float64)).reshape(x.shape)
+                v = np.atleast_2d(np.asarray(directions[self.input], dtype=np.float64))
+                columns = product(list(x.T), list(d.T), list(v.reshape(x.shape).T))
+                result = np.stack(np.broadcast_arrays(*columns), axis=-1)
+                return {self.input: result.reshape(np.shape(arrays[self.input]))}
+
+            self._cache[key] = hvp
+        return self._cache[key]
 
     def gradient_function(self, shapes: Shapes, digits: int | None = None) -> GradientFunction:
         """Evaluation of SymPy's backward dx = Jᵀ·dout for rows of ``shapes[input]`` (its

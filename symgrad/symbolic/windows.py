@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
+from symgrad.i18n import N_, Message
 from symgrad.reports import ChainRule, Derivation, GraphNode
 from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
 
@@ -71,12 +72,20 @@ class WindowForm:
             ),
             derivatives={str(xs[0]): derivative},
             notes=(
-                "derived on a 2×2 window x₁ … x₄; every element of a window is alike",
-                "Heaviside(u) is 1 for u > 0, 0 for u < 0 and ½ at 0: at a tie for the "
-                "largest, max has a kink (its slopes are 1 and 0), and any share between "
-                "them is a valid subgradient",
-                "the backward: dx[n, c, h, w] = Σ over the windows (i, j) that hold x[n, c, "
-                "h, w] of dy[n, c, i, j]·∂y/∂x there",
+                Message(N_("derived on a 2×2 window x₁ … x₄; every element of a window is alike")),
+                Message(
+                    N_(
+                        "Heaviside(u) is 1 for u > 0, 0 for u < 0 and ½ at 0: at a tie for the "
+                        "largest, max has a kink (its slopes are 1 and 0), and any share "
+                        "between them is a valid subgradient"
+                    )
+                ),
+                Message(
+                    N_(
+                        "the backward: dx[n, c, h, w] = Σ over the windows (i, j) that hold "
+                        "x[n, c, h, w] of dy[n, c, i, j]·∂y/∂x there"
+                    )
+                ),
             ),
         )
 
