@@ -275,6 +275,7 @@ def catalog() -> list[dict[str, str]]:
     import json
     from importlib import resources
 
+    from symgrad.i18n import language
     from symgrad.layers import CATALOG
 
     derived = json.loads(
@@ -283,7 +284,7 @@ def catalog() -> list[dict[str, str]]:
     return [
         {
             "layer": layer.name,
-            **derived[layer.name],
+            **derived[layer.name][language()],
             "shape": layer.shape_meaning,
             "default_shape": ",".join(map(str, layer.default_shape)),
         }

@@ -19,7 +19,9 @@ import functools
 import gettext
 import os
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from symgrad.errors import SymgradError
 
@@ -108,6 +110,24 @@ def N_(message: str) -> str:
     return message
 
 
+@dataclass(frozen=True)
+class Message:
+    """A sentence kept in a report and translated where it is shown: reports are computed
+    once and cached (a derivation on disk), then drawn in whichever language the reader
+    has. ``Message(N_("derived with rows of {c} entries"), c=3)``; ``str()`` gives it in
+    the reader's language, with its values filled in."""
+
+    text: str
+    values: tuple[tuple[str, Any], ...] = ()
+
+    def __init__(self, text: str, **values: Any) -> None:
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "values", tuple(values.items()))
+
+    def __str__(self) -> str:
+        return _(self.text).format(**dict(self.values))
+
+
 def ngettext(singular: str, plural: str, count: int) -> str:
     """The singular or plural form for ``count``, in the reader's language."""
     return _catalog(language()).ngettext(singular, plural, count)
@@ -126,6 +146,7 @@ def listed(names: Iterable[str]) -> str:
 __all__ = [
     "LANGUAGES",
     "N_",
+    "Message",
     "_",
     "language",
     "listed",

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from symgrad.i18n import Message
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -83,6 +85,16 @@ class ChainRule:
 
 
 @dataclass(frozen=True)
+class Qualified:
+    """A derivative that holds under a condition the main one does not have: the batch
+    mean's (y − t)/N beside the per-sample y − t."""
+
+    wrt: str
+    value: Any
+    condition: Message
+
+
+@dataclass(frozen=True)
 class Derivation(Printed):
     """A layer's (or an expression's) derivation, the way the note teaches it."""
 
@@ -95,8 +107,8 @@ class Derivation(Printed):
     derivatives: dict[str, Any]  # final form: in the output y (and label t) where the note does
     matrix: bool = False
     shapes: dict[str, str] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
-    extra_derivatives: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str | Message, ...] = ()
+    extra_derivatives: tuple[Qualified, ...] = ()
 
 
 @dataclass(frozen=True)

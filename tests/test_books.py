@@ -241,6 +241,78 @@ def test_a_layer_computing_in_float32_is_checked_at_float32():
     assert "computes in float32" in " ".join(report.comparison.notes)
 
 
+def binary_cross_entropy(y, t):
+    """The sequel's habit: two columns (1 − y, y), picked by 0/1 labels, with the + 1e-7."""
+    both = np.c_[1 - y, y]
+    return -np.sum(np.log(both[np.arange(t.size), t] + 1e-7)) / t.size
+
+
+class SequelSigmoidLoss:
+    """One score per sample: x and t flat, N of each."""
+
+    def forward(self, x, t):
+        self.t, self.y = t, 1 / (1 + np.exp(-x))
+        return binary_cross_entropy(self.y, t)
+
+    def backward(self, dout=1):
+        return (self.y - self.t) * dout / self.t.shape[0]
+
+
+class SigmoidLossWithoutN(SequelSigmoidLoss):
+    def backward(self, dout=1):
+        return (self.y - self.t) * dout
+
+
+class SequelTimeSigmoidLoss:
+    """N×T scores, each a sample: the mean over all of them, and a float32 dx (dtype 'f')."""
+
+    def forward(self, xs, ts):
+        self.shape, self.steps = xs.shape, []
+        loss = 0
+        for k in range(xs.shape[1]):
+            step = SequelSigmoidLoss()
+            loss += step.forward(xs[:, k], ts[:, k])
+            self.steps.append(step)
+        return loss / xs.shape[1]
+
+    def backward(self, dout=1):
+        dxs = np.empty(self.shape, dtype="f")
+        for k, step in enumerate(self.steps):
+            dxs[:, k] = step.backward(dout / self.shape[1])
+        return dxs
+
+
+BINARY = np.array([1, 0, 0, 1, 1, 0])
+
+
+def test_the_sequels_flat_sigmoid_loss_is_recognised_and_warned_of_its_smoothing():
+    report = check_layer(SequelSigmoidLoss(), X[:, 0].copy(), BINARY[:3], constants=(1,))
+    assert report.ok, report.problems
+    assert "smoothed-forward" in {f.kind for f in report.findings}
+    assert "recognised as sigmoid-with-loss" in " ".join(report.comparison.notes)
+    broken = check_layer(SigmoidLossWithoutN(), X[:, 0].copy(), BINARY[:3], constants=(1,))
+    assert not broken.ok and "a factor 3 too many" in problems(broken)
+
+
+def test_a_loss_over_every_score_with_a_float32_backward_is_recognised_flattened():
+    xs, ts = X[:, :2].copy(), BINARY.reshape(3, 2)
+    report = check_layer(SequelTimeSigmoidLoss(), xs, ts, constants=(1,))
+    assert report.ok, report.problems
+    notes = " ".join(report.comparison.notes)
+    assert "recognised as sigmoid-with-loss" in notes
+    assert "returns dxs in float32" in notes
+    assert "smoothed-forward" in {f.kind for f in report.findings}
+
+
+def test_a_float32_backward_is_still_caught_when_wrong_beyond_its_rounding():
+    class Wrong(SequelTimeSigmoidLoss):
+        def backward(self, dout=1):
+            return super().backward(dout) * np.float32(1.001)
+
+    report = check_layer(Wrong(), X[:, :2].copy(), BINARY.reshape(3, 2), constants=(1,))
+    assert not report.ok and "dxs is wrong" in problems(report)
+
+
 def test_a_backward_reusing_its_cache_is_not_blamed_for_a_second_call():
     report = check_layer(ReusesItsCache(), X, T, constants=(1,))
     assert report.ok, report.problems  # the loss's two warnings only

@@ -92,6 +92,40 @@ def test_derive_speaks_the_notes_terms_in_chinese():
     assert "Computational graph, forward →" in english
 
 
+def test_a_derivation_cached_in_english_is_shown_in_chinese(tmp_path):
+    """Derivations are cached on disk once; their notes and conditions are translated
+    where they are drawn, so a cache filled by an English run serves a Chinese one."""
+    cache = {"SYMGRAD_CACHE_DIR": str(tmp_path)}
+    english = _run("derive", "softmax-with-loss", LANG="C", **cache).stdout
+    assert "note: derived with rows of 3 entries" in english
+    assert "(batch mean over N samples)" in english
+    chinese = _run("derive", "softmax-with-loss", LANG="zh_CN.UTF-8", **cache).stdout
+    assert "注意：按每行 3 个元素推导" in chinese and "对 N 个样本取批平均" in chinese
+    assert not re.search(r"derived|batch mean|probability", chinese)
+
+
+def test_list_says_what_shape_means_in_chinese():
+    shown = _run("list", LANG="zh_CN.UTF-8").stdout
+    assert "--shape 表示：每个输入的形状" in shown and "N,C：批大小，类别数" in shown
+    assert "（否则）" in shown  # relu's piecewise formula, in words
+    assert not re.search(r"every input|batch,|otherwise", shown)
+
+
+def test_clicks_own_words_are_chinese_too():
+    shown = _run("derive", "--help", LANG="zh_CN.UTF-8").stdout
+    assert shown.startswith("用法：symgrad derive") and "选项：" in shown and "参数：" in shown
+    assert "[必填]" in shown and "显示本帮助并退出。" in shown
+    assert not re.search(r"Usage|Options|Arguments|required|Show this", shown)
+    cases = {
+        ("derive",): "缺少参数 'layer'。",
+        ("derive", "--ordr", "2", "sigmoid"): "没有这个选项：--ordr（你是不是想用 --order？）",
+        ("derive", "sigmoid", "extra"): "多出了参数：extra",
+    }
+    for args, expected in cases.items():
+        failed = _run(*args, LANG="zh_CN.UTF-8")
+        assert failed.returncode == 2 and failed.stderr == f"symgrad：错误：{expected}\n"
+
+
 def test_the_chinese_help_fits_80_columns():
     shown = _run("--help", LANG="zh_CN.UTF-8")
     assert shown.returncode == 0 and "列出所有层" in shown.stdout

@@ -35,8 +35,8 @@ def test_the_derived_gradient(name, per_row, batch_mean):
     report = api.derive(name)
     ((wrt, derivative),) = report.derivatives.items()
     assert proved_equal(derivative, per_row), derivative
-    ((label, mean),) = report.extra_derivatives.items()
-    assert label.startswith(wrt) and proved_equal(mean, batch_mean), mean
+    (mean,) = report.extra_derivatives
+    assert mean.wrt == wrt and proved_equal(mean.value, batch_mean), mean
 
 
 def test_sigmoid_with_loss_chains_through_the_diagonal_alone():
@@ -135,7 +135,7 @@ def test_sigmoid_with_loss_is_stable_for_huge_scores():
 
 
 def test_sigmoid_with_loss_one_score_per_sample_as_the_sequel_book():
-    """The sequel book's x of N scores is N rows of one: the mean is over N."""
+    """The sequel book's x of N scores is N rows of one: the mean is over N, flat or not."""
     x, labels = np.array([0.3, -1.2, 2.0]), np.array([1, 0, 1])
     rows, flat = SigmoidWithLoss(), SigmoidWithLoss()
     loss = rows.forward(x[:, None], labels[:, None])
@@ -143,7 +143,8 @@ def test_sigmoid_with_loss_one_score_per_sample_as_the_sequel_book():
     expected = -np.mean(labels * np.log(y) + (1 - labels) * np.log(1 - y))
     assert loss == pytest.approx(expected)
     np.testing.assert_allclose(rows.backward(2.0)[:, 0], 2.0 * (y - labels) / 3)
-    assert flat.forward(x, labels) == pytest.approx(expected * 3)  # one row of three
+    assert flat.forward(x, labels) == pytest.approx(expected)
+    np.testing.assert_allclose(flat.backward(2.0), 2.0 * (y - labels) / 3)
     with pytest.raises(ValueError, match="do not match"):
         SigmoidWithLoss().forward(x, labels[:2])
 
@@ -192,3 +193,6 @@ def test_a_broken_sigmoid_with_loss_is_named_in_a_network():
     report = api.check_network(layers, x, t)
     assert report.broken == ("SigmoidWithLossWithoutN",)
     assert "4 × the right gradient" in report.findings[0].message
+    (evidence,) = report.wrong
+    assert (evidence.layer, evidence.name) == ("SigmoidWithLossWithoutN", "dx")
+    assert "Its dx disagrees with its forward's numeric derivative" in report.findings[0].message

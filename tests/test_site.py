@@ -312,13 +312,6 @@ def test_the_english_detector_sees_english(built_site: Path) -> None:
     assert len(english_prose(html)) > 5
 
 
-def _known_english(layer) -> bool:
-    from symgrad import api
-
-    derivation = api.derive(layer.name)
-    return bool(derivation.notes or derivation.extra_derivatives)
-
-
 @pytest.mark.parametrize(
     "page",
     [
@@ -328,19 +321,7 @@ def _known_english(layer) -> bool:
         "how-to-check/",
         "glossary/",
         "layers/",
-        *(
-            pytest.param(
-                f"layers/{layer.name}/",
-                marks=pytest.mark.xfail(
-                    strict=True,
-                    reason="the SymPy forms write their notes and conditions in English"
-                    " (symgrad/symbolic/losses.py, rows.py), in the terminal too",
-                ),
-            )
-            if _known_english(layer)
-            else f"layers/{layer.name}/"
-            for layer in CATALOG
-        ),
+        *(f"layers/{layer.name}/" for layer in CATALOG),
     ],
 )
 def test_the_chinese_pages_are_chinese_apart_from_the_mathematics(

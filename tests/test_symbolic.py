@@ -92,7 +92,7 @@ def test_affine_matrix_derivatives_with_shapes():
 
 def test_softmax_batch_mean_derivative():
     report = derive("softmax-with-loss")
-    (batch,) = report.extra_derivatives.values()
+    (batch,) = (e.value for e in report.extra_derivatives)
     n = sp.Symbol("N", positive=True)
     assert sp.simplify(batch - (sp.Symbol("y", real=True) - sp.Symbol("t", real=True)) / n) == 0
 
@@ -137,6 +137,16 @@ def test_a_total_derivative_is_written_apart_from_a_local_one():
     assert "dz/dx = (x + 1)·exp(x)" in shown
     sigmoid = str(derive("sigmoid"))  # one path: the note's own ∂y/∂x, unchanged
     assert "∂y/∂x = ∂y/∂t₃ · ∂t₃/∂t₂" in sigmoid and "dy/dx" not in sigmoid
+
+
+def test_a_name_before_a_bracket_keeps_its_dot_and_a_letter_drops_it():
+    """tax(apple·apple_num) would read as tax applied to something."""
+    from symgrad.render.mathtext import pretty
+
+    assert pretty(sp.sympify("tax*(apple + orange)")) == "tax·(apple + orange)"
+    assert pretty(sp.sympify("y*(1 - y)")) == "y(1 − y)"
+    assert pretty("x_i*(1 - x_i)") == "xᵢ(1 − xᵢ)"
+    assert pretty("y**2*(1 - y)") == "y²(1 − y)"
 
 
 def test_numbers_read_as_typed_and_powers_in_one_notation():

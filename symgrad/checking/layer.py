@@ -586,12 +586,12 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
     joined = None
     if several:
         shapes = " and ".join("×".join(map(str, o)) or "scalar" for o in subject.outputs)
-        joined = (
-            f"{subject.name}.forward returns {len(subject.outputs)} arrays ({shapes}): checked "
-            "as one output, each with its own random upstream gradient, given to backward in "
-            "order"
-        )
-    notes: list[str] = [n for n in (joined, narrowed, held) if n]
+        joined = _(
+            "{layer}.forward returns {count} arrays ({shapes}): checked as one output, each "
+            "with its own random upstream gradient, given to backward in order"
+        ).format(layer=subject.name, count=len(subject.outputs), shapes=shapes)
+    coarse = _narrow_gradients(subject, claimed)
+    notes: list[str] = [n for n in (joined, narrowed, coarse, held) if n]
     form = formulas.resolve(symbolic_spec, subject.layer)
     recognised = form is None and symbolic_spec is None
     if recognised:
@@ -708,9 +708,32 @@ def _narrowed(subject: Subject, out: np.ndarray) -> str | None:
         return None
     given = subject.dtype.name
     subject.recast(out.dtype)
-    return (
-        f"{subject.name}.forward returns {out.dtype.name} for {given} inputs: it computes "
-        f"in {out.dtype.name}, so the check runs at {out.dtype.name}'s precision"
+    return _(
+        "{layer}.forward returns {dtype} for {given} inputs: it computes in {dtype}, so the "
+        "check runs at {dtype}'s precision"
+    ).format(layer=subject.name, dtype=out.dtype.name, given=given)
+
+
+def _narrow_gradients(subject: Subject, claimed: dict[str, Any]) -> str | None:
+    """Gradients backward returns in a narrower float than the check's (the sequel's
+    TimeSigmoidWithLoss builds dxs in float32) carry that float's rounding, and are held
+    to it (symgrad.comparison.tolerance.backward_precision); said, since it is a choice."""
+    narrow = {
+        n: v.dtype
+        for n, v in claimed.items()
+        if isinstance(v, np.ndarray)
+        and np.issubdtype(v.dtype, np.floating)
+        and v.dtype.itemsize < subject.dtype.itemsize
+    }
+    if not narrow:
+        return None
+    return _(
+        "{layer}.backward returns {names} in {dtype} for {given} inputs: held to {dtype}'s rounding"
+    ).format(
+        layer=subject.name,
+        names=", ".join(f"d{n}" for n in narrow),
+        dtype=", ".join(sorted({d.name for d in narrow.values()})),
+        given=subject.dtype.name,
     )
 
 

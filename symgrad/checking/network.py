@@ -577,7 +577,7 @@ def _chain(net: _Net, method: Method | None, step, rng, tracker, wanted=None):
                     axis_meanings({"x": net.x, array: x}),  # x first: its rows are the batch
                     {array: x},
                 )
-                wrong.append(dataclasses.replace(evidence, name=f"{net.names[k]}: d{array}"))
+                wrong.append(dataclasses.replace(evidence, layer=net.names[k]))
             if is_input:
                 numeric = verified.numeric.values
                 kink = verified.sides.kink
@@ -778,7 +778,7 @@ def _verdicts(net: _Net, parameters, local, wrong, names) -> list[Finding]:
             continue
         k = check.position - 1
         below = [p.name for p in parameters if net.names.index(p.layer) <= k and not p.ok]
-        evidence = [w for w in wrong if w.name.startswith(f"{check.layer}: ")]
+        evidence = [w for w in wrong if w.layer == check.layer]
         sentences = [
             _(
                 "{layer} (layer {position}) is broken: its backward does not match its forward."
@@ -792,7 +792,7 @@ def _verdicts(net: _Net, parameters, local, wrong, names) -> list[Finding]:
                 "{size} elements (worst at {at}: backward {backward}, numeric {numeric} ± "
                 "{error})"
             ).format(
-                gradient=w.name.split(": ")[1],
+                gradient=w.name,
                 wrong=w.wrong,
                 size=w.size,
                 at=f"{w.array}{at}",

@@ -52,6 +52,7 @@ class WrongGradient:
             (normwise, as the verdict), and in units in the last place of the dtype.
         wrong, size: elements outside the tolerance, out of all.
         hints: patterns that fit (a constant factor, a transpose, a flipped sign, …).
+        layer: in a network's check, the layer whose gradient it is (``Affine1``).
     """
 
     name: str
@@ -67,6 +68,7 @@ class WrongGradient:
     wrong: int
     size: int
     hints: tuple[str, ...] = ()
+    layer: str = ""
 
 
 @dataclass(frozen=True)

@@ -85,15 +85,8 @@ def deviation(form: Any, subject: Subject, out: np.ndarray) -> float | None:
     max |out − formula| over max |formula| (None when the formula cannot be evaluated
     here, or does not fit)."""
     if isinstance(form, Layer):
-        arrays = _catalog_arrays(form, subject)
-        if arrays is None:
-            return None
-        try:
-            with np.errstate(all="ignore"):
-                expected = np.asarray(form.output(arrays), dtype=np.float64)
-        except Exception:  # a catalog forward that does not take these arrays (int labels)
-            return None
-    elif _is_sympy(form):
+        return _closest_reading(form, subject, out)[1]
+    if _is_sympy(form):
         import sympy as sp
 
         values = {n: np.asarray(x, dtype=np.float64) for n, x in _arrays(subject).items()}
@@ -106,11 +99,50 @@ def deviation(form: Any, subject: Subject, out: np.ndarray) -> float | None:
             expected = np.broadcast_to(evaluate(*values.values()), np.shape(out))
     else:
         return None
+    return _gap(expected, out)
+
+
+def _gap(expected: np.ndarray, out: np.ndarray) -> float | None:
     if expected.shape != np.shape(out) or not np.all(np.isfinite(expected)):
         return None
     largest = float(np.max(np.abs(expected), initial=0.0))
     gap = float(np.max(np.abs(np.asarray(out, dtype=np.float64) - expected), initial=0.0))
     return gap / largest if largest else gap
+
+
+def _readings(layer: Layer, subject: Subject) -> list[dict[str, np.ndarray]]:
+    """The ways the subject's arrays can be the catalog layer's: as they are, and for a
+    layer whose scores are samples, flattened (every entry one sample)."""
+    arrays = _catalog_arrays(layer, subject)
+    if arrays is None:
+        return []
+    readings = [arrays]
+    if layer.scores_are_samples and np.ndim(arrays[layer.inputs[0]]) > 1:
+        data = (*layer.inputs, *layer.labels)
+        readings.append({n: a.ravel() if n in data else a for n, a in arrays.items()})
+    return readings
+
+
+def _closest_reading(
+    layer: Layer, subject: Subject, out: np.ndarray
+) -> tuple[dict[str, np.ndarray] | None, float | None]:
+    """The reading whose catalog forward lies closest to the user's output, and its gap
+    (the first reading and None when the catalog forward fits none)."""
+    readings = _readings(layer, subject)
+    best: tuple[dict[str, np.ndarray] | None, float | None] = (
+        readings[0] if readings else None,
+        None,
+    )
+    for arrays in readings:
+        try:
+            with np.errstate(all="ignore"):
+                expected = np.asarray(layer.output(arrays), dtype=np.float64)
+        except Exception:  # a catalog forward that does not take these arrays (int labels)
+            continue
+        gap = _gap(expected, out)
+        if gap is not None and (best[1] is None or gap < best[1]):
+            best = (arrays, gap)
+    return best
 
 
 def recognise(subject: Subject, out: np.ndarray) -> Layer | None:
@@ -152,7 +184,7 @@ def gradients(
     wanted = (*subject.differentiated_names, *subject.params)
     dout = np.asarray(dout, dtype=np.float64)
     if isinstance(form, Layer):
-        return _catalog(form, subject, dout, digits)
+        return _catalog(form, subject, out, dout, digits)
     if digits is not None:
         return None, "only a catalog layer's SymPy forward is evaluated at many digits"
     if _is_sympy(form):
@@ -173,11 +205,11 @@ def _arrays(subject: Subject) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _catalog(layer: Layer, subject: Subject, dout, digits: int | None):
+def _catalog(layer: Layer, subject: Subject, out: np.ndarray, dout, digits: int | None):
     from symgrad.comparison.engine import symbolic_gradients
 
     names = (*layer.inputs, *layer.labels)
-    renamed = _catalog_arrays(layer, subject)
+    renamed, _gap = _closest_reading(layer, subject, out)
     if renamed is None:
         return None, (
             f"the symbolic column is {layer.name}'s, whose arrays ({', '.join(names)}; "
@@ -185,8 +217,12 @@ def _catalog(layer: Layer, subject: Subject, dout, digits: int | None):
         )
     result = symbolic_gradients(layer, renamed, dout, digits)
     back = dict(zip(names, subject.names, strict=True)) | {p: p for p in layer.params}
+    shapes = {n: np.shape(a) for n, a in _arrays(subject).items()}
     kind = np.float64 if digits is None else object
-    return {f"d{back[c[1:]]}": np.asarray(g, dtype=kind) for c, g in result.items()}, None
+    return {
+        f"d{back[c[1:]]}": np.asarray(g, dtype=kind).reshape(shapes[back[c[1:]]])
+        for c, g in result.items()
+    }, None
 
 
 def unbroadcast(value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -15,7 +15,24 @@ import typer
 import typer.core
 
 from symgrad.errors import SymgradError
-from symgrad.i18n import _, set_language
+from symgrad.i18n import N_, _, listed, set_language
+
+# The words Click and Typer print in their own English, listed for the catalog (they are
+# looked up where they are printed: the help formatter below, Typer's `_`).
+CLICK_WORDS = (
+    N_("Usage: "),
+    N_("Options"),
+    N_("Arguments"),
+    N_("required"),
+    N_("default: {default}"),
+    N_("Show this message and exit."),
+    N_("Install completion for the current shell."),
+    N_("Show completion for the current shell, to copy it or customize the installation."),
+)
+
+# Typer words its help ("Arguments", "[required]", "[default: 0]") through the gettext
+# module's global catalog, which is not symgrad's: its lookups go through symgrad's.
+typer.core._ = _
 
 
 class _Commands(typer.core.TyperGroup):
@@ -94,12 +111,45 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
-def _usage_message(message: str, args: list[str]) -> str:
+_EXTRA = "Got unexpected extra argument(s) ("  # Click's words, which carry the arguments
+
+
+def _click_message(error: Any) -> str:
+    """Click's usage error in the reader's language: Click words its common errors in
+    English only, so they are rebuilt from what the error carries; any other is Click's."""
+    kind = type(error).__name__
+    param = getattr(error, "param", None)
+    hint = getattr(error, "param_hint", None)
+    if hint is None and param is not None:
+        hint = param.get_error_hint(error.ctx)
+    if hint is not None and not isinstance(hint, str):
+        hint = " / ".join(repr(h) for h in hint)
+    if kind == "MissingParameter" and hint:
+        missing = getattr(error, "param_type", None) or getattr(param, "param_type_name", "")
+        if missing == "argument":
+            return _("Missing argument {name}.").format(name=hint)
+        if missing == "option":
+            return _("Missing option {name}.").format(name=hint)
+    if kind == "NoSuchOption":
+        if error.possibilities:
+            return _("No such option: {name} (did you mean {options}?)").format(
+                name=error.option_name, options=listed(sorted(error.possibilities))
+            )
+        return _("No such option: {name}").format(name=error.option_name)
+    if kind == "BadParameter" and hint:
+        return _("Invalid value for {name}: {reason}").format(name=hint, reason=error.message)
+    if error.message.startswith(_EXTRA) and error.message.endswith(")"):
+        extra = error.message[len(_EXTRA) : -1]
+        return _("unexpected extra argument(s): {arguments}").format(arguments=extra)
+    return error.format_message()
+
+
+def _usage_message(error: Any, args: list[str]) -> str:
     """Click's usage error on one line; for an expression that starts with a minus sign,
     which Click takes for an option, how to pass it."""
-    message = message.replace("\n", " ")
+    message = _click_message(error).replace("\n", " ")
     dashed = next((a for a in args if a[:1] == "-" and any(c in a for c in "()*/+^ ")), None)
-    if dashed is not None and "No such option" in message:
+    if dashed is not None and type(error).__name__ == "NoSuchOption":
         message += _(
             "; an expression that starts with '-' reads as an option: put -- before it, after "
             "the options (symgrad {command} [OPTIONS] -- '{expression}')"
@@ -131,6 +181,15 @@ def _wide_help(context_class: Any) -> Any:
     column, so a Chinese help ran past the terminal's edge. English help is Click's own."""
 
     class Formatter(context_class.formatter_class):
+        # Click's own words (Usage, Options, --help's line) are plain English strings in
+        # the Click that Typer vendors: they are looked up in symgrad's catalog here.
+        def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+            super().write_usage(prog, args, _("Usage: ") if prefix is None else prefix)
+
+        def write_heading(self, heading: str) -> None:
+            line = _("{heading}:").format(heading=_(heading))
+            self.write(f"{'':>{self.current_indent}}{line}\n")
+
         def write_text(self, text: str) -> None:
             if not _wide(text):
                 return super().write_text(text)
@@ -140,7 +199,7 @@ def _wide_help(context_class: Any) -> Any:
             return None
 
         def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
-            rows = list(rows)
+            rows = [(name, _(text) if text else text) for name, text in rows]
             if not any(_wide(second) for _, second in rows):
                 return super().write_dl(rows, col_max, col_spacing)
             # Click's own layout: the first column's width, then what is left for the text.
@@ -183,7 +242,7 @@ def main(argv: list[str] | None = None) -> None:
             command.main(args=["--help"], prog_name="symgrad", standalone_mode=False)
             code = 0
         else:
-            fail(_usage_message(error.format_message(), args))
+            fail(_usage_message(error, args))
     except KeyboardInterrupt:
         code = 130
     sys.exit(code if isinstance(code, int) else 0)

@@ -21,21 +21,23 @@ def _examples_table() -> None:
     from symgrad.render.console import console
 
     columns = {
-        "example": fit.Column("example", justify="left"),
-        "what it is": fit.Column("what it is", justify="left", wrap=True),
-        "graph": fit.Column("graph, at the note's numbers", justify="left"),
+        "example": fit.Column(_("example"), justify="left"),
+        "what it is": fit.Column(_("what it is"), justify="left", wrap=True),
+        "graph": fit.Column(_("graph, at the note's numbers"), justify="left"),
         "both": fit.Column(
-            "what it is, its graph and the note's numbers", justify="left", wrap=True
+            _("what it is, its graph and the note's numbers"), justify="left", wrap=True
         ),
     }
     for example in EXAMPLES:
-        formula = example.formula or f"the catalog's {example.layer}"
+        formula = example.formula or _("the catalog's {layer}").format(layer=example.layer)
         # ", " between values: a narrow column wraps between them, never inside a number.
         values = ", ".join(f"{name}={value}" for name, value in example.values.items())
+        at = _("at {values}").format(values=values)
+        title = _(example.title)
         columns["example"].cells.append(f"[bold cyan]{example.name}[/]")
-        columns["what it is"].cells.append(example.title)
-        columns["graph"].cells.append(f"{formula}\n[dim]at {values}[/dim]")
-        columns["both"].cells.append(f"{example.title}\n{formula}\n[dim]at {values}[/dim]")
+        columns["what it is"].cells.append(title)
+        columns["graph"].cells.append(f"{formula}\n[dim]{at}[/dim]")
+        columns["both"].cells.append(f"{title}\n{formula}\n[dim]{at}[/dim]")
     layouts = (
         ((None, ("example", "what it is", "graph")),),
         ((None, ("example", "both")),),
@@ -43,8 +45,11 @@ def _examples_table() -> None:
     out = console()
     out.print(fit.fitted(columns, layouts))
     out.print(
-        "\nTARGET may also be a scalar catalog layer (see `symgrad list`) or an expression"
-        ' in quotes, e.g. "(x+y)**2" --at x=1,y=2.'
+        "\n"
+        + _(
+            "TARGET may also be a scalar catalog layer (see `symgrad list`) or an expression "
+            'in quotes, e.g. "(x+y)**2" --at x=1,y=2.'
+        )
     )
 
 

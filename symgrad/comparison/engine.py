@@ -78,12 +78,20 @@ def straddling(layer: Layer, wrt: str, x: np.ndarray, check: GradientCheck) -> l
     close = np.abs(np.asarray(x, dtype=np.float64)) < reach
     if not close.any():
         return []
-    what = "a kink" if not layer.smooth else "a pole"
+    what = _("a kink") if not layer.smooth else _("a pole")
     return [
-        f"d{wrt}: at {int(close.sum())} point(s), e.g. {wrt} = {float(x[close].flat[0]):.3g}, "
-        f"the steps (up to {reach:.2g}) reach across 0, where "
-        f"{layer.name} has {what}: the numeric values there are unreliable; pass a smaller "
-        "--step or a point farther from 0"
+        _(
+            "d{wrt}: at {count} point(s), e.g. {wrt} = {value}, the steps (up to {reach}) "
+            "reach across 0, where {layer} has {what}: the numeric values there are "
+            "unreliable; pass a smaller --step or a point farther from 0"
+        ).format(
+            wrt=wrt,
+            count=int(close.sum()),
+            value=f"{float(x[close].flat[0]):.3g}",
+            reach=f"{reach:.2g}",
+            layer=layer.name,
+            what=what,
+        )
     ]
 
 

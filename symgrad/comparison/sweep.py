@@ -318,9 +318,11 @@ def second_order_sweep(
         curves=tuple(curves),
         notes=(
             (
-                f"{layer.name}'s first derivative jumps at {point_text(at)}: there is no "
-                f"second derivative there, and the differences grow as 1/h (SymPy's "
-                f"{float(truth) + 0.0:g} is the value beside the jump)",
+                _(
+                    "{layer}'s first derivative jumps at {point}: there is no second "
+                    "derivative there, and the differences grow as 1/h (SymPy's {value} is "
+                    "the value beside the jump)"
+                ).format(layer=layer.name, point=point_text(at), value=f"{float(truth) + 0.0:g}"),
             )
             if on_kink
             else ()

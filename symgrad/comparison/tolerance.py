@@ -55,11 +55,28 @@ def element_scale(numeric: NumericGradient, *values: np.ndarray | None) -> np.nd
     return scale
 
 
+def backward_precision(numeric: NumericGradient, backward: np.ndarray) -> np.dtype:
+    """The precision a backward's values carry: the check's dtype, or the narrower float
+    the backward returns (the sequel's time layers build their dx in float32)."""
+    returned = np.asarray(backward).dtype
+    if (
+        np.issubdtype(returned, np.floating)
+        and np.finfo(returned).eps > np.finfo(numeric.dtype).eps
+    ):
+        return returned
+    return numeric.dtype
+
+
 def element_bounds(
-    numeric: NumericGradient, scale: np.ndarray, kink: np.ndarray, symbolic: bool = True
+    numeric: NumericGradient,
+    scale: np.ndarray,
+    kink: np.ndarray,
+    symbolic: bool = True,
+    backward_dtype: np.dtype | None = None,
 ) -> dict[str, np.ndarray]:
     """The bound of every element for each pair, keyed as in :data:`symgrad.reports.PAIRS`
-    (without ``symbolic_vs_numeric`` when there is no ``symbolic`` column).
+    (without ``symbolic_vs_numeric`` when there is no ``symbolic`` column); the backward's
+    own allowance is for ``backward_dtype`` (default: the check's).
 
     Where ``kink`` is set the numeric side is the one-sided interval, whose values carry
     rounding but no truncation estimate (a central difference across a kink has a huge
@@ -68,7 +85,7 @@ def element_bounds(
     model = numeric_bound(numeric)
     if kink.any():
         model = np.where(kink, numeric.rounding, model)
-    own = exact_tolerance(numeric.dtype, scale)
+    own = exact_tolerance(backward_dtype or numeric.dtype, scale)
     bounds = {"backward_vs_symbolic": own, "backward_vs_numeric": own + model}
     if symbolic:
         bounds["symbolic_vs_numeric"] = exact_tolerance(np.float64, scale) + model

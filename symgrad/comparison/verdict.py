@@ -11,6 +11,7 @@ import numpy as np
 
 from symgrad.comparison.tolerance import (
     TRUNCATION_MARGIN,
+    backward_precision,
     element_bounds,
     element_scale,
     exact_tolerance,
@@ -121,13 +122,14 @@ def check_gradient(
     the central average, which is no derivative at all. Without a symbolic column only
     backward vs numeric is measured.
     """
+    rounds_in = backward_precision(numeric, backward)
     values = {
         "backward": np.asarray(backward, dtype=np.float64),
         "symbolic": None if symbolic is None else np.asarray(symbolic, dtype=np.float64),
         "numeric": numeric.values,
     }
     scale = element_scale(numeric, *values.values())
-    bounds = element_bounds(numeric, scale, sides.kink, values["symbolic"] is not None)
+    bounds = element_bounds(numeric, scale, sides.kink, values["symbolic"] is not None, rounds_in)
     pairs = [p for p in PAIRS if values["symbolic"] is not None or "symbolic" not in p]
     worst, largest_gap, disagreeing = {}, {}, np.zeros(numeric.values.shape, dtype=bool)
     for pair in pairs:
@@ -157,7 +159,7 @@ def check_gradient(
         truncation=0.0 if sides.kink[at] else float(numeric.truncation[at]),
         truncation_margin=TRUNCATION_MARGIN,
         rounding=float(numeric.rounding[at]),
-        exact=float(exact_tolerance(numeric.dtype, scale[at])),
+        exact=float(exact_tolerance(rounds_in, scale[at])),
         float64_tolerance=(
             float64_equivalent(numeric, scale, at, fixed_step)
             if numeric.dtype != np.float64

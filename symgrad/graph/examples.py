@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from symgrad.i18n import N_
+
 
 @dataclass(frozen=True)
 class Example:
@@ -16,7 +18,8 @@ class Example:
 
     Attributes:
         name: what ``symgrad graph NAME`` accepts.
-        title: the note's problem, in a line.
+        title: the note's problem, in a line (English, translated where shown; the
+            examples with the note's Chinese names have Chinese titles).
         values: the note's numbers, as ``--at`` would give them (``--at`` overrides them).
         formula: the expression as the note draws it; or, instead,
         layer: a catalog layer whose SymPy forward is the graph (sigmoid's four nodes).
@@ -34,14 +37,14 @@ class Example:
 EXAMPLES: tuple[Example, ...] = (
     Example(
         name="apple",
-        title="2 apples at 100 yen, 10% consumption tax (the note's problem 1)",
+        title=N_("2 apples at 100 yen, 10% consumption tax (the note's problem 1)"),
         values={"apple": "100", "apple_num": "2", "tax": "1.1"},
         formula="(apple*apple_num)*tax",
         output="price",
     ),
     Example(
         name="apple-orange",
-        title="2 apples at 100 yen, 3 oranges at 150, 10% tax (problem 2)",
+        title=N_("2 apples at 100 yen, 3 oranges at 150, 10% tax (problem 2)"),
         values={
             "apple": "100",
             "apple_num": "2",
@@ -75,7 +78,7 @@ EXAMPLES: tuple[Example, ...] = (
     ),
     Example(
         name="chain",
-        title="the chain rule: z = t², t = x + y, ∂z/∂x = 2t·1",
+        title=N_("the chain rule: z = t², t = x + y, ∂z/∂x = 2t·1"),
         values={"x": "1", "y": "2"},
         formula="(x + y)**2",
     ),
@@ -83,14 +86,14 @@ EXAMPLES: tuple[Example, ...] = (
     # derivative is 1 and three edges carry the same −0.25).
     Example(
         name="sigmoid",
-        title="sigmoid node by node: ×(−1), exp, +1, / (−y² at the last)",
+        title=N_("sigmoid node by node: ×(−1), exp, +1, / (−y² at the last)"),
         values={"x": "1"},
         layer="sigmoid",
         output="y",
     ),
     Example(
         name="relu",
-        title="relu at a negative input: the gradient stops (0 is sent back)",
+        title=N_("relu at a negative input: the gradient stops (0 is sent back)"),
         values={"x": "-1"},
         layer="relu",
         output="y",

@@ -144,8 +144,10 @@ def backprop(
     if disagreement > AGREE:
         reliable = max(0, int(-math.log10(disagreement)))
         notes = (
-            f"even at {digits // 2} and {digits} digits the values differ by a relative "
-            f"{disagreement:.1g}: only about {reliable} significant digits are reliable",
+            _(
+                "even at {low} and {high} digits the values differ by a relative "
+                "{gap}: only about {reliable} significant digits are reliable"
+            ).format(low=digits // 2, high=digits, gap=f"{disagreement:.1g}", reliable=reliable),
         )
     values, local, gradient = passed.values, passed.local, passed.gradient
     distinct = passed.distinct
@@ -169,7 +171,7 @@ def backprop(
     return Backprop(
         target=target.name,
         kind=target.kind,
-        title=target.example.title if target.example else "",
+        title=_(target.example.title) if target.example else "",
         output=form.output,
         forward=form.forward,
         values={str(symbol): float(values[symbol]) for symbol in form.inputs},

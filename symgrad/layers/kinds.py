@@ -141,7 +141,7 @@ class Elementwise(Kind):
     elementwise = True
 
     def shape_meaning(self, layer: Layer) -> str:
-        return "every input's shape"
+        return _("every input's shape")
 
     def array_shapes(self, layer: Layer, shape: Shape, batch: int) -> dict[str, Shape]:
         return {name: shape for name in layer.inputs}
@@ -163,7 +163,9 @@ class Affine(Kind):
     any further parameters b (OUT), added to every row."""
 
     def shape_meaning(self, layer: Layer) -> str:
-        return f"IN,OUT: {layer.params[0]}'s shape ({layer.inputs[0]} is --batch×IN)"
+        return _("IN,OUT: {W}'s shape ({X} is --batch×IN)").format(
+            W=layer.params[0], X=layer.inputs[0]
+        )
 
     def array_shapes(self, layer: Layer, shape: Shape, batch: int) -> dict[str, Shape]:
         d_in, d_out = _two_sizes(self, layer, shape)
@@ -242,7 +244,7 @@ class RowWise(Kind):
     and on nothing else (softmax); x is N×C and y has its shape."""
 
     def shape_meaning(self, layer: Layer) -> str:
-        return "N,C: batch, entries per row"
+        return _("N,C: batch, entries per row")
 
     def array_shapes(self, layer: Layer, shape: Shape, batch: int) -> dict[str, Shape]:
         shape = _two_sizes(self, layer, shape)
@@ -269,7 +271,7 @@ class RowLoss(Kind):
     loss = True
 
     def shape_meaning(self, layer: Layer) -> str:
-        return f"N,C: batch, {layer.label_values.columns}"
+        return _("N,C: batch, {columns}").format(columns=_(layer.label_values.columns))
 
     def array_shapes(self, layer: Layer, shape: Shape, batch: int) -> dict[str, Shape]:
         shape = _two_sizes(self, layer, shape)

@@ -1,8 +1,9 @@
 """Sigmoid-with-loss: L = −Σₖ [tₖ log yₖ + (1 − tₖ) log(1 − yₖ)] with y = sigmoid(x).
 
 Binary cross-entropy against labels t of 0 or 1, one per score: a row of C scores is C
-yes/no questions (the sequel book's one score per sample is a row of one). The batch
-loss is the mean over the N rows, so ∂L/∂x = (y − t)/N, as for softmax-with-loss.
+yes/no questions. A flat x of N scores is, as in the sequel book, N samples of one
+score each (N rows of one). The batch loss is the mean over the N rows, so
+∂L/∂x = (y − t)/N, as for softmax-with-loss.
 """
 
 import numpy as np
@@ -37,9 +38,9 @@ class SigmoidWithLoss:
         x = as_float(x)
         if np.shape(t) != x.shape:
             raise ValueError(f"labels of shape {np.shape(t)} do not match the scores' {x.shape}")
-        self._unbatched = x.ndim == 1
-        x = np.atleast_2d(x)  # one sample is a batch of one
-        self.t = np.atleast_2d(np.asarray(t, dtype=x.real.dtype))
+        self._flat = x.ndim == 1
+        t = np.asarray(t, dtype=x.real.dtype)
+        x, self.t = (x[:, None], t[:, None]) if self._flat else (np.atleast_2d(x), np.atleast_2d(t))
         log_y, log_not_y = log_sigmoid(x)
         self.y = np.exp(log_y)
         # .item(): a complex loss (complex-step) keeps the imaginary part, the derivative.
@@ -48,7 +49,7 @@ class SigmoidWithLoss:
 
     def backward(self, dout: float = 1.0) -> np.ndarray:
         dx = dout * (self.y - self.t) / self.y.shape[0]
-        return dx[0] if self._unbatched else dx
+        return dx[:, 0] if self._flat else dx
 
 
 def symbolic():
@@ -69,6 +70,7 @@ def symbolic():
         activation=activation,
         activation_name="sigmoid",
         inverse=lambda y: sp.log(y / (1 - y)),
+        flat_is_batch=LAYER.scores_are_samples,
     )
 
 
@@ -80,5 +82,6 @@ LAYER = Layer(
     inputs=("x",),
     labels=("t",),
     label_values=BINARY,
+    scores_are_samples=True,
     complex_safe=True,
 )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from symgrad.i18n import _
+from symgrad.i18n import N_, _
 from symgrad.layers.kinds import Kind
 
 if TYPE_CHECKING:
@@ -44,11 +44,11 @@ class LabelValues:
     draw: Callable[[tuple[int, ...], np.random.Generator], np.ndarray]
 
 
-ONE_HOT = LabelValues("classes", random_labels)
+ONE_HOT = LabelValues(N_("classes"), random_labels)
 BINARY = LabelValues(
-    "0/1 labels", lambda shape, rng: rng.integers(0, 2, size=shape).astype(np.float64)
+    N_("0/1 labels"), lambda shape, rng: rng.integers(0, 2, size=shape).astype(np.float64)
 )
-TARGETS = LabelValues("outputs", lambda shape, rng: rng.standard_normal(shape))
+TARGETS = LabelValues(N_("outputs"), lambda shape, rng: rng.standard_normal(shape))
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,10 @@ class Layer:
             or a pole at 0, ``probability`` draws from [0.4, 1), clear of log's pole.
         label_values: what the labels hold (one-hot rows, 0/1 per element, real
             targets): how a check and a ``symgrad net`` spec draw them.
+        scores_are_samples: every entry of the input is a sample of its own (binary
+            scores, one per sample): a flat input is N samples, not one, and a user's
+            loss averaging over every entry (the sequel's TimeSigmoidWithLoss, N×T
+            scores) is this layer on its input flattened.
         default_shape: used when ``--shape`` is not given.
         smooth: differentiable everywhere in its domain (no kink, as ReLU has at 0).
         complex_safe: the forward is analytic and its NumPy code carries a complex input
@@ -86,6 +90,7 @@ class Layer:
     labels: tuple[str, ...] = ()
     domain: Domain = "real"
     label_values: LabelValues = ONE_HOT
+    scores_are_samples: bool = False
     default_shape: tuple[int, ...] = (2, 3)
     smooth: bool = True
     complex_safe: bool = False  # opt-in: a layer must be written for it

@@ -61,8 +61,8 @@ def backprop(report: Backprop) -> str:
     formula = f"{pretty(report.output)} = {pretty(report.forward)}"
     title = formula if report.kind == "expression" else f"{report.target}: {formula}"
     legend = _(
-        "above each edge: the forward value; below, in red: ∂L/∂(that value), from"
-        " ∂L/∂{output} = {dout}"
+        "above each edge: the forward value; below, in red: ∂L/∂(that value), from "
+        "∂L/∂{output} = {dout}"
     ).format(output=pretty(report.output), dout=number(report.dout))
     lines = [
         f"digraph {quote(report.target)} {{",

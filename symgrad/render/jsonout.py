@@ -47,7 +47,10 @@ def derivation(report: Derivation) -> dict[str, Any]:
         "derivatives": {name: plain(value) for name, value in report.derivatives.items()},
     }
     if report.extra_derivatives:
-        result["other_derivatives"] = {k: plain(v) for k, v in report.extra_derivatives.items()}
+        result["other_derivatives"] = [
+            {"wrt": e.wrt, "condition": str(e.condition), "derivative": plain(e.value)}
+            for e in report.extra_derivatives
+        ]
     if report.matrix:
         shapes = dict(report.shapes)
         for node in report.nodes:  # intermediate results and their upstream gradients too
@@ -58,7 +61,7 @@ def derivation(report: Derivation) -> dict[str, Any]:
     else:
         result["symbols"] = {name: [] for name in _scalar_names(report)}
     if report.notes:
-        result["notes"] = list(report.notes)
+        result["notes"] = [str(n) for n in report.notes]
     return result
 
 
@@ -66,7 +69,7 @@ def _scalar_names(report: Derivation) -> list[str]:
     """Every symbol the derivation's expressions use, by name, in a stable order."""
     expressions = [report.forward, *report.derivatives.values()]
     expressions += [chain.product for chain in report.chains]
-    expressions += report.extra_derivatives.values()
+    expressions += [e.value for e in report.extra_derivatives]
     for node in report.nodes:
         expressions += [node.expression, *node.local_derivatives.values()]
     names = {str(s) for e in expressions for s in getattr(e, "free_symbols", ())}
@@ -94,7 +97,7 @@ def second_derivation(report: SecondDerivation) -> dict[str, Any]:
         "in_inputs": {",".join(pair): plain(value) for pair, value in report.in_inputs.items()},
         "kinks": [plain(where) for where in report.kinks],
         "hvp": None if report.hvp is None else plain(report.hvp),
-        "notes": list(report.notes),
+        "notes": [str(n) for n in report.notes],
         "symbols": {name: [] for name in sorted(names | set(report.inputs))},
     }
 
@@ -125,7 +128,7 @@ def comparison(report: Comparison) -> dict[str, Any]:
         "step": report.step,
         "method": report.method,
         "at": report.at,
-        "notes": list(report.notes),
+        "notes": [str(n) for n in report.notes],
         "problems": list(report.problems),
         "order": report.order,
         "gradients": [gradient(check) for check in report.gradients],
@@ -199,7 +202,7 @@ def backprop(report: Backprop) -> dict[str, Any]:
             }
             for node in report.nodes
         ],
-        "notes": list(report.notes),
+        "notes": [str(n) for n in report.notes],
     }
 
 
@@ -226,7 +229,7 @@ def step_sweep(report: StepSweep) -> dict[str, Any]:
             for curve in report.curves
         },
         "skipped": dict(report.skipped),
-        "notes": list(report.notes),
+        "notes": [str(n) for n in report.notes],
     }
 
 

@@ -15,7 +15,7 @@ from html import escape
 
 import numpy as np
 
-from symgrad.i18n import _, listed
+from symgrad.i18n import Message, _, listed
 from symgrad.render.latex import derivative_label, partial, symbol
 from symgrad.render.mathtext import latex
 from symgrad.render.terminal import shape_text, short_number
@@ -161,11 +161,10 @@ def derivatives(report: Derivation) -> str:
         display(f"{_gradient(report, name)} = {latex(value)}")
         for name, value in report.derivatives.items()
     ]
-    for name, value in report.extra_derivatives.items():
-        wrt, _comma, condition = name.partition(", ")
+    for extra in report.extra_derivatives:
         parts.append(
-            f"<p>{math(f'{partial(report.output, wrt)} = {latex(value)}')}"
-            f" ({escape(condition)})</p>"
+            f"<p>{math(f'{partial(report.output, extra.wrt)} = {latex(extra.value)}')}"
+            f" ({escape(str(extra.condition))})</p>"
         )
     ones = r"\mathbb{1}"
     if any(ones in latex(value) for value in report.derivatives.values()):
@@ -180,7 +179,7 @@ def derivatives(report: Derivation) -> str:
     return "\n\n".join(parts)
 
 
-def _notes(notes: tuple[str, ...]) -> str:
+def _notes(notes: tuple[str | Message, ...]) -> str:
     """A report's notes, one paragraph each."""
     return "\n\n".join(
         f'<p class="note">{escape(_("Note: {note}").format(note=note))}</p>' for note in notes

@@ -151,6 +151,18 @@ def _piecewise(expr: sp.Piecewise) -> str:
     return _(", ").join(pieces)
 
 
+_MARKS = "₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₙ⁰¹²³⁴⁵⁶⁷⁸⁹⁻"
+
+
+def _juxtaposed(match: re.Match) -> str:
+    """``y*(…)`` is written y(…), but a longer name keeps its dot: tax(…) would read as a
+    function applied, so it stays tax·(…)."""
+    before = match.group(1)
+    base = before.rstrip(_MARKS)  # xᵢ, t₁, y² are one letter
+    single = before == ")" or before.isdigit() or len(base) == 1
+    return before if single else before + "·"
+
+
 def pretty(expr) -> str:
     """One-line Unicode with the note's symbols: ``y(1 − y)``, ``−y²``, ``dY·Wᵀ``, ``t₁``."""
     if isinstance(expr, sp.Piecewise):
@@ -164,5 +176,5 @@ def pretty(expr) -> str:
     text = re.sub(r"_([ijkn])(?![A-Za-z0-9_])", lambda m: LETTER_SUBSCRIPTS[m.group(1)], text)
     text = re.sub(r"δ_([ijkn]{2})", lambda m: "δ" + _subscripts(m.group(1)), text)  # δᵢⱼ
     text = re.sub(r"(?<![\w.√])([0-9]+)\*(?=[A-Za-z(√])", r"\1", text)  # 2*t -> 2t, √2·x stays
-    text = re.sub(r"\*(?=\()", "", text)  # y*(1 - y) -> y(1 - y)
+    text = re.sub(r"(\w+|\))\*(?=\()", _juxtaposed, text)  # y*(1 - y) -> y(1 - y)
     return text.replace("*", "·").replace("-", "−").replace(">=", "≥").replace("<=", "≤")

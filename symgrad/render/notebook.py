@@ -131,7 +131,7 @@ def step_sweep(report: StepSweep) -> str:
             text = "h lost (x + h = x)" if error is None else short_number(error)
             cells.append(f"<strong>{text}</strong>" if k == curve.best else text)
         rows.append(cells)
-    notes = [f'<p class="note">{escape(note)}</p>' for note in report.notes]
+    notes = [f'<p class="note">{escape(str(note))}</p>' for note in report.notes]
     return "\n".join(
         [
             f"<h3>{escape(report.layer)}: {escape(report.quantity)} at "

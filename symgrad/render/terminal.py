@@ -152,11 +152,11 @@ def derivation(report: Derivation) -> RenderableType:
             label = whole_derivative(report.output, name)
         shape = f"   ({report.shapes.get(name, '')})" if report.matrix else ""
         parts.append(Prose.assemble("  ", label, " = ", (pretty(value), "bold green"), shape))
-    for name, value in report.extra_derivatives.items():
+    for extra in report.extra_derivatives:
         parts.append(
             Prose(
-                f"  {partial(report.output, name.split(',')[0])} = {pretty(value)}"
-                f"   ({name.split(', ', 1)[-1]})"
+                f"  {partial(report.output, extra.wrt)} = {pretty(extra.value)}"
+                f"   ({extra.condition})"
             )
         )
     if report.matrix and any("𝟙" in pretty(v) for v in report.derivatives.values()):
@@ -240,7 +240,9 @@ def second_derivation(report: SecondDerivation) -> RenderableType:
             Prose(_("Hessian-vector product, per row"), style="italic"),
             Prose.assemble("  (H·v)ᵢ = ", (pretty(report.hvp), "bold green")),
         ]
-    parts += [Prose(f"  note: {note}", style="dim") for note in report.notes]
+    parts += [
+        Prose("  " + _("note: {note}").format(note=note), style="dim") for note in report.notes
+    ]
     for where in report.kinks:
         parts.append(
             Prose(

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from symgrad.reports import ChainRule, Derivation, GraphNode, SecondDerivation
+from symgrad.i18n import N_, Message
+from symgrad.reports import ChainRule, Derivation, GraphNode, Qualified, SecondDerivation
 from symgrad.symbolic.cache import remember
 from symgrad.symbolic.precision import (
     Arithmetic,
@@ -26,6 +27,8 @@ from symgrad.symbolic.precision import (
 from symgrad.symbolic.rewrite import normal_form, proved_equal, tidy
 
 SHOWN_CLASSES = 3  # the note's examples have three classes
+ROWS_NOTE = N_("derived with rows of {c} entries")
+ROWS_SUMMED_NOTE = N_("derived with rows of {c} entries; the k terms are summed over every k ≠ i")
 
 
 def class_symbols(stem: str, classes: int) -> list[sp.Symbol]:
@@ -69,6 +72,8 @@ class RowLossForm:
             against one-hot labels), which the rewriting may use.
         input: the name of the differentiated input (``x``; mse's is ``y``).
         label: the name of the labels (``t``).
+        flat_is_batch: a 1-D input is N samples of one entry each (the sequel book's
+            SigmoidWithLoss, one score per sample), not one sample of N entries.
     """
 
     loss: Callable[[Sequence[sp.Expr], Sequence[sp.Symbol]], sp.Expr]
@@ -80,12 +85,23 @@ class RowLossForm:
     input: str = "x"
     label: str = "t"
     output: str = "L"
+    flat_is_batch: bool = False
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def loss_input(self) -> str:
         """What the loss node reads: the activation's output y, or the input itself."""
         return "y" if self.activation else self.input
+
+    def rows(self, array: np.ndarray) -> np.ndarray:
+        """``array`` as a batch of rows, read as the NumPy class reads it."""
+        if np.ndim(array) == 1 and self.flat_is_batch:
+            return array[:, None]
+        return np.atleast_2d(array)
+
+    def row_length(self, shape: tuple[int, ...]) -> int:
+        """Entries per row of an input of ``shape``."""
+        return 1 if len(shape) == 1 and self.flat_is_batch else shape[-1]
 
     def outputs(self, xs: Sequence[sp.Symbol]) -> list[sp.Expr]:
         """The row the loss reads: the activation of ``xs``, or ``xs`` themselves."""
@@ -198,13 +214,18 @@ class RowLossForm:
         n, rest = sp.symbols("N R", positive=True)
         batch = sp.diff((sample + rest) / n, xs[0])  # R: the other rows' losses
         batch_vector = self._in_outputs(batch, xs, ys, ts, {0}).xreplace({ys[0]: y, ts[0]: t})
-        notes = [f"derived with rows of {c} entries"]
-        if len(chain.paths) > 1:
-            notes[0] += "; the k terms are summed over every k ≠ i"
+        notes = [Message(ROWS_SUMMED_NOTE if len(chain.paths) > 1 else ROWS_NOTE, c=c)]
         if self.probabilities:
             notes.append(
-                f"y = {self.activation_name}({self.input}) and the labels {self.label} are "
-                "probability vectors: Σ y = Σ t = 1"
+                Message(
+                    N_(
+                        "y = {activation}({x}) and the labels {t} are probability vectors: "
+                        "Σ y = Σ t = 1"
+                    ),
+                    activation=self.activation_name,
+                    x=self.input,
+                    t=self.label,
+                )
             )
         return Derivation(
             layer=name,
@@ -214,7 +235,9 @@ class RowLossForm:
             nodes=nodes,
             chains=(chain,),
             derivatives={self.input: vector},
-            extra_derivatives={f"{self.input}, batch mean over N samples": batch_vector},
+            extra_derivatives=(
+                Qualified(self.input, batch_vector, Message(N_("batch mean over N samples"))),
+            ),
             notes=tuple(notes),
         )
 
@@ -259,7 +282,11 @@ class RowLossForm:
             second=second,
             in_inputs=raw,
             hvp=None if hvp is None else hvp.xreplace(names),
-            notes=(f"derived with rows of {c} entries; the batch mean divides each by N",),
+            notes=(
+                Message(
+                    N_("derived with rows of {c} entries; the batch mean divides each by N"), c=c
+                ),
+            ),
         )
 
     def _row_product(self, product, xs, ys, ts, vs) -> sp.Expr | None:
@@ -282,7 +309,7 @@ class RowLossForm:
     def hvp_function(self, shapes: Shapes) -> HessianVectorFunction:
         """SymPy's Hessian-vector product of the batch-mean loss times dout, in float64:
         ``{input: dout·(H·v)/N}``, H each row's C×C Hessian."""
-        classes = shapes[self.input][-1]
+        classes = self.row_length(shapes[self.input])
         key = ("hvp", classes)
         if key not in self._cache:
             xs, ts, sample = self.sample_loss(classes)
@@ -293,9 +320,9 @@ class RowLossForm:
             hessian = Arithmetic(None).compile((xs, ts), entries)
 
             def hvp(arrays, dout, directions):
-                x = np.atleast_2d(np.asarray(arrays[self.input], dtype=np.float64))
-                t = np.atleast_2d(np.asarray(arrays[self.label], dtype=np.float64))
-                v = np.atleast_2d(np.asarray(directions[self.input], dtype=np.float64))
+                x = self.rows(np.asarray(arrays[self.input], dtype=np.float64))
+                t = self.rows(np.asarray(arrays[self.label], dtype=np.float64))
+                v = self.rows(np.asarray(directions[self.input], dtype=np.float64))
                 flat = hessian(list(x.T), list(t.T))
                 h = np.stack([np.broadcast_to(e, x.shape[:1]) for e in flat])
                 h = h.reshape(classes, classes, x.shape[0])
@@ -313,7 +340,7 @@ class RowLossForm:
         In float64, or with ``digits`` at that many digits through mpmath, one sample
         (row) at a time since mpmath's functions take scalars.
         """
-        classes = shapes[self.input][-1]
+        classes = self.row_length(shapes[self.input])
         key = (classes, digits)
         if key not in self._cache:
             xs, ts, sample = self.sample_loss(classes)
@@ -327,8 +354,8 @@ class RowLossForm:
 
             def gradients(arrays: dict[str, np.ndarray], dout: np.ndarray) -> dict[str, np.ndarray]:
                 with arithmetic.context():
-                    x = np.atleast_2d(arithmetic.array(arrays[self.input]))
-                    t = np.atleast_2d(arithmetic.array(arrays[self.label]))
+                    x = self.rows(arithmetic.array(arrays[self.input]))
+                    t = self.rows(arithmetic.array(arrays[self.label]))
                     if digits is None:
                         columns = derivative(list(x.T), list(t.T), x.shape[0])
                         dx = np.stack(np.broadcast_arrays(*columns), axis=-1)

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
+from symgrad.i18n import N_, Message
 from symgrad.reports import ChainRule, Derivation, GraphNode
 from symgrad.symbolic.cache import remember
-from symgrad.symbolic.losses import SHOWN_CLASSES, class_symbols
+from symgrad.symbolic.losses import ROWS_SUMMED_NOTE, SHOWN_CLASSES, class_symbols
 from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
 from symgrad.symbolic.rewrite import normal_form, proved_equal, tidy
 
@@ -133,9 +134,13 @@ class RowForm:
             ),
             derivatives={f"{self.input}_j": jacobian},
             notes=(
-                f"derived with rows of {c} entries; the k terms are summed over every k ≠ i",
-                "doutₖ = ∂L/∂yₖ, the upstream gradient: the chain rule above is the backward, "
-                "row by row",
+                Message(ROWS_SUMMED_NOTE, c=c),
+                Message(
+                    N_(
+                        "doutₖ = ∂L/∂yₖ, the upstream gradient: the chain rule above is the "
+                        "backward, row by row"
+                    )
+                ),
             ),
         )
 

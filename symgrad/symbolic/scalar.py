@@ -8,6 +8,7 @@ from typing import Literal
 import numpy as np
 import sympy as sp
 
+from symgrad.i18n import N_, Message
 from symgrad.reports import ChainRule, Derivation, GraphNode, SecondDerivation
 from symgrad.symbolic.graph import Node, backward_sum, decompose, paths_to
 from symgrad.symbolic.precision import (
@@ -146,8 +147,15 @@ class ScalarForm:
                 if named is not None and proved_equal(named[2], in_inputs[str(x), str(x)]):
                     second[str(x), str(x)] = named[1]
                     notes.append(
-                        f"∂{y}/∂{x} is {named[0]}({x}), so ∂²{y}/∂{x}² is {named[0]}'s own "
-                        f"derivative at {named[0]}({x}) (proved equal to SymPy's)"
+                        Message(
+                            N_(
+                                "∂{y}/∂{x} is {f}({x}), so ∂²{y}/∂{x}² is {f}'s own derivative "
+                                "at {f}({x}) (proved equal to SymPy's)"
+                            ),
+                            y=str(y),
+                            x=str(x),
+                            f=named[0],
+                        )
                     )
         return SecondDerivation(
             layer=name,

@@ -1,7 +1,8 @@
 """The catalog summary that ``symgrad list`` shows without importing SymPy.
 
 ``symgrad/layers/derived.json`` holds each layer's forward formula and final derivative
-as SymPy derived and printed them. It is generated, never edited: run
+as SymPy derived and printed them, in every language symgrad speaks (a piecewise formula
+has words: "x where x > 0, 0 otherwise"). It is generated, never edited: run
 ``python -m symgrad.symbolic.summary`` after changing a layer; a test fails while the file
 is stale.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from symgrad.i18n import LANGUAGES, language, set_language
 from symgrad.layers import CATALOG, Layer
 from symgrad.render.mathtext import pretty
 
@@ -34,9 +36,18 @@ def summarize(layer: Layer) -> dict[str, str]:
     return {"forward": forward, "derivative": derivative}
 
 
-def build_summary() -> dict[str, dict[str, str]]:
-    """Every catalog layer's row, by name: what ``derived.json`` holds."""
-    return {layer.name: summarize(layer) for layer in CATALOG}
+def build_summary() -> dict[str, dict[str, dict[str, str]]]:
+    """Every catalog layer's row, by name and then language: what ``derived.json`` holds."""
+    reader = language()
+    rows: dict[str, dict[str, dict[str, str]]] = {layer.name: {} for layer in CATALOG}
+    try:
+        for code in LANGUAGES:
+            set_language(code)
+            for layer in CATALOG:
+                rows[layer.name][code] = summarize(layer)
+    finally:
+        set_language(reader)
+    return rows
 
 
 def render_summary() -> str:
