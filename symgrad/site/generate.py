@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from symgrad.i18n import LANGUAGES, speaking
-from symgrad.site.capture import Capture, Captured
+from symgrad.site.capture import Capture
 
 # Everything generated, relative to the docs directory (and listed in .gitignore).
 LAYERS = "layers"  # one page and one SVG per catalog layer, and the index page
@@ -46,12 +46,13 @@ def localized(path: str, language: str) -> str:
     return f"{stem}.{language}{dot}{extension}"
 
 
-def _pages(docs: Path, captured: Captured) -> dict[Path, str]:
-    """Every page and snippet in the language spoken now, which ``captured`` is in."""
+def _pages(docs: Path, capture: Capture) -> dict[Path, str]:
+    """Every page and snippet in the language spoken now, which ``capture`` runs in; its
+    output is waited for last, once everything else is written."""
     from symgrad.layers import CATALOG
     from symgrad.site import graphs, pages
 
-    language = captured.language
+    language = capture.language
 
     def at(path: str) -> Path:
         return docs / localized(path, language)
@@ -66,9 +67,10 @@ def _pages(docs: Path, captured: Captured) -> dict[Path, str]:
     for name in graphs.examples():
         outputs[at(f"{FIGURES}/{name}.svg")] = graphs.example_graph_svg(name)
     outputs[at(f"{FIGURES}/steps-sigmoid.svg")] = graphs.steps_plot_svg()
+    outputs[at(f"{SNIPPETS}/findings.md")] = pages.findings_reference()
+    captured = capture.result()
     for name, text in pages.tour(captured).items():
         outputs[at(f"{SNIPPETS}/{name}.md")] = text
-    outputs[at(f"{SNIPPETS}/findings.md")] = pages.findings_reference()
     outputs[at(CLI_REFERENCE)] = pages.cli_reference(captured)
     return outputs
 
@@ -95,9 +97,8 @@ def generate(docs: Path) -> list[Path]:
     # Both languages' glossary pages show the one table.
     outputs: dict[Path, str] = {docs / SNIPPETS / "glossary.md": pages.glossary()}
     for capture in captures:
-        captured = capture.result()
-        with speaking(captured.language):
-            outputs |= _pages(docs, captured)
+        with speaking(capture.language):
+            outputs |= _pages(docs, capture)
 
     changed = [path for path, text in outputs.items() if write(path, text)]
     for folder in (LAYERS, FIGURES, SNIPPETS):
