@@ -106,6 +106,10 @@ class _UnicodeBase(_WholeFloats, PlainPrinter):
     def _print_OneMatrix(self, expr):
         return "𝟙"
 
+    def _print_Piecewise(self, expr):
+        # Inside a product or a sum the pieces are one factor: y·(1 where x > 0, 0 otherwise).
+        return f"({_piecewise(expr)})"
+
     def _print_Indexed(self, expr):
         return f"{expr.base}_{'_'.join(map(str, expr.indices))}"  # x[i] → xᵢ
 
