@@ -156,3 +156,22 @@ def test_numbers_read_as_typed_and_powers_in_one_notation():
     assert "∂z/∂x = 1/(2√x)" in str(derive("sqrt(x)"))
     quotient = derive("x/y")  # the note's "/" node: its label never names an input
     assert [node.op for node in quotient.nodes] == ["/", "×"]
+
+
+def test_a_variable_used_twice_is_two_edges_in_the_derivation():
+    from symgrad import derive
+
+    derivation = derive("x*x")
+    (node,) = derivation.nodes
+    assert node.inputs == ("x", "x") and [edge.input for edge in node.edges] == ["x", "x"]
+    x, a, b = sp.symbols("x a b", real=True)
+    assert [edge.rule for edge in node.edges] == [b, a]
+    assert [edge.local for edge in node.edges] == [x, x]
+    (chain,) = derivation.chains
+    assert chain.path_count == 2 and chain.receivers == (("a",), ("b",)) and not chain.total
+    assert chain.product == 2 * x
+    shown = str(derivation)
+    assert "z = x·x" in shown and "∂z/∂a = b = x" in shown and "∂z/∂b = a = x" in shown
+    assert "∂z/∂x = ∂z/∂a + ∂z/∂b" in shown and "= x + x" in shown
+    (product,) = derive("x*x*y").chains[:1]
+    assert product.factors == ((sp.Symbol("y", real=True), x),) * 2

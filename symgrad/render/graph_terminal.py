@@ -15,6 +15,7 @@ from symgrad.i18n import N_, _
 from symgrad.render import fit
 from symgrad.render.mathtext import pretty
 from symgrad.render.numbers import number
+from symgrad.render.prose import Prose
 from symgrad.reports import Backprop, BackpropNode
 
 FORWARD_STYLE = "bold"
@@ -199,5 +200,6 @@ def backprop(report: Backprop) -> RenderableType:
         label = f"{label} = {summed}" if summed else label
         parts.append(Text.assemble("  ", label, " = ", (number(value), "bold " + BACKWARD_STYLE)))
     notes = [*_kink_notes(report), *report.notes]
-    parts += [Text(_("note: {note}").format(note=note), style="yellow") for note in notes]
+    # Prose: a Chinese note wraps between characters, not only at its few spaces.
+    parts += [Prose(_("note: {note}").format(note=note), style="yellow") for note in notes]
     return Group(*parts)
