@@ -441,3 +441,20 @@ def test_leaky_relu_derives_as_a_readable_piecewise(symgrad):
 def test_a_piecewise_inside_a_product_prints_as_one_factor(symgrad):
     shown = symgrad("derive", "relu(x)*y", columns=80).stdout
     assert "∂z/∂x = y(1 where x > 0, 0 otherwise)" in shown and "Piecewise" not in shown
+
+
+def test_a_function_call_alone_is_a_symbolic_formula_for_check():
+    """``--symbolic "abs(x)"`` is one of symgrad's own functions at the top: it is SymPy."""
+    import symgrad
+
+    class Absolute:
+        def forward(self, x):
+            self.x = x
+            return np.abs(x)
+
+        def backward(self, dout):
+            return dout * np.sign(self.x)
+
+    inputs = np.random.default_rng(1).standard_normal((2, 3)) + 0.5
+    report = symgrad.check_layer(Absolute(), inputs, symbolic=parse_expression("abs(x)"))
+    assert report.ok and report.comparison.gradients[0].symbolic is not None
