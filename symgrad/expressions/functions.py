@@ -14,6 +14,7 @@ where the pieces meet, their kinks, can be found (:func:`branch_points`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
@@ -180,28 +181,31 @@ class BranchFunction(sp.Function):
         return rf"\operatorname{{{self.word}}}\left({arguments}\right)"
 
 
-class Maximum(BranchFunction):
+class Extremum(BranchFunction):
+    """max or min of two: a where ``wins(a, b)``, else b (so b at a tie)."""
+
+    nargs = 2
+    wins: Callable[[sp.Expr, sp.Expr], sp.Basic]
+
+    @classmethod
+    def branches(cls, a: sp.Expr, b: sp.Expr) -> sp.Piecewise:
+        return sp.Piecewise((a, cls.wins(a, b)), (b, True))
+
+
+class Maximum(Extremum):
     """max(a, b): a where a > b, else b."""
 
     word = "max"
-    nargs = 2
+    wins = staticmethod(sp.StrictGreaterThan)
     _imp_ = staticmethod(np.maximum)
 
-    @classmethod
-    def branches(cls, a: sp.Expr, b: sp.Expr) -> sp.Piecewise:
-        return sp.Piecewise((a, a > b), (b, True))
 
-
-class Minimum(BranchFunction):
+class Minimum(Extremum):
     """min(a, b): a where a < b, else b."""
 
     word = "min"
-    nargs = 2
+    wins = staticmethod(sp.StrictLessThan)
     _imp_ = staticmethod(np.minimum)
-
-    @classmethod
-    def branches(cls, a: sp.Expr, b: sp.Expr) -> sp.Piecewise:
-        return sp.Piecewise((a, a < b), (b, True))
 
 
 class Absolute(BranchFunction):
@@ -234,6 +238,7 @@ __all__ = [
     "Absolute",
     "BranchFunction",
     "CatalogFunction",
+    "Extremum",
     "Maximum",
     "Minimum",
     "branch_points",
