@@ -112,25 +112,28 @@ def test_list_summary_file_is_current():
 
 def test_a_chain_rule_with_too_many_paths_to_list_still_sums_them_all():
     from symgrad import derive
+    from symgrad.symbolic.graph import PATHS_LISTED
 
+    levels = 3  # every level uses the one below twice: 2³ paths, and x once more
     expression = "x"
-    for _ in range(5):  # every level uses the one below twice: 2⁵ paths, and x once more
+    for _ in range(levels):
         expression = f"({expression})*exp({expression})"
     derivation = derive(expression + "+x")
     (chain,) = derivation.chains
-    assert chain.path_count == 33 and chain.unlisted == 33 - len(chain.paths) > 0
+    count = 2**levels + 1
+    assert count > PATHS_LISTED and chain.path_count == count and chain.unlisted > 0
     x = sp.Symbol("x", real=True)
     u = x
-    for _ in range(5):
+    for _ in range(levels):
         u = u * sp.exp(u)
     for at in (sp.Rational(1, 7), sp.Rational(-2, 3)):
         exact = sp.diff(u + x, x).subs(x, at)
         assert abs(sp.N(chain.product.subs(x, at) - exact, 30)) < 1e-25
     shown = str(derivation)
-    assert "Σ over 33 paths, by the backward walk below" in shown
-    # The walk is written out in full instead, one line per edge, never cut: 5 levels of
-    # u·exp(u) (three edges each) and the final + (two edges).
-    assert len(derivation.walk) == 5 * 3 + 2
+    assert f"Σ over {count} paths, by the backward walk below" in shown
+    # The walk is written out in full instead, one line per edge, never cut: each level's
+    # u·exp(u) has three edges (u to exp, u and exp(u) to ×), the final + two.
+    assert len(derivation.walk) == 3 * levels + 2
     assert shown.count("dz/dx +=") == 2 and "dz/dx = dz/dz · ∂z/∂x" in shown
 
 

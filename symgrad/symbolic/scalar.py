@@ -92,7 +92,10 @@ class ScalarForm:
                 inputs=tuple(map(str, node.inputs)),
                 expression=node.expression,
                 local_derivatives={
-                    str(w): self.local_derivative(
+                    # An input with one edge has that edge's derivative, already made.
+                    str(w): local[node.output, node.inputs.index(w)]
+                    if node.operation is None
+                    else self.local_derivative(
                         node, w, node.local_derivative(w), values, node is nodes[-1]
                     )
                     for w in dict.fromkeys(node.inputs)
