@@ -39,12 +39,30 @@ class Printed:
 
 
 @dataclass(frozen=True)
+class Edge:
+    """One edge into a node whose input fills several positions (x·x has two from x).
+
+    ``stand_in`` names the position in the node's ``operation`` (a of a·b), ``rule`` is
+    the local derivative there (∂(a·b)/∂a = b) and ``local`` its value at the node's
+    inputs (x); the input's whole local derivative is the sum over its edges.
+    """
+
+    stand_in: str
+    input: str
+    rule: Any
+    local: Any
+
+
+@dataclass(frozen=True)
 class GraphNode:
     """One primitive operation of a computational graph.
 
-    ``expression`` gives ``output`` in terms of ``inputs`` (node-local symbols);
-    ``local_derivatives`` maps each input to ∂output/∂input in the form the note teaches
-    (for matrix nodes: the backward rule, in terms of the upstream gradient ``d<output>``).
+    ``expression`` gives ``output`` in terms of ``inputs`` (node-local symbols, one per
+    edge: x·x has x twice); ``local_derivatives`` maps each distinct input to
+    ∂output/∂input in the form the note teaches (for matrix nodes: the backward rule, in
+    terms of the upstream gradient ``d<output>``). Where an input fills several positions,
+    ``operation`` is the node's operation on stand-ins (a·b) and ``edges`` gives each
+    position's local derivative.
     """
 
     op: str
@@ -53,6 +71,20 @@ class GraphNode:
     expression: Any
     local_derivatives: dict[str, Any]
     shapes: dict[str, str] = field(default_factory=dict)
+    edges: tuple[Edge, ...] = ()
+    operation: Any = None
+
+
+@dataclass(frozen=True)
+class BackwardStep:
+    """One edge of the backward walk: ``node`` passes what reached it times ``local`` (its
+    local derivative with respect to ``receiver``: the input, or the stand-in of the
+    position it fills) down to ``input``."""
+
+    node: str
+    input: str
+    receiver: str
+    local: Any
 
 
 @dataclass(frozen=True)
@@ -70,13 +102,26 @@ class ChainRule:
     # What is differentiated, where not the derivation's output: a row-wise layer's
     # backward is the chain rule of the loss L through its outputs.
     of: str = ""
+    # Per path, per edge: what its local derivative is taken with respect to, where not the
+    # next name on the path (the stand-in a of a·b, for x·x); empty: always the next name.
+    receivers: tuple[tuple[str, ...], ...] = ()
 
     @property
     def total(self) -> bool:
         """Whether the output takes ``wrt`` directly and through other nodes too (x·exp(x)):
         then the whole derivative must be written apart from that edge's local one, as
         dz/dx = ∂z/∂x + ∂z/∂t·∂t/∂x, never with one symbol for both."""
-        return len(self.paths) > 1 and any(len(path) == 1 for path in self.paths)
+        return len(self.paths) > 1 and any(
+            len(path) == 1 and self.receiver(k, 0) == self.wrt for k, path in enumerate(self.paths)
+        )
+
+    def receiver(self, path: int, hop: int) -> str:
+        """What the ``hop``-th local derivative of path ``path`` is taken with respect to:
+        the next name on the path, or the stand-in of the position it fills (a of a·b)."""
+        if self.receivers:
+            return self.receivers[path][hop]
+        names = (*self.paths[path], self.wrt)
+        return names[hop + 1]
 
     @property
     def unlisted(self) -> int:
@@ -113,6 +158,9 @@ class Derivation(Printed):
     # normalisation): (gradient, its rule in the upstream gradients) per quantity, in the
     # order each is complete. ``derivatives`` are then gradients (dx, dγ), not partials.
     walk: tuple[tuple[str, Any], ...] = ()
+    # The backward walk, edge by edge from the output (scalar derivations): what the
+    # chain rule shows where its paths are too many to list.
+    edge_walk: tuple[BackwardStep, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -325,6 +373,25 @@ class BackpropNode:
     local_values: dict[str, float]  # input → the value of that local derivative
     upstream: float  # ∂L/∂output, arriving from the right
     downstream: dict[str, float]  # input → upstream · local value, sent to the left
+    # Where an input fills several positions (x·x): the operation on stand-ins (a·b) and
+    # one edge per position, each with its own local derivative and what it sends down.
+    operation: Any = None
+    edges: tuple[BackpropEdge, ...] = ()
+    # Where the node's pieces meet at this forward pass (relu, max, abs, where: x = 0 or
+    # x = y, in the node's inputs): a kink, where the local derivative shown is the one
+    # the pieces take there, not a derivative.
+    kinks: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class BackpropEdge:
+    """One position of a node whose input fills several (a of a·b, filled by x)."""
+
+    stand_in: str
+    input: str
+    rule: Any  # ∂output/∂stand_in on the stand-ins (b)
+    local: float  # its value at this forward pass
+    sent: float  # upstream · local, which is added into ∂L/∂input
 
 
 @dataclass(frozen=True)
@@ -345,6 +412,9 @@ class Backprop(Printed):
     value: float  # the output's value
     gradients: dict[str, float]  # ∂L/∂input = dout · ∂output/∂input, every input
     notes: tuple[str, ...] = ()  # e.g. how many digits hold where precision ran out
+    # input → what each edge out of it sent back, in the backward walk's order, for the
+    # inputs that feed more than one edge (x·x: 3 and 3, whose sum is ∂L/∂x = 6)
+    contributions: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,7 @@ REFUSED = {
     "'text'": "strings",
     "f'{x}'": "strings",
     "x if y else w": "'if ... else'",
-    "x < y": "comparisons",
+    "x < y": "a comparison outside where(condition, a, b)",
     "x and y": "'and'/'or'",
     "not x": "'not'",
     "~x": "'~'",
@@ -168,7 +168,7 @@ REFUSED = {
     "__class__": "name '__class__' not allowed",
     "_x": "name '_x' not allowed",
     "exp": "'exp' is a function",
-    "exp(x, 2)": "takes exactly one argument",
+    "exp(x, 2)": "takes exactly 1 argument (2 given)",
     "x // 2": "'//'",
     "x % 2": "'%'",
     "x @ y": "'@'",
@@ -208,7 +208,7 @@ def test_refused_with_one_line(text):
 
 
 def test_refusal_names_what_is_allowed():
-    with pytest.raises(SymgradError, match=r"use only numbers, names, \+ - \* / \*\*, and exp"):
+    with pytest.raises(SymgradError, match=r"use only numbers, names, \+ - \* / \*\*, exp"):
         parse_expression("x.y")
 
 
@@ -353,3 +353,108 @@ def test_time_limit_cannot_be_swallowed_by_except_exception():
         while True:
             with contextlib.suppress(Exception):  # what tidy() does around each simplifier
                 time.sleep(0.01)
+
+
+# --- max, min, abs, where and the activations as functions -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "op", "formula"),
+    [
+        ("max(x, y)", "max", sp.Piecewise((x, x > y), (y, True))),
+        ("min(x, y)", "min", sp.Piecewise((x, x < y), (y, True))),
+        ("abs(x)", "abs", sp.Abs(x)),
+        ("where(x > y, x*y, x + y)", "where", sp.Piecewise((x * y, x > y), (x + y, True))),
+        ("leaky_relu(x, 0.25)", "leaky_relu", sp.Piecewise((x, x > 0), (x / 4, True))),
+        ("elu(x)", "elu", sp.Piecewise((x, x > 0), (sp.exp(x) - 1, True))),
+        ("softplus(x)", "softplus", sp.log(1 + sp.exp(x))),
+        ("gelu(x)", "gelu", x / 2 * (1 + sp.erf(x / sp.sqrt(2)))),
+        ("erf(x)", "erf", sp.erf(x)),
+        ("log1p(x)", "log1p", sp.log(1 + x)),
+        ("expm1(x)", "expm1", sp.exp(x) - 1),
+    ],
+)
+def test_a_branch_or_activation_function_is_one_node_with_the_formulas_value_and_slope(
+    text, op, formula
+):
+    """Each function is one node, and its value and derivative equal an independent formula
+    at points on both sides of every branch (never at a kink, where no derivative exists)."""
+    assert ops(text)[-1] == op
+    expr = parse_expression(text)
+    for point in (
+        {x: sp.Rational(7, 5), y: sp.Rational(-1, 3)},
+        {x: sp.Rational(-4, 5), y: sp.Rational(1, 2)},
+    ):
+        assert abs(sp.N((expr - formula).subs(point), 30)) < 1e-20
+        for wrt in (x, y):
+            slope = sp.diff(expr, wrt) - sp.diff(formula, wrt)
+            assert abs(sp.N(slope.subs(point), 30)) < 1e-20
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x > 0", "a comparison outside where(condition, a, b)"),
+        ("x*(x > 0)", "a comparison outside where(condition, a, b)"),
+        ("max(x)", "max() takes exactly 2 arguments (1 given)"),
+        ("max(x, y, 0)", "max() takes exactly 2 arguments (3 given)"),
+        ("abs(x, y)", "abs() takes exactly 1 argument (2 given)"),
+        ("where(x > 0, x)", "where() takes exactly 3 arguments (2 given)"),
+        ("where(x, 1, 2)", "where()'s first argument must be a comparison"),
+        ("where(0 < x < 1, 1, 2)", "where() takes one comparison with <, <=, > or >="),
+        ("where(x == 0, 1, 2)", "where() takes one comparison with <, <=, > or >="),
+        ("leaky_relu(x, y)", "leaky_relu()'s argument 2 must be a number"),
+        ("where", "'where' is a function"),
+    ],
+)
+def test_bad_uses_of_the_new_functions_are_one_line(text, message):
+    with pytest.raises(SymgradError) as refused:
+        parse_expression(text)
+    assert message in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_a_bad_use_is_one_line_and_exit_2_at_the_command_line(symgrad):
+    run = symgrad("derive", "x > 0")
+    assert run.code == 2 and run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
+
+
+def test_where_with_numbers_alone_is_its_branch():
+    assert parse_expression("where(2 > 1, x, y)") == x
+    assert parse_expression("max(2, 3)*x") == 3 * x
+
+
+def test_the_condition_of_where_passes_no_gradient_and_is_no_edge():
+    expr = parse_expression("where(x > y, x*y, x + y)")
+    nodes, _ = decompose(expr, (x, y), "z")
+    where = nodes[-1]
+    assert where.op == "where" and len(where.inputs) == 2  # t₁ and t₂: x and y only compared
+    assert {str(s) for s in where.expression.free_symbols} == {"t1", "t2", "x", "y"}
+
+
+def test_leaky_relu_derives_as_a_readable_piecewise(symgrad):
+    shown = symgrad("derive", "leaky_relu(x, 0.01)", columns=80).stdout
+    assert "∂z/∂x = 1 where x > 0, 0.01 otherwise" in shown
+    zh = symgrad("--lang", "zh", "derive", "leaky_relu(x, 0.01)", columns=80).stdout
+    assert "∂z/∂x = 1（x > 0 时），0.01（否则）" in zh
+
+
+def test_a_piecewise_inside_a_product_prints_as_one_factor(symgrad):
+    shown = symgrad("derive", "relu(x)*y", columns=80).stdout
+    assert "∂z/∂x = y(1 where x > 0, 0 otherwise)" in shown and "Piecewise" not in shown
+
+
+def test_a_function_call_alone_is_a_symbolic_formula_for_check():
+    """``--symbolic "abs(x)"`` is one of symgrad's own functions at the top: it is SymPy."""
+    import symgrad
+
+    class Absolute:
+        def forward(self, x):
+            self.x = x
+            return np.abs(x)
+
+        def backward(self, dout):
+            return dout * np.sign(self.x)
+
+    inputs = np.random.default_rng(1).standard_normal((2, 3)) + 0.5
+    report = symgrad.check_layer(Absolute(), inputs, symbolic=parse_expression("abs(x)"))
+    assert report.ok and report.comparison.gradients[0].symbolic is not None

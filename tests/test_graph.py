@@ -574,3 +574,67 @@ def test_a_cancelled_variable_stays_an_input():
 def test_relu_is_drawn_where_its_gradient_stops(symgrad):
     data = graph_json(symgrad, "relu")
     assert data["nodes"][0]["inputs"] == {"x": -1.0} and data["gradients"] == {"x": 0.0}
+
+
+# --- a variable used twice, and nodes at their kinks --------------------------------------
+
+
+def test_x_times_x_is_one_node_with_two_edges_whose_contributions_add(symgrad):
+    report = api.graph("x*x", at="x=3")
+    (node,) = report.nodes
+    assert node.op == "×" and [edge.input for edge in node.edges] == ["x", "x"]
+    a, b = (sp.Symbol(edge.stand_in, real=True) for edge in node.edges)
+    assert node.operation == a * b and [edge.rule for edge in node.edges] == [b, a]
+    assert [edge.local for edge in node.edges] == [3.0, 3.0]
+    assert [edge.sent for edge in node.edges] == [3.0, 3.0]
+    assert report.contributions == {"x": (3.0, 3.0)} and report.gradients == {"x": 6.0}
+    shown = symgrad("graph", "x*x", "--at", "x=3", columns=80).stdout
+    assert "z = x·x" in shown and "x²" not in shown
+    assert "∂z/∂a = b = 3" in shown and "∂z/∂b = a = 3" in shown
+    assert "∂L/∂x = 1 · 3 = 3" in shown and "∂L/∂x += 1 · 3 = 3" in shown
+    assert "∂z/∂x = 3 + 3 = 6" in shown
+    dot = dot_renderer.backprop(report)
+    assert dot.count('"in:x" -> ') == 2  # drawn as two edges, as typed
+
+
+@pytest.mark.parametrize(
+    ("text", "at", "sent", "gradients"),
+    [
+        ("x*x*y", "x=3,y=2", {"x": (6.0, 6.0), "y": None}, {"x": 12.0, "y": 9.0}),
+        ("x + x", "x=3", {"x": (1.0, 1.0)}, {"x": 2.0}),
+        ("(x+1)*(x+1)", "x=2", {"x": None}, {"x": 6.0}),
+    ],
+)
+def test_each_edge_sends_its_own_share(text, at, sent, gradients):
+    report = api.graph(text, at=at)
+    assert report.gradients == gradients
+    for name, shares in sent.items():
+        assert report.contributions.get(name) == shares
+    repeated = [node for node in report.nodes if node.edges]
+    assert len(repeated) == 1 and sum(edge.sent for edge in repeated[0].edges) == sum(
+        repeated[0].downstream.values()
+    )
+
+
+def test_a_node_at_its_kink_is_named(symgrad):
+    at_kink = api.graph("max(x, 0)*y", at="x=0,y=2")
+    assert [str(where) for where in at_kink.nodes[0].kinks] == ["Eq(x, 0)"]
+    assert not at_kink.nodes[1].kinks
+    assert not api.graph("max(x, 0)*y", at="x=1,y=2").nodes[0].kinks
+    shown = symgrad("graph", "max(x, 0)*y", "--at", "x=0,y=2", columns=80).stdout
+    assert "node 1, t = max(x, 0), is at a kink: at x = 0 its pieces meet" in " ".join(
+        shown.split()
+    )
+    assert api.graph("abs(x - y)", at="x=0.5,y=0.5").nodes[-1].kinks
+    assert api.graph("where(x > y, x, 2*y)", at="x=1,y=1").nodes[-1].kinks
+    assert api.graph("relu(x)", at="x=0").nodes[0].kinks
+    assert not api.graph("relu(x)", at="x=0.25").nodes[0].kinks
+
+
+def test_graph_json_lists_edges_and_kinks_only_where_they_apply(symgrad):
+    data = json.loads(symgrad("graph", "x*x", "--at", "x=3", "--json").stdout)
+    (node,) = data["nodes"]
+    assert [edge["sent"] for edge in node["edges"]] == [3.0, 3.0]
+    assert data["contributions"] == {"x": [3.0, 3.0]}
+    kink = json.loads(symgrad("graph", "abs(x)", "--at", "x=0", "--json").stdout)
+    assert kink["nodes"][0]["kinks"] == ["Eq(x, 0)"] and "contributions" not in kink

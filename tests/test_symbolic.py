@@ -112,21 +112,29 @@ def test_list_summary_file_is_current():
 
 def test_a_chain_rule_with_too_many_paths_to_list_still_sums_them_all():
     from symgrad import derive
+    from symgrad.symbolic.graph import PATHS_LISTED
 
+    levels = 3  # every level uses the one below twice: 2³ paths, and x once more
     expression = "x"
-    for _ in range(5):  # every level uses the one below twice: 2⁵ paths, and x once more
+    for _ in range(levels):
         expression = f"({expression})*exp({expression})"
     derivation = derive(expression + "+x")
     (chain,) = derivation.chains
-    assert chain.path_count == 33 and len(chain.paths) == 32 and chain.unlisted == 1
+    count = 2**levels + 1
+    assert count > PATHS_LISTED and chain.path_count == count and chain.unlisted > 0
     x = sp.Symbol("x", real=True)
     u = x
-    for _ in range(5):
+    for _ in range(levels):
         u = u * sp.exp(u)
     for at in (sp.Rational(1, 7), sp.Rational(-2, 3)):
         exact = sp.diff(u + x, x).subs(x, at)
         assert abs(sp.N(chain.product.subs(x, at) - exact, 30)) < 1e-25
-    assert "Σ over 33 paths, by the backward walk" in str(derivation)
+    shown = str(derivation)
+    assert f"Σ over {count} paths, by the backward walk below" in shown
+    # The walk is written out in full instead, one line per edge, never cut: each level's
+    # u·exp(u) has three edges (u to exp, u and exp(u) to ×), the final + two.
+    assert len(derivation.edge_walk) == 3 * levels + 2
+    assert shown.count("dz/dx +=") == 2 and "dz/dx = dz/dz · ∂z/∂x" in shown
 
 
 def test_a_total_derivative_is_written_apart_from_a_local_one():
@@ -161,3 +169,22 @@ def test_numbers_read_as_typed_and_powers_in_one_notation():
     assert "∂z/∂x = 1/(2√x)" in str(derive("sqrt(x)"))
     quotient = derive("x/y")  # the note's "/" node: its label never names an input
     assert [node.op for node in quotient.nodes] == ["/", "×"]
+
+
+def test_a_variable_used_twice_is_two_edges_in_the_derivation():
+    from symgrad import derive
+
+    derivation = derive("x*x")
+    (node,) = derivation.nodes
+    assert node.inputs == ("x", "x") and [edge.input for edge in node.edges] == ["x", "x"]
+    x, a, b = sp.symbols("x a b", real=True)
+    assert [edge.rule for edge in node.edges] == [b, a]
+    assert [edge.local for edge in node.edges] == [x, x]
+    (chain,) = derivation.chains
+    assert chain.path_count == 2 and chain.receivers == (("a",), ("b",)) and not chain.total
+    assert chain.product == 2 * x
+    shown = str(derivation)
+    assert "z = x·x" in shown and "∂z/∂a = b = x" in shown and "∂z/∂b = a = x" in shown
+    assert "∂z/∂x = ∂z/∂a + ∂z/∂b" in shown and "= x + x" in shown
+    (product,) = derive("x*x*y").chains[:1]
+    assert product.factors == ((sp.Symbol("y", real=True), x),) * 2

@@ -171,7 +171,8 @@ def recognise(subject: Subject, out: np.ndarray) -> Layer | None:
 
 
 def _is_sympy(value: Any) -> bool:
-    return type(value).__module__.startswith("sympy")
+    # symgrad's own functions (sigmoid(x), max(x, 0)) are SymPy expressions too.
+    return type(value).__module__.startswith(("sympy", "symgrad.expressions"))
 
 
 def gradients(

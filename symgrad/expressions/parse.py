@@ -3,9 +3,10 @@
 The text may one day come from a web form, so it never reaches Python's ``eval`` or
 ``sympy.sympify``/``parse_expr`` (both evaluate Python code). Python's own parser
 (:func:`ast.parse`) only *reads* the text into a syntax tree; the tree is then walked with a
-whitelist (numbers, names, + − × / **, unary ±, and calls of a fixed list of functions)
-and the SymPy objects are built here, one by one. Anything else is refused with a
-:class:`~symgrad.errors.SymgradError` naming what was refused; nothing is ever executed.
+whitelist (numbers, names, + − × / **, unary ±, calls of a fixed list of functions, and a
+comparison as ``where``'s first argument) and the SymPy objects are built here, one by
+one. Anything else is refused with a :class:`~symgrad.errors.SymgradError` naming what was
+refused; nothing is ever executed.
 
 The user's tree is kept as written (``(apple*apple_num)*tax`` stays two products in that
 order, ``x*x`` stays a product) because the graph draws one node per operation typed.
@@ -20,10 +21,21 @@ import unicodedata
 from collections.abc import Callable
 
 import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
 
 from symgrad.errors import SymgradError
-from symgrad.expressions.functions import relu, sigmoid
-from symgrad.i18n import _
+from symgrad.expressions.functions import (
+    Absolute,
+    Maximum,
+    Minimum,
+    elu,
+    gelu,
+    leaky_relu,
+    relu,
+    sigmoid,
+    softplus,
+)
+from symgrad.i18n import _, ngettext
 
 MAX_LENGTH = 500  # characters; longer text is refused before it is parsed
 MAX_DEPTH = 60  # nesting of operations in the syntax tree
@@ -40,11 +52,35 @@ FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {
     "sinh": sp.sinh,
     "cosh": sp.cosh,
     "tanh": sp.tanh,
+    "erf": sp.erf,
+    "log1p": log1p,
+    "expm1": expm1,
+    "abs": Absolute,
+    "max": Maximum,
+    "min": Minimum,
     "sigmoid": sigmoid,
     "relu": relu,
+    "leaky_relu": leaky_relu,
+    "elu": elu,
+    "softplus": softplus,
+    "gelu": gelu,
+}
+# How many arguments a function takes where not one, and which of them must be numbers
+# (leaky ReLU's slope α is a constant of the layer, never an input).
+ARGUMENTS: dict[str, int] = {"max": 2, "min": 2, "leaky_relu": 2, "where": 3}
+NUMBER_ARGUMENTS: dict[str, tuple[int, ...]] = {"leaky_relu": (1,)}
+WHERE = "where"  # where(condition, a, b): a where the condition holds, else b
+COMPARISONS: dict[type[ast.cmpop], Callable[[sp.Expr, sp.Expr], sp.Basic]] = {
+    ast.Lt: sp.StrictLessThan,
+    ast.LtE: sp.LessThan,
+    ast.Gt: sp.StrictGreaterThan,
+    ast.GtE: sp.GreaterThan,
 }
 
-ALLOWED = f"numbers, names, + - * / **, and {', '.join(FUNCTIONS)}"
+ALLOWED = (
+    f"numbers, names, + - * / **, {', '.join(FUNCTIONS)}, and where(x > 0, a, b) "
+    "(comparisons only there)"
+)
 
 # What a refused syntax node is called in the error message.
 REFUSED: dict[type[ast.AST], str] = {
@@ -55,7 +91,7 @@ REFUSED: dict[type[ast.AST], str] = {
     ast.SetComp: "comprehensions",
     ast.DictComp: "comprehensions",
     ast.GeneratorExp: "comprehensions",
-    ast.Compare: "comparisons",
+    ast.Compare: "a comparison outside where(condition, a, b)",
     ast.BoolOp: "'and'/'or'",
     ast.IfExp: "'if ... else'",
     ast.NamedExpr: "assignment (':=')",
@@ -210,7 +246,7 @@ def _name(name: str) -> sp.Symbol:
     """A variable: any identifier Python accepts (the note's 苹果 and 消费税 included,
     already NFKC-normalised by Python's parser), but no leading underscore (no dunders),
     at most 32 characters, and no look-alike letters of two scripts mixed."""
-    if name in FUNCTIONS:
+    if name in FUNCTIONS or name == WHERE:
         raise SymgradError(_("'{name}' is a function: call it, as in {name}(x)").format(name=name))
     name = unicodedata.normalize("NFKC", name)
     if not name.isidentifier() or name.startswith("_") or len(name) > MAX_NAME:
@@ -327,24 +363,55 @@ def _call(node: ast.Call, depth: int) -> sp.Expr:
     if not isinstance(node.func, ast.Name):
         raise _refuse(REFUSED.get(type(node.func), "calling anything but a function's name"))
     name = node.func.id
-    if name not in FUNCTIONS:
+    if name not in FUNCTIONS and name != WHERE:
         raise _refuse(f"calling {excerpt(name)}")
     if node.keywords:
         raise _refuse("keyword arguments")
     if any(isinstance(arg, ast.Starred) for arg in node.args):
         raise _refuse("'*' unpacking")
-    if len(node.args) != 1:
+    expected = ARGUMENTS.get(name, 1)
+    if len(node.args) != expected:
         raise SymgradError(
-            _("{name}() takes exactly one argument ({count} given)").format(
-                name=name, count=len(node.args)
-            )
+            ngettext(
+                "{name}() takes exactly {expected} argument ({count} given)",
+                "{name}() takes exactly {expected} arguments ({count} given)",
+                expected,
+            ).format(name=name, expected=expected, count=len(node.args))
         )
-    argument = _build(node.args[0], depth + 1)
+    if name == WHERE:
+        return _where(node, depth)
+    arguments = [_build(arg, depth + 1) for arg in node.args]
+    for position in NUMBER_ARGUMENTS.get(name, ()):
+        if not _constant(arguments[position]):
+            raise SymgradError(
+                _("{name}()'s argument {position} must be a number, as in {example}").format(
+                    name=name, position=position + 1, example="leaky_relu(x, 0.01)"
+                )
+            )
     function = FUNCTIONS[name]
-    if _constant(argument):
-        return _number(function(argument))
+    if all(_constant(argument) for argument in arguments):
+        return _number(function(*arguments))
     # evaluate=False keeps exp(log(x)) as two nodes instead of SymPy's x.
-    return function(argument, evaluate=False)
+    return function(*arguments, evaluate=False)
+
+
+def _where(node: ast.Call, depth: int) -> sp.Expr:
+    """where(condition, a, b): a where the condition holds, else b, as one Piecewise."""
+    test, *branches = node.args
+    if not isinstance(test, ast.Compare):
+        raise SymgradError(
+            _("where()'s first argument must be a comparison, as in where(x > 0, x, 0)")
+        )
+    if len(test.ops) != 1 or type(test.ops[0]) not in COMPARISONS:
+        raise SymgradError(
+            _("where() takes one comparison with <, <=, > or >=, as in where(x > 0, x, 0)")
+        )
+    compare = COMPARISONS[type(test.ops[0])]
+    condition = compare(_build(test.left, depth + 1), _build(test.comparators[0], depth + 1))
+    if condition in (sp.true, sp.false):  # numbers alone: the branch is known
+        return _build(branches[0 if condition else 1], depth + 1)
+    chosen, otherwise = (_build(branch, depth + 1) for branch in branches)
+    return sp.Piecewise((chosen, condition), (otherwise, True))
 
 
 __all__ = [

@@ -17,11 +17,12 @@ from collections.abc import Mapping
 import sympy as sp
 
 from symgrad.errors import SymgradError
+from symgrad.expressions.functions import branch_points
 from symgrad.graph.targets import Target
 from symgrad.i18n import _
 from symgrad.inputs import Point, parse_point
-from symgrad.reports import Backprop, BackpropNode
-from symgrad.symbolic.graph import Node, decompose
+from symgrad.reports import Backprop, BackpropEdge, BackpropNode
+from symgrad.symbolic.graph import Node, backward_walk, decompose
 from symgrad.symbolic.scalar import ScalarForm
 
 # Values are computed from the exact decimal inputs with 30 significant digits, then with
@@ -154,7 +155,7 @@ def backprop(
             ).format(low=digits // 2, high=digits, gap=f"{disagreement:.1g}", reliable=reliable),
         )
     values, local, gradient = passed.values, passed.local, passed.gradient
-    distinct = passed.distinct
+    distinct = {node.output: tuple(dict.fromkeys(node.inputs)) for node in nodes}
     report_nodes = tuple(
         BackpropNode(
             op=node.op,
@@ -166,19 +167,37 @@ def backprop(
                 str(w): local_form(node, w) for w in distinct[node.output] if w not in constants
             },
             local_values={
-                str(w): float(local[node.output, w])
+                str(w): float(passed.local_of(node, w))
                 for w in distinct[node.output]
                 if w not in constants
             },
             upstream=float(gradient[node.output]),
             downstream={
-                str(w): float(gradient[node.output] * local[node.output, w])
+                str(w): float(gradient[node.output] * passed.local_of(node, w))
                 for w in distinct[node.output]
                 if w not in constants
             },
+            operation=node.operation,
+            edges=tuple(
+                BackpropEdge(
+                    stand_in=str(node.stand_ins[position]),
+                    input=str(node.inputs[position]),
+                    rule=node.edge_rule(position),
+                    local=float(local[node.output, position]),
+                    sent=float(gradient[node.output] * local[node.output, position]),
+                )
+                for position in node.edges
+            )
+            if node.operation is not None
+            else (),
+            kinks=_kinks_met(node, values),
         )
         for node in nodes
     )
+    sent_to: dict[str, list[float]] = {}
+    for node, position in backward_walk(nodes):
+        sent = gradient[node.output] * local[node.output, position]
+        sent_to.setdefault(str(node.inputs[position]), []).append(float(sent))
     return Backprop(
         target=target.name,
         kind=target.kind,
@@ -192,7 +211,23 @@ def backprop(
         # An input the expression cancelled (0*x) reaches no node: its gradient is 0.
         gradients={str(symbol): float(gradient.get(symbol, 0)) for symbol in form.inputs},
         notes=notes,
+        contributions={
+            str(symbol): tuple(sent_to[str(symbol)])
+            for symbol in form.inputs
+            if len(sent_to.get(str(symbol), ())) > 1
+        },
     )
+
+
+def _kinks_met(node: Node, values: Mapping[sp.Symbol, sp.Expr]) -> tuple[sp.Expr, ...]:
+    """The equations among ``node``'s branch points that hold at this forward pass (to
+    float64's precision): x = 0 for relu(x) at x = 0."""
+    met = []
+    for where in branch_points(node.expression):
+        lhs, rhs = (float(side.xreplace(dict(values)).evalf(30)) for side in where.args)
+        if abs(lhs - rhs) <= AGREE * max(abs(lhs), abs(rhs)):
+            met.append(where)
+    return tuple(met)
 
 
 class _Pass:
@@ -209,25 +244,26 @@ class _Pass:
                 ),
                 digits,
             )
-        # Backward, from the output: each node multiplies what arrived by its local
-        # derivatives.
-        self.distinct = {node.output: tuple(dict.fromkeys(node.inputs)) for node in nodes}
-        self.local: dict[tuple[sp.Symbol, sp.Symbol], sp.Float] = {}
+        # Backward, from the output: each node multiplies what arrived by the local
+        # derivative of each of its edges (x·x has two from x) and sends it down.
+        self.local: dict[tuple[sp.Symbol, int], sp.Float] = {}
         self.gradient: dict[sp.Symbol, sp.Expr] = {nodes[-1].output: dout}
         zero = sp.Float(0, digits)
-        for node in reversed(nodes):
+        for node, position in backward_walk(nodes):
             self.gradient.setdefault(node.output, zero)  # a node nothing uses
-            for wrt in self.distinct[node.output]:
-                self.local[node.output, wrt] = _evaluate(
-                    node.local_derivative(wrt),
-                    self.values,
-                    _("∂{output}/∂{input} (node {op})").format(
-                        output=node.output, input=wrt, op=node.op
-                    ),
-                    digits,
-                )
-                sent = self.gradient[node.output] * self.local[node.output, wrt]
-                self.gradient[wrt] = self.gradient.get(wrt, zero) + sent
+            wrt = node.inputs[position]
+            self.local[node.output, position] = _evaluate(
+                node.edge_derivative(position),
+                self.values,
+                _("∂{output}/∂{input} (node {op})").format(
+                    output=node.output, input=wrt, op=node.op
+                ),
+                digits,
+            )
+            sent = self.gradient[node.output] * self.local[node.output, position]
+            self.gradient[wrt] = self.gradient.get(wrt, zero) + sent
+        for node in nodes:
+            self.gradient.setdefault(node.output, zero)  # a node with no edges (where(x > 0, 1, 2))
         for wrt, value in self.gradient.items():
             if not math.isfinite(float(value)):
                 raise SymgradError(
@@ -236,6 +272,13 @@ class _Pass:
                         "be shown in float64 numbers"
                     ).format(wrt=wrt, value=sp.Float(value, 3))
                 )
+
+    def local_of(self, node: Node, wrt: sp.Symbol) -> sp.Expr:
+        """∂output/∂wrt over all of wrt's edges into ``node``: their local values summed."""
+        return sum(
+            (self.local[node.output, p] for p in node.edges if node.inputs[p] == wrt),
+            sp.Integer(0),
+        )
 
     def numbers(self) -> list[sp.Expr]:
         return [*self.values.values(), *self.local.values(), *self.gradient.values()]

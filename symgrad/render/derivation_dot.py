@@ -88,10 +88,18 @@ def derivation(report: Derivation) -> str:
             node_id("op" if name in produced else "in", name),
             node_id("op", node.output),
             _above(report, name),
-            _backward(report, node, name),
+            below,
         )
         for node in report.nodes
-        for name in dict.fromkeys(node.inputs)
+        for name, below in (
+            # x·x: two edges from x, each with its position's local derivative
+            [
+                (e.input, f"{partial(node.output, e.stand_in)} = {pretty(e.local)}")
+                for e in node.edges
+            ]
+            if node.edges
+            else [(name, _backward(report, node, name)) for name in dict.fromkeys(node.inputs)]
+        )
     ]
     final = _gradient_name(report, report.output) if report.matrix or report.walk else "1"
     edges.append(

@@ -91,15 +91,15 @@ def backprop(report: Backprop) -> str:
     output = node_id("out", report.output)
     lines.append(f"  {output} [shape=plaintext, label={quote(pretty(report.output))}];")
     lines.append(f"  {{ rank=sink; {output} }}")
+    # x·x is two edges from x, each carrying what its position sends back.
     edges = [
-        (
-            node_id("op" if name in produced else "in", name),
-            node,
-            forward,
-            node.downstream.get(name),
-        )
+        (node_id("op" if name in produced else "in", name), node, node.inputs[name], sent)
         for node in report.nodes
-        for name, forward in node.inputs.items()
+        for name, sent in (
+            [(edge.input, edge.sent) for edge in node.edges]
+            if node.edges
+            else [(name, node.downstream.get(name)) for name in node.inputs]  # a mask: None
+        )
     ]
     for index, (source, node, forward, backward) in enumerate(edges, start=1):
         lines += _edge(index, source, node_id("op", node.output), forward, backward)

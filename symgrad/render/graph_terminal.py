@@ -15,6 +15,7 @@ from symgrad.i18n import N_, _
 from symgrad.render import fit
 from symgrad.render.mathtext import pretty
 from symgrad.render.numbers import number
+from symgrad.render.prose import Prose
 from symgrad.reports import Backprop, BackpropNode
 
 FORWARD_STYLE = "bold"
@@ -34,6 +35,37 @@ def _local(node: BackpropNode, name: str) -> str:
     value = number(node.local_values[name])
     text = f"{_partial(node.output, name)} = {shown}"
     return text if shown == value else f"{text} = {value}"
+
+
+def _edge_header(node: BackpropNode) -> str:
+    """The operation an input fills several positions of, and which input fills each."""
+    filled = ", ".join(f"{pretty(edge.stand_in)} = {pretty(edge.input)}" for edge in node.edges)
+    return _("{operation}, with {filled}:").format(
+        operation=f"{pretty(node.output)} = {pretty(node.operation)}", filled=filled
+    )
+
+
+def _edge_local(node: BackpropNode, edge) -> str:
+    """One position's local derivative: ∂z/∂a = b = 3."""
+    rule, value = pretty(edge.rule), number(edge.local)
+    text = f"{_partial(node.output, edge.stand_in)} = {rule}"
+    return text if rule == value else f"{text} = {value}"
+
+
+def _kink_notes(report: Backprop) -> list[str]:
+    """A line for each node that sits where its pieces meet at this forward pass."""
+    return [
+        _(
+            "node {k}, {node}, is at a kink: at {where} its pieces meet and it has no "
+            "derivative; the local derivative shown is the one its pieces take there"
+        ).format(
+            k=k,
+            node=f"{pretty(node.output)} = {pretty(node.expression)}",
+            where=" and ".join(f"{pretty(eq.lhs)} = {pretty(eq.rhs)}" for eq in node.kinks),
+        )
+        for k, node in enumerate(report.nodes, start=1)
+        if node.kinks
+    ]
 
 
 def _factor(value: float) -> str:
@@ -90,21 +122,33 @@ def _backward_table(report: Backprop) -> fit.FirstFit:
         output=pretty(report.output), dout=number(report.dout)
     )
     columns = _columns(BACKWARD_COLUMNS)
+    reached = {report.output}
     for k, node in reversed(list(enumerate(report.nodes, start=1))):
-        names = list(node.local_derivatives)  # not a constant input: nothing is sent to it
+        if node.edges:  # x·x: one line per position, under the operation they fill
+            locals_ = _edge_header(node), *(_edge_local(node, edge) for edge in node.edges)
+            sends = [("", 0.0, 0.0)] + [(edge.input, edge.local, edge.sent) for edge in node.edges]
+        else:
+            names = list(node.local_derivatives)  # not a constant input: nothing is sent to it
+            locals_ = tuple(_local(node, name) for name in names)
+            sends = [(name, node.local_values[name], node.downstream[name]) for name in names]
+        lines = []
+        for name, local, sent in sends:
+            if not name:
+                lines.append("")
+                continue
+            # A gradient that already received something adds to it, as backprop does.
+            sign = "+=" if name in reached else "="
+            reached.add(name)
+            lines.append(
+                f"∂L/∂{pretty(name)} {sign} {_factor(node.upstream)} · {_factor(local)} = "
+                f"{number(sent)}"
+            )
         cells = (
             Text(str(k), style="dim"),
             Text(node.op, style="bold cyan"),
             Text(f"∂L/∂{pretty(node.output)} = {number(node.upstream)}", style=BACKWARD_STYLE),
-            "\n".join(_local(node, name) for name in names),
-            Text(
-                "\n".join(
-                    f"∂L/∂{pretty(name)} = {_factor(node.upstream)} · "
-                    f"{_factor(node.local_values[name])} = {number(node.downstream[name])}"
-                    for name in names
-                ),
-                style=BACKWARD_STYLE,
-            ),
+            "\n".join(locals_),
+            Text("\n".join(lines), style=BACKWARD_STYLE),
         )
         for column, cell in zip(columns.values(), cells, strict=True):
             column.cells.append(cell)
@@ -152,6 +196,11 @@ def backprop(report: Backprop) -> RenderableType:
     )
     for name, value in report.gradients.items():
         label = _partial(report.output, name) if plain_gradient else f"∂L/∂{pretty(name)}"
+        # An input that feeds several edges: its gradient is what they sent back, summed.
+        summed = " + ".join(_factor(sent) for sent in report.contributions.get(name, ()))
+        label = f"{label} = {summed}" if summed else label
         parts.append(Text.assemble("  ", label, " = ", (number(value), "bold " + BACKWARD_STYLE)))
-    parts += [Text(_("note: {note}").format(note=note), style="yellow") for note in report.notes]
+    notes = [*_kink_notes(report), *report.notes]
+    # Prose: a Chinese note wraps between characters, not only at its few spaces.
+    parts += [Prose(_("note: {note}").format(note=note), style="yellow") for note in notes]
     return Group(*parts)

@@ -40,6 +40,7 @@ def derivation(report: Derivation) -> dict[str, Any]:
                 "inputs": list(node.inputs),
                 "expression": plain(node.expression),
                 "local_derivatives": {k: plain(v) for k, v in node.local_derivatives.items()},
+                **_edges(node),
             }
             for node in report.nodes
         ],
@@ -87,6 +88,25 @@ def _column_names(report: Derivation) -> dict[str, list[str]]:
     return dict(sorted(found.items()))
 
 
+def _edges(node) -> dict[str, Any]:
+    """A node an input fills several positions of (x·x): ``operation`` on stand-ins (a*b)
+    and per position ``{stand_in, input, rule, local}`` (for graph: ``local`` is the value
+    and ``sent`` what the edge sends back); nothing for any other node."""
+    if not node.edges:
+        return {}
+    edges = [
+        {
+            "stand_in": edge.stand_in,
+            "input": edge.input,
+            "rule": plain(edge.rule),
+            "local": edge.local if isinstance(edge.local, float) else plain(edge.local),
+            **({"sent": edge.sent} if hasattr(edge, "sent") else {}),
+        }
+        for edge in node.edges
+    ]
+    return {"operation": plain(node.operation), "edges": edges}
+
+
 def _scalar_names(report: Derivation) -> list[str]:
     """Every symbol the derivation's expressions use, by name, in a stable order."""
     expressions = [report.forward, *report.derivatives.values()]
@@ -94,6 +114,7 @@ def _scalar_names(report: Derivation) -> list[str]:
     expressions += [e.value for e in report.extra_derivatives]
     for node in report.nodes:
         expressions += [node.expression, *node.local_derivatives.values()]
+        expressions += [node.operation, *(edge.rule for edge in node.edges)] if node.edges else []
     names = {str(s) for e in expressions for s in getattr(e, "free_symbols", ())}
     ordered = [*report.inputs, *(node.output for node in report.nodes)]
     return [n for n in ordered if n in names] + sorted(names - set(ordered))
@@ -215,7 +236,11 @@ def backprop(report: Backprop) -> dict[str, Any]:
 
     A node's ``inputs`` maps each input to its forward value; ``local_derivatives`` maps
     it to ``{"expression", "value"}`` (the expression a string ``sympy.sympify`` reads
-    back); ``downstream`` maps it to the gradient the node sends down to it.
+    back); ``downstream`` maps it to the gradient the node sends down to it (summed over
+    its edges). Only where they apply: a node's ``kinks``, the equations where its pieces
+    meet that hold here, and its ``operation`` and ``edges`` where an input fills several
+    positions; ``contributions``, mapping an input that feeds several edges to what each
+    sent back.
     """
     return {
         "output": report.value,
@@ -232,9 +257,16 @@ def backprop(report: Backprop) -> dict[str, Any]:
                 },
                 "upstream": node.upstream,
                 "downstream": dict(node.downstream),
+                **({"kinks": [plain(where) for where in node.kinks]} if node.kinks else {}),
+                **_edges(node),
             }
             for node in report.nodes
         ],
+        **(
+            {"contributions": {name: list(sent) for name, sent in report.contributions.items()}}
+            if report.contributions
+            else {}
+        ),
         "notes": [str(n) for n in report.notes],
     }
 

@@ -10,7 +10,6 @@ emphasis); Python-Markdown passes a block of raw HTML through untouched.
 
 from __future__ import annotations
 
-import itertools
 from html import escape
 
 import numpy as np
@@ -117,7 +116,7 @@ def _chain(chain: ChainRule, report: Derivation) -> str:
             " the backward walk:"
         ).format(derivative=math(head), count=chain.path_count)
         return f"<p>{summed}</p>\n" + display(f"{head} = {latex(chain.product)}")
-    if all(len(path) == 1 for path in chain.paths):  # one edge: nothing to chain
+    if len(chain.paths) <= 1 and all(len(path) == 1 for path in chain.paths):  # one edge
         return display(f"{head} = {latex(chain.product)}")
     if report.matrix:  # each node's backward rule in turn, then the result
         receivers = (*chain.paths[0][1:], chain.wrt)
@@ -130,11 +129,11 @@ def _chain(chain: ChainRule, report: Derivation) -> str:
         )
     labels, values = [], []
     sums = chain.summed_over or ("",) * len(chain.paths)
-    for path, factors, over in zip(chain.paths, chain.factors, sums, strict=True):
-        hops = (*path, chain.wrt)
+    for k, (path, factors, over) in enumerate(zip(chain.paths, chain.factors, sums, strict=True)):
         index_range = over.replace("≠", r" \neq ")
         total = rf"\sum_{{{index_range}}} " if over else ""
-        labels.append(total + r" \cdot ".join(partial(a, b) for a, b in itertools.pairwise(hops)))
+        hops = (partial(node, chain.receiver(k, hop)) for hop, node in enumerate(path))
+        labels.append(total + r" \cdot ".join(hops))
         values.append(total + r" \cdot ".join(rf"\left({latex(f)}\right)" for f in factors))
     steps = [" + ".join(labels), " + ".join(values), latex(chain.product)]
     return display(f"{head} = " + " = ".join(steps))

@@ -122,13 +122,15 @@ class _UnicodeBase(_WholeFloats, PlainPrinter):
         return "δ_" + "".join(map(str, expr.args))  # δᵢⱼ below
 
     def _print_Piecewise(self, expr):
-        # Inside a formula (a top-level one reads "… where …, … otherwise"): a value that
-        # is 0 unless its condition holds reads value·[condition], Iverson's bracket.
-        if len(expr.args) == 2 and expr.args[1] == (0, sp.true):
+        # Inside a formula (a top-level one reads "… where …, … otherwise"). In an indexed
+        # sum (a convolution's) a value that is 0 unless its index condition holds reads
+        # value·[condition], Iverson's bracket; elsewhere the pieces are one factor, in
+        # words: y·(1 where x > 0, 0 otherwise).
+        if len(expr.args) == 2 and expr.args[1] == (0, sp.true) and expr.has(sp.Indexed):
             value, condition = expr.args[0]
             parts = condition.args if isinstance(condition, sp.And) else (condition,)
             return f"{self.parenthesize(value, 50)}·[{', '.join(map(self._print, parts))}]"
-        return super()._print_Piecewise(expr)
+        return f"({_piecewise(expr)})"
 
     def _print_Sum(self, expr):
         indices = [str(index) for index, *_ in expr.limits]

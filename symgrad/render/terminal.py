@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -72,14 +71,50 @@ def _node_table(derivation: Derivation) -> Table:
     table.add_column(_("backward rule") if derivation.matrix else _("local derivative"))
     for k, node in enumerate(derivation.nodes, start=1):
         rules = "\n".join(
-            f"{derivative_label(node, key, derivation.matrix)} = {pretty(value)}"
-            for key, value in node.local_derivatives.items()
+            _edge_lines(node)
+            if node.edges
+            else [
+                f"{derivative_label(node, key, derivation.matrix)} = {pretty(value)}"
+                for key, value in node.local_derivatives.items()
+            ]
         )
         row = [str(k), node.op, f"{pretty(node.output)} = {pretty(node.expression)}"]
         if derivation.matrix:
             row.append("\n".join(f"{name}: {shape}" for name, shape in node.shapes.items()))
         table.add_row(*map(Text, [*row, rules]))
     return table
+
+
+def _edge_lines(node: GraphNode) -> list[str]:
+    """A node one of whose inputs fills several positions (x·x): the operation on its
+    positions, which input fills each, and each position's local derivative."""
+    filled = ", ".join(f"{pretty(edge.stand_in)} = {pretty(edge.input)}" for edge in node.edges)
+    lines = [
+        _("{operation}, with {filled}:").format(
+            operation=f"{pretty(node.output)} = {pretty(node.operation)}", filled=filled
+        )
+    ]
+    for edge in node.edges:
+        rule, local = pretty(edge.rule), pretty(edge.local)
+        shown = rule if rule == local else f"{rule} = {local}"
+        lines.append(f"{partial(node.output, edge.stand_in)} = {shown}")
+    return lines
+
+
+def _walk_lines(report: Derivation) -> list[str]:
+    """The backward walk, edge by edge from the output: each node passes what reached it
+    times its local derivative down to its input, where the contributions add."""
+    of = report.output
+    lines, reached = [f"{whole_derivative(of, of)} = 1"], {report.output}
+    for step in report.edge_walk:
+        sign = "+=" if step.input in reached else "="
+        reached.add(step.input)
+        lines.append(
+            f"{whole_derivative(of, step.input)} {sign} {whole_derivative(of, step.node)} · "
+            f"{partial(step.node, step.receiver)} = {whole_derivative(of, step.node)} · "
+            f"{_factor(pretty(step.local))}"
+        )
+    return lines
 
 
 def _chain_lines(chain: ChainRule, output: str, matrix: bool) -> list[str]:
@@ -93,22 +128,23 @@ def _chain_lines(chain: ChainRule, output: str, matrix: bool) -> list[str]:
         ]
     labels, values = [], []
     sums = chain.summed_over or ("",) * len(chain.paths)
-    for path, factors, over in zip(chain.paths, chain.factors, sums, strict=True):
-        hops = (*path, chain.wrt)
+    for k, (path, factors, over) in enumerate(zip(chain.paths, chain.factors, sums, strict=True)):
         total = f"Σ_{{{pretty(over).replace(' ', '')}}} " if over else ""
-        labels.append(total + " · ".join(partial(a, b) for a, b in itertools.pairwise(hops)))
+        hops = (partial(node, chain.receiver(k, hop)) for hop, node in enumerate(path))
+        labels.append(total + " · ".join(hops))
         values.append(total + " · ".join(_factor(pretty(f)) for f in factors))
     head = (
         f"{whole_derivative(output, chain.wrt) if chain.total else partial(output, chain.wrt)} = "
     )
     pad = " " * len(head)
-    if chain.unlisted:  # too many paths to list: their sum, by the backward walk
+    if chain.unlisted:  # too many paths to list: their sum, by the backward walk below
         return [
-            head + _("Σ over {count} paths, by the backward walk").format(count=chain.path_count),
+            head
+            + _("Σ over {count} paths, by the backward walk below").format(count=chain.path_count),
             pad + "= " + pretty(chain.product),
         ]
-    if all(len(path) == 1 for path in chain.paths):  # one edge: nothing to chain
-        return [head + pretty(chain.product)]
+    if len(chain.paths) <= 1 and all(len(path) == 1 for path in chain.paths):
+        return [head + pretty(chain.product)]  # one edge: nothing to chain
     lines = [head + " + ".join(labels)]
     if values != [pretty(chain.product)]:
         lines.append(pad + "= " + " + ".join(values))
@@ -128,14 +164,27 @@ def derivation(report: Derivation) -> RenderableType:
         parts.append(Prose(_("shapes: {shapes}").format(shapes=shapes), style="dim"))
     parts += [Prose(), _node_table(report)]
     if report.walk:
-        parts += _walk_lines(report)
+        parts += _gradient_walk_lines(report)
     else:
         parts.append(Prose(_("Chain rule, backward ←"), style="italic"))
     for chain in report.chains:
         of = chain.of or report.output
         parts += [Prose("  " + line) for line in _chain_lines(chain, of, report.matrix)]
+    if any(chain.unlisted for chain in report.chains):
+        parts.append(
+            Prose(
+                "  "
+                + _(
+                    "The backward walk, node by node from the output: each node sends what "
+                    "reached it times its local derivative to its inputs, where the "
+                    "contributions add."
+                ),
+                style="italic",
+            )
+        )
+        parts += [Prose("    " + line) for line in _walk_lines(report)]
     whole = {chain.wrt for chain in report.chains if chain.total}
-    if whole:
+    if whole or any(chain.unlisted for chain in report.chains):
         parts.append(
             Prose(
                 "  " + _("d: the derivative through every path; ∂: one node's local derivative."),
@@ -176,7 +225,7 @@ def derivation(report: Derivation) -> RenderableType:
     return Group(*parts)
 
 
-def _walk_lines(report: Derivation) -> list[RenderableType]:
+def _gradient_walk_lines(report: Derivation) -> list[RenderableType]:
     """The backward walk: each gradient as the nodes that read its quantity send it, from
     the upstream gradient of the output."""
     upstream = pretty(f"d{report.output}")

@@ -17,16 +17,43 @@ from symgrad.i18n import _
 
 @dataclass(frozen=True)
 class Node:
-    """``output = expression`` where ``expression`` uses only ``inputs`` (symbols or inputs)."""
+    """``output = expression`` where ``expression`` uses only ``inputs`` (symbols or inputs).
+
+    ``inputs`` has one entry per edge, in the order typed: x·x has (x, x), two edges from x
+    whose contributions the backward pass adds. Where an input fills several positions,
+    ``operation`` is the operation on ``stand_ins`` (a·b), one stand-in per edge, so that
+    each edge has its own local derivative (∂(a·b)/∂a = b, which is x at a = b = x).
+    """
 
     op: str
     output: sp.Symbol
     inputs: tuple[sp.Symbol, ...]
     expression: sp.Expr
+    operation: sp.Expr | None = None
+    stand_ins: tuple[sp.Symbol, ...] = ()
 
     def local_derivative(self, wrt: sp.Symbol) -> sp.Expr:
-        """∂output/∂wrt, derived by SymPy in node-local symbols."""
+        """∂output/∂wrt, derived by SymPy in node-local symbols (over all of wrt's edges)."""
         return sp.diff(self.expression, wrt)
+
+    @property
+    def edges(self) -> range:
+        """The positions of the node's edges: every one of ``inputs``, repeats included."""
+        return range(len(self.inputs))
+
+    def edge_rule(self, position: int) -> sp.Expr:
+        """The edge's local derivative on the stand-ins (b for a of a·b), where ``operation``
+        is given; else the input's own local derivative."""
+        if self.operation is None:
+            return self.local_derivative(self.inputs[position])
+        return sp.diff(self.operation, self.stand_ins[position])
+
+    def edge_derivative(self, position: int) -> sp.Expr:
+        """The edge's local derivative in the node's inputs (x, for each edge of x·x)."""
+        rule = self.edge_rule(position)
+        if self.operation is None:
+            return rule
+        return rule.xreplace(dict(zip(self.stand_ins, self.inputs, strict=True)))
 
 
 def _number_label(value: sp.Expr) -> str:
@@ -63,15 +90,23 @@ class _Builder:
         # would leave the nodes of (x − x) computed but used by nothing.
         self._seen: dict[tuple[str, sp.Expr], sp.Symbol] = {}
 
-    def node(
-        self, op: str, inputs: list[sp.Expr], expression: sp.Expr, value: sp.Expr
-    ) -> sp.Symbol:
+    def node(self, op: str, operands: list[sp.Expr], make, value: sp.Expr) -> sp.Symbol:
+        """The node ``make(*operands)``; an operand that is a symbol is an edge."""
+        used = tuple(s for s in operands if isinstance(s, sp.Symbol))
+        operation, stand_ins = None, ()
+        if len(set(used)) < len(used):  # x·x: two edges from x, each its own position
+            stand_ins = tuple(sp.Dummy(real=True) for _ in used)
+            placed = iter(stand_ins)
+            operation = make(*(next(placed) if s in used else s for s in operands))
+            with sp.evaluate(False):  # shown as typed: x·x, never SymPy's x²
+                expression = make(*operands)
+        else:
+            expression = make(*operands)
         key = (op, expression)
         if key in self._seen:
             return self._seen[key]
         symbol = sp.Dummy(real=True)
-        used = tuple(s for s in inputs if isinstance(s, sp.Symbol))
-        self.nodes.append(Node(op, symbol, used, expression))
+        self.nodes.append(Node(op, symbol, used, expression, operation, stand_ins))
         self.value_of[symbol] = value
         self._seen[key] = symbol
         return symbol
@@ -84,10 +119,10 @@ class _Builder:
         acc, value = symbols[0], terms[0]
         for symbol, term in zip(symbols[1:], terms[1:], strict=True):
             value = combine(value, term)
-            acc = self.node(op, [acc, symbol], combine(acc, symbol), value)
+            acc = self.node(op, [acc, symbol], combine, value)
         if constant != identity:
             label = f"+{_number_label(constant)}" if op == "+" else f"×{_number_label(constant)}"
-            acc = self.node(label, [acc], combine(acc, constant), combine(value, constant))
+            acc = self.node(label, [acc, constant], combine, combine(value, constant))
         return acc
 
     def visit(self, expr: sp.Expr) -> sp.Expr:
@@ -109,23 +144,42 @@ class _Builder:
                 # The note's "/" node is 1/x; labels name the operation, never an input.
                 label = {-1: "/", sp.Rational(1, 2): "√"}.get(exponent)
                 u = self.visit(base)
-                return self.node(label or f"^{_number_label(exponent)}", [u], u**exponent, expr)
+                op = label or f"^{_number_label(exponent)}"
+                return self.node(op, [u], lambda u: u**exponent, expr)
             if base.is_Number:
                 u = self.visit(exponent)
-                return self.node(f"{_number_label(base)}^", [u], base**u, expr)
+                return self.node(f"{_number_label(base)}^", [u], lambda u: base**u, expr)
             u, v = self.visit(base), self.visit(exponent)
-            return self.node("^", [u, v], u**v, expr)
+            return self.node("^", [u, v], lambda u, v: u**v, expr)
         argument = piecewise_argument(expr)
         if argument is not None:  # one node, as the note draws ReLU: relu, or its variants
             u = self.visit(argument)
             op = "relu" if expr.args[1][0] == 0 and expr.args[0][0] == argument else "piecewise"
-            return self.node(op, [u], expr.subs(argument, u), expr)
+            return self.node(op, [u], lambda u: expr.subs(argument, u), expr)
+        if isinstance(expr, sp.Piecewise):  # where(condition, a, b): one node
+            # The values are its edges; the condition only chooses between them and passes
+            # no gradient, so what it compares is read, never an edge.
+            values = [self.visit(value) for value, _ in expr.args]
+            conditions = [self._condition(condition) for _, condition in expr.args]
+            return self.node(
+                "where",
+                values,
+                lambda *chosen: sp.Piecewise(*zip(chosen, conditions, strict=True)),
+                expr,
+            )
         if isinstance(expr, sp.Function) and expr.args:
             symbols = [self.visit(arg) for arg in expr.args]
-            return self.node(expr.func.__name__, symbols, expr.func(*symbols), expr)
+            op = getattr(expr.func, "word", "") or expr.func.__name__  # max, not Maximum
+            return self.node(op, symbols, expr.func, expr)
         raise SymgradError(
             _("cannot draw '{expr}' as a graph of primitive operations").format(expr=expr)
         )
+
+    def _condition(self, condition: sp.Basic) -> sp.Basic:
+        """A where's condition over the symbols standing for its two sides."""
+        if isinstance(condition, sp.core.relational.Relational):
+            return condition.func(self.visit(condition.lhs), self.visit(condition.rhs))
+        return condition  # True: the last piece's "otherwise"
 
 
 def intermediate_names(count: int, taken: set[str]) -> list[str]:
@@ -134,6 +188,18 @@ def intermediate_names(count: int, taken: set[str]) -> list[str]:
         (s for s in "tuvwpqrs" if not any(re.fullmatch(rf"{s}\d*", n) for n in taken)), "tmp"
     )
     return [stem] if count == 1 else [f"{stem}{k}" for k in range(1, count + 1)]
+
+
+STAND_INS = ("abcd", "pqrs", "αβγδ")
+
+
+def stand_in_names(edges: range, taken: set[str]) -> list[str]:
+    """Names for a node's positions, a and b of a·b: the first letters of a set none of
+    whose letters is already a name in the graph."""
+    for letters in STAND_INS:
+        if len(letters) >= len(edges) and not taken & set(letters):
+            return list(letters[: len(edges)])
+    return [f"arg{k}" for k in range(1, len(edges) + 1)]
 
 
 def decompose(
@@ -147,7 +213,7 @@ def decompose(
     builder = _Builder(inputs)
     result = builder.visit(expr)
     if not builder.nodes or result != builder.nodes[-1].output:
-        builder.node("=", [result], result, result)
+        builder.node("=", [result], lambda r: r, result)
     nodes, value_of = builder.nodes, builder.value_of
     names = intermediate_names(len(nodes) - 1, {str(s) for s in inputs} | {output})
     renames = {
@@ -155,32 +221,43 @@ def decompose(
         for node, name in zip(nodes[:-1], names, strict=False)
     }
     renames[nodes[-1].output] = sp.Symbol(output, real=True)
-    renamed = [
-        Node(
-            node.op,
-            renames[node.output],
-            tuple(renames.get(s, s) for s in node.inputs),
-            node.expression.xreplace(renames),
+    taken = {str(s) for s in (*inputs, *renames.values())}
+    renamed = []
+    for node in nodes:
+        stand_ins = tuple(sp.Symbol(n, real=True) for n in stand_in_names(node.edges, taken))
+        within = dict(zip(node.stand_ins, stand_ins, strict=False))
+        with sp.evaluate(node.operation is None):  # t·t stays as typed when t is renamed
+            expression = node.expression.xreplace(renames)
+        renamed.append(
+            Node(
+                node.op,
+                renames[node.output],
+                tuple(renames.get(s, s) for s in node.inputs),
+                expression,
+                None if node.operation is None else node.operation.xreplace(within),
+                stand_ins if node.operation is not None else (),
+            )
         )
-        for node in nodes
-    ]
     values = {renames[s]: value.xreplace(renames) for s, value in value_of.items()}
     return renamed, values
 
 
-PATHS_LISTED = 32  # a chain rule lists at most this many paths, and counts the rest
+PATHS_LISTED = 4  # more paths than this are not listed: the backward walk is shown instead
+
+Edge = tuple[Node, int]  # a node and the position of one of its inputs
 
 
 def paths_to(
     nodes: list[Node], wrt: sp.Symbol, limit: int = PATHS_LISTED
-) -> tuple[list[list[tuple[Node, sp.Symbol]]], int]:
-    """The paths from the graph's output down to ``wrt``, as (node, the input taken)
-    edges: the first ``limit`` of them, and how many there are in all (the count grows
-    exponentially with a graph's depth, so it is counted node by node, never listed)."""
+) -> tuple[list[list[Edge]], int]:
+    """The paths from the graph's output down to ``wrt``, as (node, position) edges: the
+    first ``limit`` of them, and how many there are in all (the count grows exponentially
+    with a graph's depth, so it is counted node by node, never listed). x·x has two paths
+    to x, one per edge."""
     producer = {node.output: node for node in nodes}
-    found: list[list[tuple[Node, sp.Symbol]]] = []
+    found: list[list[Edge]] = []
 
-    def walk(symbol: sp.Symbol, trail: list[tuple[Node, sp.Symbol]]) -> None:
+    def walk(symbol: sp.Symbol, trail: list[Edge]) -> None:
         if len(found) >= limit:
             return
         if symbol == wrt:
@@ -189,24 +266,32 @@ def paths_to(
         node = producer.get(symbol)
         if node is None:
             return
-        for source in dict.fromkeys(node.inputs):
-            walk(source, [*trail, (node, source)])
+        for position in node.edges:
+            walk(node.inputs[position], [*trail, (node, position)])
 
     walk(nodes[-1].output, [])
     count = {wrt: 1}
     for node in nodes:  # forward order: every input is counted before it is used
-        count[node.output] = sum(count.get(source, 0) for source in dict.fromkeys(node.inputs))
+        count[node.output] = sum(count.get(source, 0) for source in node.inputs)
     return found, count.get(nodes[-1].output, 0)
+
+
+def backward_walk(nodes: list[Node]) -> list[Edge]:
+    """The edges in the order backprop takes them: nodes from the output back (reverse
+    topological order), each node's edges in its inputs' order."""
+    return [(node, position) for node in reversed(nodes) for position in node.edges]
 
 
 def backward_sum(nodes: list[Node], wrt: sp.Symbol, local: dict) -> sp.Expr:
     """∂output/∂wrt summed over every path by the backward walk: each node passes on what
-    reached it times its local derivative (``local[output, input]``), as backprop does."""
+    reached it times each edge's local derivative (``local[output, position]``)."""
     reached: dict[sp.Symbol, sp.Expr] = {nodes[-1].output: sp.Integer(1)}
-    for node in reversed(nodes):
+    for node, position in backward_walk(nodes):
+        if (node.output, position) not in local:  # data (dropout's mask): no gradient
+            continue
+        source = node.inputs[position]
         upstream = reached.get(node.output, sp.Integer(0))
-        for source in dict.fromkeys(node.inputs):
-            reached[source] = (
-                reached.get(source, sp.Integer(0)) + upstream * local[node.output, source]
-            )
+        reached[source] = (
+            reached.get(source, sp.Integer(0)) + upstream * local[node.output, position]
+        )
     return reached.get(wrt, sp.Integer(0))

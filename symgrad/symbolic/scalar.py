@@ -10,8 +10,8 @@ import numpy as np
 import sympy as sp
 
 from symgrad.i18n import N_, Message
-from symgrad.reports import ChainRule, Derivation, GraphNode, SecondDerivation
-from symgrad.symbolic.graph import Node, backward_sum, decompose, paths_to
+from symgrad.reports import BackwardStep, ChainRule, Derivation, Edge, GraphNode, SecondDerivation
+from symgrad.symbolic.graph import Node, backward_sum, backward_walk, decompose, paths_to
 from symgrad.symbolic.precision import (
     Arithmetic,
     GradientFunction,
@@ -61,13 +61,15 @@ class ScalarForm:
             return as_one_of(tidied, _activations(wrt)) or tidied
         return tidied
 
-    def local_derivative(self, node: Node, wrt: sp.Symbol, values: dict, final: bool) -> sp.Expr:
-        """A node's local derivative as the note shows it.
+    def local_derivative(
+        self, node: Node, wrt: sp.Symbol, local: sp.Expr, values: dict, final: bool
+    ) -> sp.Expr:
+        """A node's local derivative ``local`` with respect to its input ``wrt`` (over all
+        of wrt's edges, or along one) as the note shows it.
 
         The last node's is in node-local symbols (2t for z = t²), or in the output when
         asked and simpler (−y² for 1/x); an inner node's is in the layer's inputs (exp(−x)).
         """
-        local = node.local_derivative(wrt)
         if not final:
             return local.xreplace(values) if local.free_symbols - set(self.inputs) else local
         if self.express_in == "output":
@@ -80,10 +82,16 @@ class ScalarForm:
         """The note's derivation: nodes, local derivatives, chain rule, final derivative."""
         nodes, values = decompose(self.forward, (*self.inputs, *self.constants), self.output)
         local = {
-            (node.output, wrt): self.local_derivative(node, wrt, values, node is nodes[-1])
+            (node.output, position): self.local_derivative(
+                node,
+                node.inputs[position],
+                node.edge_derivative(position),
+                values,
+                node is nodes[-1],
+            )
             for node in nodes
-            for wrt in dict.fromkeys(node.inputs)
-            if wrt not in self.constants  # data: no gradient is sent to it
+            for position in node.edges
+            if node.inputs[position] not in self.constants  # data: no gradient is sent to it
         }
         graph = tuple(
             GraphNode(
@@ -92,10 +100,28 @@ class ScalarForm:
                 inputs=tuple(map(str, node.inputs)),
                 expression=node.expression,
                 local_derivatives={
-                    str(w): local[node.output, w]
+                    # An input with one edge has that edge's derivative, already made.
+                    str(w): local[node.output, node.inputs.index(w)]
+                    if node.operation is None
+                    else self.local_derivative(
+                        node, w, node.local_derivative(w), values, node is nodes[-1]
+                    )
                     for w in dict.fromkeys(node.inputs)
                     if w not in self.constants
                 },
+                edges=tuple(
+                    Edge(
+                        stand_in=str(node.stand_ins[position]),
+                        input=str(node.inputs[position]),
+                        rule=node.edge_rule(position),
+                        local=local[node.output, position],
+                    )
+                    for position in node.edges
+                    if node.inputs[position] not in self.constants
+                )
+                if node.operation is not None
+                else (),
+                operation=node.operation,
             )
             for node in nodes
         )
@@ -103,7 +129,7 @@ class ScalarForm:
         for x in self.inputs:
             paths, count = paths_to(nodes, x)
             factors = tuple(
-                tuple(local[node.output, source] for node, source in path) for path in paths
+                tuple(local[node.output, position] for node, position in path) for path in paths
             )
             listed = sp.Add(*(sp.Mul(*f) for f in factors))
             chains.append(
@@ -115,8 +141,22 @@ class ScalarForm:
                     # them, or, past the listing, the backward walk over all of them.
                     product=listed if count == len(paths) else backward_sum(nodes, x, local),
                     path_count=count,
+                    receivers=tuple(
+                        tuple(_receiver(node, position) for node, position in path)
+                        for path in paths
+                    ),
                 )
             )
+        walk = tuple(
+            BackwardStep(
+                node=str(node.output),
+                input=str(node.inputs[position]),
+                receiver=_receiver(node, position),
+                local=local[node.output, position],
+            )
+            for node, position in backward_walk(nodes)
+            if node.inputs[position] not in self.constants
+        )
         return Derivation(
             layer=name,
             output=self.output,
@@ -126,6 +166,7 @@ class ScalarForm:
             chains=tuple(chains),
             derivatives={str(x): self.final_derivative(x) for x in self.inputs},
             notes=self._notes(),
+            edge_walk=walk,
         )
 
     def _notes(self) -> tuple[Message, ...]:
@@ -251,6 +292,12 @@ class ScalarForm:
 
             self._cache[key] = gradients
         return self._cache[key]
+
+
+def _receiver(node: Node, position: int) -> str:
+    """What an edge's local derivative is taken with respect to: the input itself, or its
+    stand-in (a of a·b) where the input fills several positions."""
+    return str(node.stand_ins[position] if node.operation is not None else node.inputs[position])
 
 
 def _boundaries(expr: sp.Expr) -> tuple[sp.Expr, ...]:
