@@ -51,6 +51,17 @@ def test_every_message_has_its_chinese_with_the_same_placeholders():
         assert set(PLACEHOLDER.findall(english)) == set(PLACEHOLDER.findall(text)), english
 
 
+def test_the_chinese_catalog_is_well_formed():
+    """Every msgid line opens a message of its own, and no translation carries English
+    prose: a merge once glued an English msgid onto the msgstr before it."""
+    text = CHINESE.read_text(encoding="utf-8")
+    messages = list(_read(CHINESE))
+    assert len(re.findall(r"^msgid ", text, re.MULTILINE)) == len(messages)
+    for message in messages:
+        translated = message.string if isinstance(message.string, str) else " ".join(message.string)
+        assert not re.search(r"[a-z]{4,} [a-z]{4,} [a-z]{4,} [a-z]{4,}", translated), message.id
+
+
 @pytest.mark.parametrize(
     ("environment", "expected"),
     [

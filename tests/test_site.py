@@ -295,7 +295,8 @@ def test_search_in_chinese_finds_the_chinese_pages(visit, words: str) -> None:
 
 # English prose: three Latin words or more in a row, the fragment of a sentence; a name
 # alone (NumPy, dout, softmax-with-loss, float64) is not one.
-ENGLISH_RUN = re.compile(r"[A-Za-z]+(?:[ ,'’]+[A-Za-z]+){2,}")
+# Three words of two letters or more in a row: indices such as y[n,f,i,j] are not prose.
+ENGLISH_RUN = re.compile(r"[A-Za-z]{2,}(?:[ ,'’]+[A-Za-z]{2,}){2,}")
 # What is not prose on a page: mathematics, code and the drawings.
 NOT_PROSE = re.compile(r"<(math|pre|code|svg)\b.*?</\1>", re.S)
 

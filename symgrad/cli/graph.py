@@ -63,7 +63,7 @@ def _write(text: str, output: Path | None) -> None:
         raise SymgradError(
             _("cannot write {output}: {reason}").format(output=output, reason=error.strerror)
         ) from None
-    print(f"wrote {output}")
+    print(_("wrote {path}").format(path=output))
 
 
 @app.command(

@@ -143,7 +143,10 @@ def chain_rule(report: Derivation) -> str:
     """The chain rule for every input, walking the graph backward from the output."""
     if report.walk:  # the backward walk: each gradient as its quantity's readers send it
         upstream = rf"\mathrm{{d}}{symbol(report.output)}"
-        head = f"<p>From {math(upstream)} = {math(partial('L', report.output))}, node by node:</p>"
+        start = _("From {upstream} = {derivative}, node by node:").format(
+            upstream=math(upstream), derivative=math(partial("L", report.output))
+        )
+        head = f"<p>{start}</p>"
         steps = [display(f"{gradient(name)} = {latex(rule)}") for name, rule in report.walk]
         return "\n\n".join([head, *steps])
     return "\n\n".join(_chain(chain, report) for chain in report.chains)
