@@ -22,7 +22,7 @@ import sympy as sp
 
 from symgrad.errors import SymgradError
 from symgrad.i18n import N_, Message, _
-from symgrad.reports import Derivation, GraphNode
+from symgrad.reports import Derivation, GraphNode, SecondDerivation
 from symgrad.symbolic.cache import remember
 from symgrad.symbolic.precision import (
     Arithmetic,
@@ -330,6 +330,106 @@ class ColumnForm:
 
             self._cache[key] = gradients
         return self._cache[key]
+
+    def _along(self) -> tuple[ColumnForm, dict[sp.Expr, sp.Expr]]:
+        """The layer with its forward-mode pass appended: for every node a tangent node
+        ṫ = d/dt of its expression along the direction v (vxₙ, vγ, vβ), derived by SymPy
+        and kept linear in its sums, then D = Σₙ dyₙ·ẏₙ, the pairing's derivative along
+        v. Its gradient in x, γ and β is H·v. Returns the extended form (D its output)
+        and each tangent's expression by the tangent as read."""
+        last = self.nodes[-1]
+        dout = gradient_of(last.output)  # dy, the same upstream gradient as at order 1
+        tangent: dict[Quantity, Quantity] = {self.input: sp.IndexedBase("vx", real=True)}
+        tangent |= {p: sp.Symbol(f"v{p}", real=True) for p in self.params.values()}
+        step = sp.Dummy("t")
+        nodes = list(self.nodes)
+        for node in self.nodes:
+            moved = node.expression.xreplace(
+                {_at(q): _at(q) + step * _at(tangent[q]) for q in self._node_inputs(node)}
+            )
+            along = substitute(sp.diff(moved, step).subs(step, 0), {})
+            name = f"{node.output}_dot"
+            is_element = isinstance(node.output, sp.IndexedBase)
+            tangent[node.output] = (
+                sp.IndexedBase(name, real=True) if is_element else sp.Symbol(name, real=True)
+            )
+            nodes.append(ColumnNode(f"d/dt {node.op}", tangent[node.output], along))
+        pairing = sp.Symbol("D", real=True)
+        along_output = _at(tangent[last.output])
+        nodes.append(ColumnNode("⟨dy, ẏ⟩", pairing, over_batch(dout[INDEX] * along_output)))
+        # The layer's own output is read by no node here: renamed, so that the gradient
+        # the walk gives it (0) is not mistaken for dy.
+        unread = sp.IndexedBase(f"{last.output}_unread", real=True)
+        nodes[len(self.nodes) - 1] = ColumnNode(last.op, unread, last.expression)
+        extended = ColumnForm(
+            nodes=tuple(nodes),
+            input=self.input,
+            params=self.params,
+            settings=self.settings,
+            rewrite=self.rewrite,
+            vanishing=self.vanishing,
+        )
+        tangents = {_at(n.output): n.expression for n in nodes[len(self.nodes) : -1]}
+        return extended, tangents
+
+    def hessian_products(self) -> dict[str, sp.Expr]:
+        """(H·v) of ⟨dy, y⟩ for the input and each parameter, for a symbolic batch size
+        N: the backward walk of :meth:`_along`'s D (dD = 1; the layer's own output, read
+        by no node there, sends nothing), every tangent written out in v and the forward's
+        quantities, each closed form proved equal to the walk's for every N."""
+        extended, tangents = self._along()
+        _rules, values = extended._walk()
+        quiet = {
+            _at(gradient_of(extended.nodes[-1].output)): 1,
+            _at(gradient_of(extended.nodes[len(self.nodes) - 1].output)): 0,
+        }
+        products = {}
+        for quantity in (self.input, *self.params.values()):
+            walked = substitute(values[quantity], quiet)
+            for _node in tangents:  # each pass writes out one more level of tangents
+                walked = substitute(walked, tangents)
+            closed = self._final(walked)
+            if not self.proved_equal(closed, walked):
+                raise ArithmeticError(f"the closed form of (H·v) for {quantity} is not the walk's")
+            products[_named(_at(quantity))] = closed
+        return products
+
+    def derive_second(self, name: str) -> SecondDerivation:
+        """The second-order term as a Hessian-vector product for a symbolic batch size N
+        (:meth:`hessian_products`), beside the first derivatives ``derive`` shows."""
+        first = self.derive(name)
+        products = self.hessian_products()
+        rows = f"N×{'D'}"
+        shapes = {key: rows if key == _named(_at(self.input)) else "D" for key in products}
+        shapes |= {f"v{key}": shape for key, shape in shapes.items()}
+        return SecondDerivation(
+            layer=name,
+            output=first.output,
+            forward=first.forward,
+            inputs=tuple(products),
+            first=first.derivatives,
+            through_output=None,
+            second={},
+            in_inputs={},
+            products=products,
+            shapes=shapes,
+            notes=(
+                Message(
+                    N_(
+                        "derived for a symbolic batch size N: the forward pass along v (each "
+                        "node's derivative along the direction, by SymPy) adds the nodes of D = "
+                        "Σₙ dyₙ·ẏₙ, and H·v is D's backward walk, proved equal to its closed "
+                        "form for every N"
+                    )
+                ),
+                Message(
+                    N_(
+                        "compare --order 2 evaluates H·v on the batch's N rows written out "
+                        "(x₁ … x_N), an independent derivation"
+                    )
+                ),
+            ),
+        )
 
     def written_out(self, rows: int) -> tuple[list[sp.Symbol], list[sp.Expr]]:
         """One column of ``rows`` explicit inputs x₁ … x_N and its outputs in them (and in
