@@ -175,3 +175,25 @@ def test_the_new_layers_on_the_command_line(symgrad):
         assert "agrees three ways" in " ".join(run.stdout.split())
     refused = symgrad("compare", "batchnorm", "--order", "2", "--shape", "9,2")
     assert refused.code == 2 and len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_softmaxs_product_in_closed_form_is_its_hessian_times_v_on_any_row():
+    """Found on a row of four; evaluated here on rows of five against SymPy's H·v."""
+    report = api.derive("softmax", order=2)
+    assert "(H·v)ᵢ = yᵢ(" in str(report)
+    rng = np.random.default_rng(1)
+    x, dout, v = (rng.standard_normal((3, 5)) for _ in range(3))
+    truth = get_layer("softmax").form.hvp_function({"x": x.shape})({"x": x}, dout, {"x": v})["x"]
+    y = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    sums = {
+        "Σₖyₖvₖ": (y * v).sum(axis=1, keepdims=True),
+        "Σₖdoutₖyₖ": (y * dout).sum(axis=1, keepdims=True),
+        "Σₖdoutₖyₖvₖ": (y * dout * v).sum(axis=1, keepdims=True),
+        "y_i": y,
+        "v_i": v,
+        "dout_i": dout,
+    }
+    symbols = sorted(report.hvp.free_symbols, key=str)
+    closed = sp.lambdify(symbols, report.hvp)(*(sums[str(s)] for s in symbols))
+    assert np.allclose(closed, truth, rtol=1e-12, atol=1e-14)
+    assert api.derive("log-softmax", order=2).hvp is None  # in exp(y): no such closed form
