@@ -402,15 +402,11 @@ class ColumnForm:
         rows = f"N×{'D'}"
         shapes = {key: rows if key == _named(_at(self.input)) else "D" for key in products}
         shapes |= {f"v{key}": shape for key, shape in shapes.items()}
-        return SecondDerivation(
+        return SecondDerivation.of_products(
             layer=name,
             output=first.output,
             forward=first.forward,
-            inputs=tuple(products),
             first=first.derivatives,
-            through_output=None,
-            second={},
-            in_inputs={},
             products=products,
             shapes=shapes,
             notes=(

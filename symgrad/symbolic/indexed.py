@@ -477,15 +477,11 @@ class IndexedForm:
         shapes = {a.name: a.shape_text() for a in (*form.inputs, *directions, out)}
         shapes[f"d{out.name}"] = out.shape_text()
         pairing = f"⟨d{out.name}, {out.name}⟩"
-        return SecondDerivation(
+        return SecondDerivation.of_products(
             layer=name,
             output=out.name,
             forward=form.forward(),
-            inputs=tuple(a.name for a in form.inputs),
             first=backward_sums(form),
-            through_output=None,
-            second={},
-            in_inputs={},
             products=products,
             shapes=shapes,
             notes=(
