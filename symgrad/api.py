@@ -113,10 +113,9 @@ def _second(target: Any) -> SecondDerivation:
 
     if target.layer is not None and not hasattr(target.layer.form, "derive_second"):
         raise SymgradError(
-            _(
-                "--order 2 derives elementwise layers, losses over rows and expressions; "
-                "{name}'s Hessian-vector product is not derived yet"
-            ).format(name=target.name)
+            _("--order 2: {name}'s Hessian-vector product is not derived yet").format(
+                name=target.name
+            )
         )
     if target.layer is None:
         from symgrad.expressions.budget import DERIVE_SECONDS, time_limit

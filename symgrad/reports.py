@@ -200,6 +200,33 @@ class SecondDerivation(Printed):
     shapes: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
+    @classmethod
+    def of_products(
+        cls,
+        layer: str,
+        output: str,
+        forward: Any,
+        first: dict[str, Any],
+        products: dict[str, Any],
+        shapes: dict[str, str],
+        notes: tuple[Any, ...],
+    ) -> SecondDerivation:
+        """A layer whose second-order term is shown as each input's part of H·v, the
+        inputs in the order of ``products`` (a matrix or indexed layer, batch norm)."""
+        return cls(
+            layer=layer,
+            output=output,
+            forward=forward,
+            inputs=tuple(products),
+            first=first,
+            through_output=None,
+            second={},
+            in_inputs={},
+            products=products,
+            shapes=shapes,
+            notes=notes,
+        )
+
 
 @dataclass(frozen=True)
 class WorstElement:

@@ -55,3 +55,12 @@ def test_accuracy_at_order_two_measures_both_ways():
     errors = accuracy.second_order_errors(accuracy.CATALOG[6], seed=0, dtype="float64")
     assert set(errors) == set(accuracy.SECOND_ORDER_TARGETS)
     assert all(0 <= error < accuracy.SECOND_ORDER_TARGETS[way] for way, error in errors.items())
+
+
+def test_accuracy_at_order_two_measures_the_other_layers_along_every_array():
+    accuracy = load("accuracy")
+    for name in ("conv", "batchnorm", "softmax-with-loss", "avgpool"):
+        layer = next(layer for layer in accuracy.CATALOG if layer.name == name)
+        errors = accuracy.product_errors(layer, seed=0, dtype="float64")
+        assert set(errors) == set(accuracy.PRODUCT_TARGETS)
+        assert all(0 <= e < accuracy.second_target(name, w) for w, e in errors.items()), name

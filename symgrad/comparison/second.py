@@ -64,18 +64,20 @@ class GradientMap:
         arrays: dict[str, np.ndarray],
         dout: np.ndarray,
         hvp: HessianVectorFunction,
+        settings: Mapping[str, int],
     ) -> None:
         self.layer = layer
         self.arrays = arrays
         self.dout = dout
         self.hvp = hvp
+        self.settings = settings
         self.names = layer.differentiable
         self.point: dict[str, np.ndarray] = {}
 
     def forward(self, *values: np.ndarray) -> np.ndarray:
         layer = self.layer
         self.point = dict(zip(self.names, values, strict=True))
-        inner = layer.numpy_class(*(self.point[p] for p in layer.params))
+        inner = layer.numpy_class(*(self.point[p] for p in layer.params), **self.settings)
         inner.forward(
             *(self.point[n] for n in layer.inputs), *(self.arrays[n] for n in layer.labels)
         )
@@ -93,7 +95,11 @@ class GradientMap:
 
 
 def forward_column(
-    layer: Layer, arrays: dict[str, np.ndarray], dout: np.ndarray, v: np.ndarray
+    layer: Layer,
+    arrays: dict[str, np.ndarray],
+    dout: np.ndarray,
+    v: np.ndarray,
+    settings: Mapping[str, int],
 ) -> dict[str, Estimate]:
     """The third way: H·v of ⟨dout, forward⟩ by the forward's second differences, per
     differentiated array, each element with its bound (2 × truncation + rounding)."""
@@ -102,7 +108,7 @@ def forward_column(
 
     def forward(flat: np.ndarray) -> np.ndarray:
         point = dict(zip(names, split(flat, shapes), strict=True))
-        return np.asarray(layer.output({**arrays, **point}))
+        return np.asarray(layer.output({**arrays, **point}, settings))
 
     flat = joined([arrays[n] for n in names]).astype(arrays[names[0]].dtype)
     with np.errstate(all="ignore"):
@@ -142,15 +148,18 @@ def compare_second(
         )
     method = check_method(layer, method)
     shapes = array_shapes(layer, shape, 2)
+    settings = layer.kind.settings(layer, shape or layer.default_shape)
     rng = seeded_rng(seed)
     drawn = fill(layer, seeded_arrays(layer, shapes, rng), at)
     arrays = {n: a.astype(dtype) if n not in layer.labels else a for n, a in drawn.items()}
     names = layer.differentiable
-    out = np.asarray(layer.output(arrays))
+    out = np.asarray(layer.output(arrays, settings))
     dout = rng.standard_normal(out.shape)
     size = sum(arrays[n].size for n in names)
     v = rng.standard_normal(size)
-    gradient_map = GradientMap(layer, arrays, dout, form.hvp_function(shapes))
+    # Only a form whose layer has settings (a convolution's stride) takes them.
+    hvp = form.hvp_function(shapes, settings) if layer.settings else form.hvp_function(shapes)
+    gradient_map = GradientMap(layer, arrays, dout, hvp, settings)
     subject = Directed(
         v,
         gradient_map,
@@ -163,7 +172,7 @@ def compare_second(
     )
     notes = []
     if size <= SECOND_DIFFERENCE_LIMIT:
-        third: Any = forward_column(layer, arrays, dout, v)
+        third: Any = forward_column(layer, arrays, dout, v, settings)
     else:
         # False: g is no catalog layer, and must not be recognised as one.
         third = False

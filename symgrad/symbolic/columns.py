@@ -15,19 +15,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from symgrad.i18n import N_, Message
-from symgrad.reports import Derivation, GraphNode
+from symgrad.errors import SymgradError
+from symgrad.i18n import N_, Message, _
+from symgrad.reports import Derivation, GraphNode, SecondDerivation
 from symgrad.symbolic.cache import remember
-from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
+from symgrad.symbolic.precision import (
+    Arithmetic,
+    GradientFunction,
+    HessianVectorFunction,
+    Shapes,
+)
 
 INDEX = sp.Symbol("n", integer=True, positive=True)  # a row of the batch
 N = sp.Symbol("N", integer=True, positive=True)  # the batch size
 
 Quantity = sp.Symbol | sp.IndexedBase
+# The most rows a batch's Hessian-vector product is written out for: SymPy takes about a
+# second at 4 rows and nine at 8, the expressions growing tenfold.
+HVP_ROWS = 6
 
 
 def over_batch(summand: sp.Expr) -> sp.Sum:
@@ -203,7 +213,7 @@ class ColumnForm:
         """``expr`` in the input and parameters alone, the nodes substituted in turn
         (inside sums too), sums kept by linearity; a per-column value read inside a sum
         is constant there, so it comes out of it."""
-        for _ in self.nodes:
+        for _node in self.nodes:
             expr = substitute(expr, definitions)
         return expr
 
@@ -252,7 +262,7 @@ class ColumnForm:
             if not node.expression.has(sp.Sum)
         }
         forward = y
-        for _ in self.nodes:
+        for _node in self.nodes:
             forward = forward.xreplace(per_element)
         return Derivation(
             layer=name,
@@ -319,6 +329,180 @@ class ColumnForm:
                     }
 
             self._cache[key] = gradients
+        return self._cache[key]
+
+    def _along(self) -> tuple[ColumnForm, dict[sp.Expr, sp.Expr]]:
+        """The layer with its forward-mode pass appended: for every node a tangent node
+        ṫ = d/dt of its expression along the direction v (vxₙ, vγ, vβ), derived by SymPy
+        and kept linear in its sums, then D = Σₙ dyₙ·ẏₙ, the pairing's derivative along
+        v. Its gradient in x, γ and β is H·v. Returns the extended form (D its output)
+        and each tangent's expression by the tangent as read."""
+        last = self.nodes[-1]
+        dout = gradient_of(last.output)  # dy, the same upstream gradient as at order 1
+        tangent: dict[Quantity, Quantity] = {self.input: sp.IndexedBase("vx", real=True)}
+        tangent |= {p: sp.Symbol(f"v{p}", real=True) for p in self.params.values()}
+        step = sp.Dummy("t")
+        nodes = list(self.nodes)
+        for node in self.nodes:
+            moved = node.expression.xreplace(
+                {_at(q): _at(q) + step * _at(tangent[q]) for q in self._node_inputs(node)}
+            )
+            along = substitute(sp.diff(moved, step).subs(step, 0), {})
+            name = f"{node.output}_dot"
+            is_element = isinstance(node.output, sp.IndexedBase)
+            tangent[node.output] = (
+                sp.IndexedBase(name, real=True) if is_element else sp.Symbol(name, real=True)
+            )
+            nodes.append(ColumnNode(f"d/dt {node.op}", tangent[node.output], along))
+        pairing = sp.Symbol("D", real=True)
+        along_output = _at(tangent[last.output])
+        nodes.append(ColumnNode("⟨dy, ẏ⟩", pairing, over_batch(dout[INDEX] * along_output)))
+        # The layer's own output is read by no node here: renamed, so that the gradient
+        # the walk gives it (0) is not mistaken for dy.
+        unread = sp.IndexedBase(f"{last.output}_unread", real=True)
+        nodes[len(self.nodes) - 1] = ColumnNode(last.op, unread, last.expression)
+        extended = ColumnForm(
+            nodes=tuple(nodes),
+            input=self.input,
+            params=self.params,
+            settings=self.settings,
+            rewrite=self.rewrite,
+            vanishing=self.vanishing,
+        )
+        tangents = {_at(n.output): n.expression for n in nodes[len(self.nodes) : -1]}
+        return extended, tangents
+
+    def hessian_products(self) -> dict[str, sp.Expr]:
+        """(H·v) of ⟨dy, y⟩ for the input and each parameter, for a symbolic batch size
+        N: the backward walk of :meth:`_along`'s D (dD = 1; the layer's own output, read
+        by no node there, sends nothing), every tangent written out in v and the forward's
+        quantities, each closed form proved equal to the walk's for every N."""
+        extended, tangents = self._along()
+        _rules, values = extended._walk()
+        quiet = {
+            _at(gradient_of(extended.nodes[-1].output)): 1,
+            _at(gradient_of(extended.nodes[len(self.nodes) - 1].output)): 0,
+        }
+        products = {}
+        for quantity in (self.input, *self.params.values()):
+            walked = substitute(values[quantity], quiet)
+            for _node in tangents:  # each pass writes out one more level of tangents
+                walked = substitute(walked, tangents)
+            closed = self._final(walked)
+            if not self.proved_equal(closed, walked):
+                raise ArithmeticError(f"the closed form of (H·v) for {quantity} is not the walk's")
+            products[_named(_at(quantity))] = closed
+        return products
+
+    def derive_second(self, name: str) -> SecondDerivation:
+        """The second-order term as a Hessian-vector product for a symbolic batch size N
+        (:meth:`hessian_products`), beside the first derivatives ``derive`` shows."""
+        first = self.derive(name)
+        products = self.hessian_products()
+        rows = f"N×{'D'}"
+        shapes = {key: rows if key == _named(_at(self.input)) else "D" for key in products}
+        shapes |= {f"v{key}": shape for key, shape in shapes.items()}
+        return SecondDerivation.of_products(
+            layer=name,
+            output=first.output,
+            forward=first.forward,
+            first=first.derivatives,
+            products=products,
+            shapes=shapes,
+            notes=(
+                Message(
+                    N_(
+                        "derived for a symbolic batch size N: the forward pass along v (each "
+                        "node's derivative along the direction, by SymPy) adds the nodes of D = "
+                        "Σₙ dyₙ·ẏₙ, and H·v is D's backward walk, proved equal to its closed "
+                        "form for every N"
+                    )
+                ),
+                Message(
+                    N_(
+                        "compare --order 2 evaluates H·v on the batch's N rows written out "
+                        "(x₁ … x_N), an independent derivation"
+                    )
+                ),
+            ),
+        )
+
+    def written_out(self, rows: int) -> tuple[list[sp.Symbol], list[sp.Expr]]:
+        """One column of ``rows`` explicit inputs x₁ … x_N and its outputs in them (and in
+        the parameters and settings' symbols): every node's sum written out as N terms."""
+        xs = [sp.Symbol(f"{self.input}{k}", real=True) for k in range(1, rows + 1)]
+        values: dict[Quantity, Any] = {self.input: xs}
+
+        def at_row(expr: sp.Expr, row: int | None) -> sp.Expr:
+            written = expr.replace(
+                lambda e: isinstance(e, sp.Sum),
+                lambda e: sp.Add(*(e.function.subs(INDEX, m) for m in range(1, rows + 1))),
+            )
+            if row is not None:
+                written = written.subs(INDEX, row)
+            written = written.replace(
+                lambda e: isinstance(e, sp.Indexed),
+                lambda e: values[e.base][int(e.indices[0]) - 1],
+            )
+            scalars = {q: v for q, v in values.items() if isinstance(q, sp.Symbol)}
+            return written.xreplace(scalars).subs(N, rows)
+
+        for node in self.nodes:
+            if isinstance(node.output, sp.IndexedBase):
+                values[node.output] = [at_row(node.expression, k) for k in range(1, rows + 1)]
+            else:
+                values[node.output] = at_row(node.expression, None)
+        return xs, values[self.nodes[-1].output]
+
+    def hvp_function(self, shapes: Shapes) -> HessianVectorFunction:
+        """SymPy's Hessian-vector product of ⟨dy, y⟩ in float64, column by column: on
+        the batch's N rows written out (:meth:`written_out`), (H·v)_a = ∂(Σ_b v_b·∂⟨dy,
+        y⟩/∂b)/∂a for a, b among x₁ … x_N and the parameters, derived by SymPy for this N
+        (the expressions grow with N: :data:`HVP_ROWS` rows at most).
+
+        Raises:
+            SymgradError: for a batch of more than :data:`HVP_ROWS` rows.
+        """
+        rows = shapes[str(self.input)][0]
+        if rows > HVP_ROWS:
+            raise SymgradError(
+                _(
+                    "--order 2: a layer over the batch has its Hessian-vector product derived "
+                    "on the batch's N rows written out, N up to {limit}; --shape has N = {rows}"
+                ).format(limit=HVP_ROWS, rows=rows)
+            )
+        key = ("hvp", rows)
+        if key not in self._cache:
+            xs, ys = self.written_out(rows)
+            params = list(self.params.values())
+            douts = [sp.Symbol(f"dy{k}", real=True) for k in range(1, rows + 1)]
+            along = [sp.Symbol(f"v{t}", real=True) for t in (*xs, *params)]
+
+            def derived() -> list[sp.Expr]:
+                pairing = sum(d * y for d, y in zip(douts, ys, strict=True))
+                thetas = (*xs, *params)
+                directional = sum(
+                    v * sp.diff(pairing, t) for v, t in zip(along, thetas, strict=True)
+                )
+                return [sp.diff(directional, t).subs(self.settings) for t in thetas]
+
+            products = remember(("column hvp", sp.srepr(ys)), derived)
+            compiled = Arithmetic(None).compile((xs, params, douts, along), products)
+            names = [str(self.input), *self.params]
+
+            def hvp(arrays, dout, directions):
+                x = np.asarray(arrays[names[0]], dtype=np.float64)
+                given = [np.asarray(arrays[n], dtype=np.float64) for n in names[1:]]
+                d = np.asarray(dout, dtype=np.float64).reshape(x.shape)
+                v = [np.asarray(directions[n], dtype=np.float64) for n in names]
+                values = compiled(list(x), given, list(d), [*v[0], *v[1:]])
+                parts = [np.broadcast_to(p, x.shape[1:]) for p in values]
+                return {
+                    names[0]: np.stack(parts[:rows]),
+                    **dict(zip(names[1:], parts[rows:], strict=True)),
+                }
+
+            self._cache[key] = hvp
         return self._cache[key]
 
     def _lower(self, expr: sp.Expr, arithmetic: Arithmetic):

@@ -18,16 +18,21 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from symgrad.i18n import Message
-from symgrad.reports import ChainRule, Derivation, GraphNode
+from symgrad.i18n import N_, Message
+from symgrad.reports import ChainRule, Derivation, GraphNode, SecondDerivation
 from symgrad.symbolic.cache import remember
-from symgrad.symbolic.precision import Arithmetic, GradientFunction, Shapes
+from symgrad.symbolic.precision import (
+    Arithmetic,
+    GradientFunction,
+    HessianVectorFunction,
+    Shapes,
+)
 
 GRID_ELEMENTS = 2**20  # a gathered grid holds at most about this many elements at once
 
@@ -172,14 +177,17 @@ def _renamed(expr: sp.Expr, array: Array, element: tuple[sp.Symbol, ...]) -> sp.
     return expr.xreplace(dict(zip(element, array.indices, strict=True)))
 
 
-def backward_sums(form: Indexed, upstream: str = "dy") -> dict[str, sp.Expr]:
+def backward_sums(
+    form: Indexed, upstream: str = "dy", read: Sequence[Array] = ()
+) -> dict[str, sp.Expr]:
     """d<name>[its indices] for every input, derived by SymPy from the pairing
-    L = Σ_{output indices} dy[…]·y[…]."""
+    L = Σ_{output indices} dy[…]·y[…]; ``read`` are further arrays the forward reads but
+    that are not differentiated (a direction), 0 outside their index ranges as well."""
     out = form.output
     dy = sp.IndexedBase(upstream)[out.indices]
     limits = tuple((i, 0, n - 1) for i, n in zip(out.indices, out.sizes, strict=True))
     pairing = sp.Sum(dy * form.forward(), *limits)
-    sizes = {a.name: a.sizes for a in (*form.inputs, out)}
+    sizes = {a.name: a.sizes for a in (*form.inputs, *read, out)}
     gradients = {}
     for array in form.inputs:
         element = _element(array)
@@ -377,6 +385,63 @@ class IndexedForm:
             ),
         )
 
+    def _concrete(
+        self, shapes: Shapes, settings: Mapping[str, int] | None
+    ) -> tuple[Indexed, dict[sp.Symbol, int], list[int]]:
+        """The form with its settings as symbols, the numbers every size and setting takes
+        for arrays of ``shapes`` with ``settings`` (the defaults unless given), and the
+        output's sizes. Rules are derived on the symbolic form, then made numbers: with a
+        number for the stride SymPy would sum δ(h, 2·i) over i as if i = h/2 always
+        existed (it does only for an even h)."""
+        given = {**self.defaults, **(settings or {})}
+        form = self.build(**dict.fromkeys(self.defaults))
+        values: dict[sp.Symbol, int] = {form.settings[k]: v for k, v in given.items()}
+        for array in form.inputs:
+            for size, actual in zip(array.sizes, shapes[array.name], strict=True):
+                if isinstance(size, sp.Symbol):
+                    values[size] = actual
+        values |= {s: int(value.subs(values)) for s, value in form.sizes.items()}
+        out_sizes = [int(sp.sympify(s).subs(values)) for s in form.output.sizes]
+        return form, values, out_sizes
+
+    def _evaluator(
+        self,
+        rules: Mapping[str, sp.Expr],
+        form: Indexed,
+        shapes: Shapes,
+        out_sizes: list[int],
+        digits: int | None,
+    ) -> Callable[[dict[str, Any]], dict[str, np.ndarray]]:
+        """Indexed rules, one per input (made numbers), evaluated on named arrays (the
+        inputs, ``dy`` and any other array the rules read, such as a direction)."""
+        arithmetic = Arithmetic(digits)
+
+        def evaluate(arrays: dict[str, Any]) -> dict[str, np.ndarray]:
+            # In float64 the sums run in extended precision: a gradient summing many
+            # products that cancel (dW at a small entry) was 174 ulps from the truth
+            # in plain float64, where the NumPy backward's BLAS dot was 15.
+            kind = np.longdouble if digits is None else object
+            with arithmetic.context():
+                values: dict[str, Any] = {
+                    name: arithmetic.array(a).astype(kind) for name, a in arrays.items()
+                }
+                values["dy"] = values["dy"].reshape(out_sizes)
+                values["__number__"] = _number(digits)
+                results = {
+                    a.name: evaluate_sum(
+                        rules[a.name],
+                        tuple(zip(a.indices, shapes[a.name], strict=True)),
+                        values,
+                        kind,
+                    )
+                    for a in form.inputs
+                }
+                if digits is None:
+                    return {name: r.astype(np.float64) for name, r in results.items()}
+                return results
+
+        return evaluate
+
     def gradient_function(
         self, shapes: Shapes, digits: int | None = None, settings: Mapping[str, int] | None = None
     ) -> GradientFunction:
@@ -385,46 +450,99 @@ class IndexedForm:
         given = {**self.defaults, **(settings or {})}
         key = (tuple(sorted(shapes.items())), digits, tuple(sorted(given.items())))
         if key not in self._cache:
-            # Derived once with the settings as symbols, then made numbers: with a
-            # number for the stride SymPy would sum δ(h, 2·i) over i as if i = h/2
-            # always existed (it does only for an even h).
-            form = self.build(**dict.fromkeys(self.defaults))
-            values: dict[sp.Symbol, int] = {form.settings[k]: v for k, v in given.items()}
-            for array in form.inputs:
-                for size, actual in zip(array.sizes, shapes[array.name], strict=True):
-                    if isinstance(size, sp.Symbol):
-                        values[size] = actual
-            values |= {s: int(value.subs(values)) for s, value in form.sizes.items()}
-            out_sizes = [int(sp.sympify(s).subs(values)) for s in form.output.sizes]
+            form, values, out_sizes = self._concrete(shapes, given)
             rules = remember(
                 ("indexed gradients", sp.srepr(form.forward())), lambda: backward_sums(form)
             )
             rules = {name: rule.subs(values) for name, rule in rules.items()}
-            arithmetic = Arithmetic(digits)
+            evaluate = self._evaluator(rules, form, shapes, out_sizes, digits)
 
             def gradients(arrays: dict[str, np.ndarray], dout: np.ndarray) -> dict[str, np.ndarray]:
-                # In float64 the sums run in extended precision: a gradient summing many
-                # products that cancel (dW at a small entry) was 174 ulps from the truth
-                # in plain float64, where the NumPy backward's BLAS dot was 15.
-                kind = np.longdouble if digits is None else object
-                with arithmetic.context():
-                    values: dict[str, Any] = {
-                        a.name: arithmetic.array(arrays[a.name]).astype(kind) for a in form.inputs
-                    }
-                    values["dy"] = arithmetic.array(dout).reshape(out_sizes).astype(kind)
-                    values["__number__"] = _number(digits)
-                    gradients = {
-                        f"d{a.name}": evaluate_sum(
-                            rules[a.name],
-                            tuple(zip(a.indices, shapes[a.name], strict=True)),
-                            values,
-                            kind,
-                        )
-                        for a in form.inputs
-                    }
-                    if digits is None:
-                        return {name: g.astype(np.float64) for name, g in gradients.items()}
-                    return gradients
+                given = {a.name: arrays[a.name] for a in form.inputs}
+                return {f"d{n}": g for n, g in evaluate({**given, "dy": dout}).items()}
 
             self._cache[key] = gradients
         return self._cache[key]
+
+    def derive_second(self, name: str) -> SecondDerivation:
+        """The second-order term as a Hessian-vector product, each input's part an
+        indexed sum derived by SymPy (:func:`hessian_products`): for a convolution, which
+        is bilinear in x and W, only the mixed terms are left ((H·v)_x is dx with W read
+        as v_W, (H·v)_W is dW with x read as v_x, (H·v)_b = 0); for a linear layer (average
+        pooling) every part is 0."""
+        form = self.build(**dict.fromkeys(self.defaults))
+        out = form.output
+        products = hessian_products(form)
+        directions = [direction(a) for a in form.inputs]
+        shapes = {a.name: a.shape_text() for a in (*form.inputs, *directions, out)}
+        shapes[f"d{out.name}"] = out.shape_text()
+        pairing = f"⟨d{out.name}, {out.name}⟩"
+        return SecondDerivation.of_products(
+            layer=name,
+            output=out.name,
+            forward=form.forward(),
+            first=backward_sums(form),
+            products=products,
+            shapes=shapes,
+            notes=(
+                Message(
+                    N_(
+                        "H is the Hessian of {pairing} in every input, v = ({directions}) a "
+                        "direction of the same shapes; (H·v)_a is derived as the gradient in a "
+                        "of {pairing}'s derivative along v, by the same summing of Kronecker "
+                        "deltas as the first derivatives"
+                    ),
+                    pairing=pairing,
+                    directions=", ".join(a.name for a in directions),
+                ),
+                *map(Message, form.notes),
+            ),
+        )
+
+    def hvp_function(
+        self, shapes: Shapes, settings: Mapping[str, int] | None = None
+    ) -> HessianVectorFunction:
+        """SymPy's H·v of ⟨dy, y⟩ (:func:`hessian_products`) in float64 for arrays of
+        ``shapes`` with ``settings``: ``{name: (H·v)_name}`` for directions by input name."""
+        given = {**self.defaults, **(settings or {})}
+        key = ("hvp", tuple(sorted(shapes.items())), tuple(sorted(given.items())))
+        if key not in self._cache:
+            form, values, out_sizes = self._concrete(shapes, given)
+            rules = remember(
+                ("indexed hvp", sp.srepr(form.forward())), lambda: hessian_products(form)
+            )
+            rules = {name: sp.sympify(rule).subs(values) for name, rule in rules.items()}
+            evaluate = self._evaluator(rules, form, shapes, out_sizes, None)
+
+            def hvp(arrays, dout, given):
+                named = {a.name: arrays[a.name] for a in form.inputs}
+                named |= {direction(a).name: given[a.name] for a in form.inputs}
+                return evaluate({**named, "dy": dout})
+
+            self._cache[key] = hvp
+        return self._cache[key]
+
+
+def direction(array: Array) -> Array:
+    """The direction an array is moved along at order 2 (v_x for x), of its indices."""
+    return Array(f"v{array.name}", array.indices, array.sizes)
+
+
+def hessian_products(form: Indexed) -> dict[str, sp.Expr]:
+    """(H·v)_a for every input a: the gradient in a of the pairing's derivative along v,
+    d/dt ⟨dy, y(a + t·v_a, …)⟩ at t = 0. That derivative is again an indexed layer (each
+    summand's product rule, every input's factor replaced by its direction's in turn), so
+    its gradient is :func:`backward_sums` of it: SymPy differentiates twice, nothing is
+    typed in."""
+    t = sp.Dummy("t")
+    names = {a.name: direction(a).base for a in form.inputs}
+
+    def moved(body: sp.Expr) -> sp.Expr:
+        shifted = body.replace(
+            lambda e: isinstance(e, sp.Indexed) and str(e.base) in names,
+            lambda e: e + t * names[str(e.base)][e.indices],
+        )
+        return sp.expand(sp.diff(shifted, t).subs(t, 0))
+
+    along = replace(form, terms=tuple((op, moved(body), lim) for op, body, lim in form.terms))
+    return backward_sums(along, read=[direction(a) for a in form.inputs])

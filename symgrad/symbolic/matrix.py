@@ -185,15 +185,11 @@ class MatrixForm:
         dy, directions, products = self._products(inputs, forward)
         self._prove_products(PROOF_SIZES)
         shapes = {str(m): shape_text(m) for m in (*inputs, dy, *directions.values())}
-        return SecondDerivation(
+        return SecondDerivation.of_products(
             layer=name,
             output=self.output,
             forward=forward,
-            inputs=tuple(map(str, inputs)),
             first={str(x): backward_rule(forward, dy, x) for x in inputs},
-            through_output=None,
-            second={},
-            in_inputs={},
             products=products,
             shapes=shapes,
             notes=(

@@ -204,6 +204,18 @@ class RowForm:
             key = (x_of[a], x_of[b])
             second[key] = sp.factor(in_y).xreplace(names)
             raw[key] = in_x
+        product = self._row_product()
+        closed_form = ()
+        if product is not None:
+            closed_form = (
+                Message(
+                    N_(
+                        "(H·v)ᵢ in the row's sums: SymPy solved for the sums' coefficients so "
+                        "that it equals H·v identically on a row of {c} entries (where Σ y = 1)"
+                    ),
+                    c=c,
+                ),
+            )
         return SecondDerivation(
             layer=name,
             output=f"{self.output}_i",
@@ -218,7 +230,9 @@ class RowForm:
             through_output=None,
             second=second,
             in_inputs=raw,
+            hvp=product,
             notes=(
+                *closed_form,
                 Message(
                     N_("i, j, k are distinct entries of one row; derived with rows of {c} entries"),
                     c=c,
@@ -233,6 +247,53 @@ class RowForm:
                 ),
             ),
         )
+
+    def _row_product(self) -> sp.Expr | None:
+        """(H·v)ᵢ of ⟨dout, y⟩ in closed form, in yᵢ, vᵢ, doutᵢ and the row's sums
+        Σₖyₖvₖ, Σₖdoutₖyₖ, Σₖdoutₖyₖvₖ, or None where it is not a polynomial in them (the
+        log-softmax's is in exp(y)). Found by SymPy: H·v₁ on a row of four is rewritten in
+        y, and the coefficients of every product yᵢᵃ·(a v-term)·(a d-term) are solved for
+        so that the two agree identically on the constraint (Σ y = 1): the closed form is
+        then proved equal on that row, not typed in."""
+        c = SECOND_ROW
+        xs, ys = class_symbols(self.input, c), class_symbols(self.output, c)
+        douts, vs = class_symbols("dout", c), class_symbols("v", c)
+        f = self.function(xs)
+        pairing = sum(d * y for d, y in zip(douts, f, strict=True))
+        along = sum(v * sp.diff(pairing, x) for v, x in zip(vs, xs, strict=True))
+        in_y = self._in_outputs(sp.diff(along, xs[0]), xs, ys, {0})
+        names = [sp.Symbol(n, real=True) for n in ("Σₖyₖvₖ", "Σₖdoutₖyₖ", "Σₖdoutₖyₖvₖ")]
+        totals = [
+            sum(y * v for y, v in zip(ys, vs, strict=True)),
+            sum(y * d for y, d in zip(ys, douts, strict=True)),
+            sum(y * d * v for y, d, v in zip(ys, douts, vs, strict=True)),
+        ]
+        along_v, along_d, both = names
+        products = [vs[0] * douts[0], vs[0] * along_d, along_v * douts[0], along_v * along_d, both]
+        terms = [ys[0] ** a * m for a in range(3) for m in products]
+        unknowns = sp.symbols(f"c0:{len(terms)}")
+        trial = sum(u * t for u, t in zip(unknowns, terms, strict=True))
+        difference = trial.xreplace(dict(zip(names, totals, strict=True))) - in_y
+        if self.constraint is not None:  # eliminate the last output through the constraint
+            (last,) = sp.solve(self.constraint(ys), ys[-1])
+            difference = difference.subs(ys[-1], last)
+        try:
+            equations = sp.Poly(sp.expand(difference), *ys[:-1], *vs, *douts).coeffs()
+        except sp.PolynomialError:
+            return None
+        solutions = sp.linsolve(equations, unknowns)
+        if not solutions:
+            return None
+        (solution,) = solutions
+        if any(value.free_symbols for value in solution):
+            return None  # not determined by this row: no one closed form
+        closed = trial.xreplace(dict(zip(unknowns, solution, strict=True)))
+        shown = {
+            ys[0]: sp.Symbol(f"{self.output}_i", real=True),
+            vs[0]: sp.Symbol("v_i", real=True),
+            douts[0]: sp.Symbol("dout_i", real=True),
+        }
+        return sp.factor(closed).xreplace(shown)
 
     def hvp_function(self, shapes: Shapes) -> HessianVectorFunction:
         """SymPy's Hessian-vector product of ⟨dout, y⟩ in float64, row by row:
