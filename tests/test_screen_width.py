@@ -125,3 +125,14 @@ def test_backward_is_never_the_letter_b_beside_a_bias(monkeypatch, capsys):
     out = render("compare affine --shape 2,3", 120, monkeypatch, capsys)
     assert "b = backward" not in out and "|b−" not in out
     assert "bwd = the layer's backward" in out
+
+
+def test_a_wrapped_note_or_formula_continues_under_itself(monkeypatch, capsys):
+    """A note or formula wider than the screen wraps under its own first word, never back
+    at the margin, where it would read as a new line of the derivation."""
+    out = render("derive softmax --order 2", 80, monkeypatch, capsys)
+    lines = out.splitlines()
+    hvp = next(i for i, line in enumerate(lines) if line.startswith("  (H·v)ᵢ = "))
+    assert lines[hvp + 1].startswith(" " * len("  (H·v)ᵢ = ")) and lines[hvp + 1].strip()
+    note = next(i for i, line in enumerate(lines) if line.startswith("  note: (H·v)"))
+    assert lines[note + 1].startswith(" " * len("  note: ")) and lines[note + 1].strip()

@@ -16,7 +16,7 @@ from rich.table import Table
 from symgrad.checking.report import LayerCheck, NetworkCheck, Perturbation, Projection
 from symgrad.i18n import N_, _, listed, ngettext
 from symgrad.render import fit, terminal
-from symgrad.render.prose import Prose
+from symgrad.render.prose import Prose, note
 from symgrad.render.terminal import shape_text, short_number
 
 
@@ -336,7 +336,7 @@ def network(report: NetworkCheck, explain: bool = False) -> RenderableType:
     table = fit.fitted(parameters, _parameter_layouts())
     local_table = fit.fitted(local, _local_layouts())
     parts: list[RenderableType] = [header, table, local_table, legend]
-    parts += [Prose(_("note: {note}").format(note=note), style="yellow") for note in report.notes]
+    parts += [note(text, style="yellow") for text in report.notes]
     parts += _findings(report)
     count = len(report.parameters)
     elements = sum(math.prod(p.shape) for p in report.parameters)

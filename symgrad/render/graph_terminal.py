@@ -15,7 +15,7 @@ from symgrad.i18n import N_, _
 from symgrad.render import fit
 from symgrad.render.mathtext import pretty
 from symgrad.render.numbers import number
-from symgrad.render.prose import Prose
+from symgrad.render.prose import note
 from symgrad.reports import Backprop, BackpropNode
 
 FORWARD_STYLE = "bold"
@@ -202,5 +202,5 @@ def backprop(report: Backprop) -> RenderableType:
         parts.append(Text.assemble("  ", label, " = ", (number(value), "bold " + BACKWARD_STYLE)))
     notes = [*_kink_notes(report), *report.notes]
     # Prose: a Chinese note wraps between characters, not only at its few spaces.
-    parts += [Prose(_("note: {note}").format(note=note), style="yellow") for note in notes]
+    parts += [note(text, style="yellow") for text in notes]
     return Group(*parts)

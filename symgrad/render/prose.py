@@ -73,9 +73,38 @@ def divide(text: str, width: int) -> list[int]:
 
 
 class Prose(Text):
-    """A rich ``Text`` that wraps Chinese between characters (see the module's note)."""
+    """A rich ``Text`` that wraps Chinese between characters (see the module's note).
+
+    ``hanging`` indents every line after the first by that many cells, so that a wrapped
+    note or formula stays to the right of its label ("note: …", "∂y/∂x = …") rather than
+    running back to the margin.
+    """
+
+    hanging: int = 0
 
     def wrap(
+        self,
+        console: Console,
+        width: int,
+        *,
+        justify: JustifyMethod | None = None,
+        overflow: OverflowMethod | None = None,
+        tab_size: int = 8,
+        no_wrap: bool | None = None,
+    ) -> Lines:
+        options = dict(justify=justify, overflow=overflow, tab_size=tab_size, no_wrap=no_wrap)
+        lines = self._wrap_lines(console, width, **options)
+        if not self.hanging or len(lines) < 2 or width <= 2 * self.hanging:
+            return lines
+        first = lines[0]
+        rest = self[len(first.plain) :]
+        rest = rest[len(rest.plain) - len(rest.plain.lstrip()) :]
+        indented = Prose()
+        indented.append_text(rest)
+        body = indented._wrap_lines(console, width - self.hanging, **options)
+        return Lines([first, *(Text(" " * self.hanging) + line for line in body)])
+
+    def _wrap_lines(
         self,
         console: Console,
         width: int,
@@ -115,6 +144,21 @@ class Prose(Text):
             pieces = (line[a:b].rstrip() for a, b in itertools.pairwise(edges))
             narrowest = max(narrowest, *(cell_len(p) for p in pieces))
         return Measurement(narrowest, measured.maximum)
+
+
+def labelled(label: str, text: object, style: str = "") -> Prose:
+    """``label`` then ``text``, wrapped with its continuation lines under the text."""
+    line = Prose(f"{label}{text}", style=style)
+    line.hanging = cell_len(label)
+    return line
+
+
+def note(text: object, style: str = "dim", margin: str = "") -> Prose:
+    """One "note: …" line, its continuation lines under the note's first word."""
+    from symgrad.i18n import _
+
+    template = _("note: {note}")
+    return labelled(margin + template.partition("{note}")[0], text, style=style)
 
 
 def prose(text: str | Text, style: str = "") -> Prose:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 from rich import box
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -14,7 +15,7 @@ from symgrad.i18n import N_, _, ngettext
 from symgrad.render import fit
 from symgrad.render.console import console
 from symgrad.render.numbers import point_text
-from symgrad.render.prose import Prose
+from symgrad.render.prose import Prose, note
 from symgrad.reports import (
     ChainRule,
     Comparison,
@@ -205,12 +206,14 @@ def derivation(report: Derivation) -> RenderableType:
             label = whole_derivative(report.output, name)
         # An indexed layer's gradient is labelled with its element, dW[f, c, p, q].
         shape = f"   ({report.shapes.get(name.partition('[')[0], '')})" if report.matrix else ""
-        parts.append(Prose.assemble("  ", label, " = ", (pretty(value), "bold green"), shape))
+        parts.append(equation(label, pretty(value), shape))
     for extra in report.extra_derivatives:
         parts.append(
-            Prose(
-                f"  {partial(report.output, extra.wrt)} = {pretty(extra.value)}"
-                f"   ({extra.condition})"
+            equation(
+                partial(report.output, extra.wrt),
+                pretty(extra.value),
+                f"   ({extra.condition})",
+                "",
             )
         )
     if report.matrix and any("𝟙" in pretty(v) for v in report.derivatives.values()):
@@ -219,9 +222,7 @@ def derivation(report: Derivation) -> RenderableType:
                 "  " + _("𝟙 is a column of ones: dYᵀ·𝟙 sums dY over the batch (Σₙ)."), style="dim"
             )
         )
-    parts += [
-        Prose("  " + _("note: {note}").format(note=note), style="dim") for note in report.notes
-    ]
+    parts += [note(text, margin="  ") for text in report.notes]
     return Group(*parts)
 
 
@@ -237,8 +238,16 @@ def _gradient_walk_lines(report: Derivation) -> list[RenderableType]:
             style="italic",
         )
     ]
-    lines += [Prose(f"  {pretty(name)} = {pretty(rule)}") for name, rule in report.walk]
+    lines += [equation(pretty(name), pretty(rule), style="") for name, rule in report.walk]
     return lines
+
+
+def equation(label: str, value: str, after: str = "", style: str = "bold green") -> Prose:
+    """``  label = value``, indented; a value too long for the line wraps under itself, not
+    back at the margin."""
+    line = Prose.assemble("  ", label, " = ", (value, style), after)
+    line.hanging = cell_len(f"  {label} = ")
+    return line
 
 
 def _factor(text: str) -> str:
@@ -269,7 +278,7 @@ def second_derivation(report: SecondDerivation) -> RenderableType:
     if report.products:  # a matrix layer: the backward, then H·v, at matrix level
         return Group(*parts, *_matrix_products(report))
     for name, value in report.first.items():
-        parts.append(Prose(f"  {partial(y, name)} = {pretty(value)}"))
+        parts.append(equation(partial(y, name), pretty(value), style=""))
     parts.append(Prose())
     if report.through_output is not None:
         (x,) = report.inputs
@@ -301,20 +310,14 @@ def second_derivation(report: SecondDerivation) -> RenderableType:
         for (a, b), value in report.second.items():
             # A row's entries: xᵢ beside any other xₖ of the row.
             other = "   (k ≠ i)" if a != b and report.hvp is not None else ""
-            parts.append(
-                Prose.assemble(
-                    "  ", f"{second_partial(y, a, b)} = ", (pretty(value), "bold green"), other
-                )
-            )
+            parts.append(equation(second_partial(y, a, b), pretty(value), other))
     if report.hvp is not None:
         parts += [
             Prose(),
             Prose(_("Hessian-vector product, per row"), style="italic"),
-            Prose.assemble("  (H·v)ᵢ = ", (pretty(report.hvp), "bold green")),
+            equation("(H·v)ᵢ", pretty(report.hvp)),
         ]
-    parts += [
-        Prose("  " + _("note: {note}").format(note=note), style="dim") for note in report.notes
-    ]
+    parts += [note(text, margin="  ") for text in report.notes]
     for where in report.kinks:
         parts.append(
             Prose(
@@ -336,7 +339,9 @@ def _matrix_products(report: SecondDerivation) -> list[RenderableType]:
     parts: list[RenderableType] = []
     for name, value in report.first.items():
         parts.append(
-            Prose(f"  d{name} = ∂⟨d{y}, {y}⟩/∂{name} = {pretty(value)}   ({shapes[name]})")
+            equation(
+                f"d{name} = ∂⟨d{y}, {y}⟩/∂{name}", pretty(value), f"   ({shapes[name]})", style=""
+            )
         )
     directions = ", ".join(f"v{name} ({shapes[f'v{name}']})" for name in report.inputs)
     parts += [
@@ -349,14 +354,8 @@ def _matrix_products(report: SecondDerivation) -> list[RenderableType]:
         ),
     ]
     for name, value in report.products.items():
-        parts.append(
-            Prose.assemble(
-                f"  (H·v)_{name} = ", (pretty(value), "bold green"), f"   ({shapes[name]})"
-            )
-        )
-    parts += [
-        Prose("  " + _("note: {note}").format(note=note), style="dim") for note in report.notes
-    ]
+        parts.append(equation(f"(H·v)_{name}", pretty(value), f"   ({shapes[name]})"))
+    parts += [note(text, margin="  ") for text in report.notes]
     return parts
 
 
@@ -512,7 +511,7 @@ def comparison(report: Comparison, explain: bool = False, elements: bool = False
         parts += [Prose(), _precision_lines(precise)]
     if report.notes:
         parts.append(Prose())
-    parts += [Prose(_("note: {note}").format(note=note), style="yellow") for note in report.notes]
+    parts += [note(text, style="yellow") for text in report.notes]
     shown = [c for c in report.gradients if 0 < c.backward.size <= ELEMENT_TABLE_LIMIT or elements]
     for check in shown:
         given = report.given if report.order == 1 else {}
@@ -1002,8 +1001,6 @@ def step_sweep(report: StepSweep) -> RenderableType:
                 )
             )
         )
-    parts += [
-        Prose(_("note: {note}").format(note=why), style="yellow") for why in report.skipped.values()
-    ]
-    parts += [Prose(_("note: {note}").format(note=note), style="yellow") for note in report.notes]
+    parts += [note(why, style="yellow") for why in report.skipped.values()]
+    parts += [note(text, style="yellow") for text in report.notes]
     return Group(*parts)
