@@ -153,8 +153,8 @@ def test_a_name_before_a_bracket_keeps_its_dot_and_a_letter_drops_it():
 
     assert pretty(sp.sympify("tax*(apple + orange)")) == "tax·(apple + orange)"
     assert pretty(sp.sympify("y*(1 - y)")) == "y(1 − y)"
-    assert pretty("x_i*(1 - x_i)") == "xᵢ(1 − xᵢ)"
-    assert pretty("y**2*(1 - y)") == "y²(1 − y)"
+    assert pretty(sp.sympify("x_i*(1 - x_i)")) == "xᵢ(1 − xᵢ)"
+    assert pretty(sp.sympify("y**2*(1 - y)")) == "y²(1 − y)"
 
 
 def test_numbers_read_as_typed_and_powers_in_one_notation():
@@ -188,3 +188,38 @@ def test_a_variable_used_twice_is_two_edges_in_the_derivation():
     assert "∂z/∂x = ∂z/∂a + ∂z/∂b" in shown and "= x + x" in shown
     (product,) = derive("x*x*y").chains[:1]
     assert product.factors == ((sp.Symbol("y", real=True), x),) * 2
+
+
+def test_the_unicode_printer_brackets_compound_indices_and_names_constants():
+    """Each form here came out of regular expressions garbled: x_n_cᵢ·s + p − pad…,
+    √pi, Max(…), Heaviside(…)."""
+    from symgrad.render.mathtext import pretty
+
+    n, c, f, i, j, p, q, s, pad = sp.symbols("n c f i j p q s pad", integer=True)
+    x, W = sp.IndexedBase("x"), sp.IndexedBase("W")
+    assert pretty(x[n, c, i * s + p - pad, j * s + q - pad]) == (
+        "x[n, c, i·s + p − pad, j·s + q − pad]"
+    )
+    assert pretty(W[f, c, p, q] * x[n, c, p, q]) == "W[f, c, p, q]·x[n, c, p, q]"
+    assert pretty(x[i] ** 2) == "xᵢ²"
+    assert pretty(sp.KroneckerDelta(i, j)) == "δᵢⱼ"
+    t = sp.Symbol("x", real=True)
+    assert pretty(sp.sqrt(2) * t / (2 * sp.sqrt(sp.pi))) == "√2·x/(2√π)"
+    x1, x2, x3 = sp.symbols("x1 x2 x3", real=True)
+    assert pretty(sp.Max(x1, x2, x3)) == "max(x₁, x₂, x₃)"
+    assert pretty(sp.Heaviside(x1 - sp.Max(x2, x3))) == "[x₁ > max(x₂, x₃)]"
+    assert pretty(t**-2 + t**3) == "x³ + x⁻²"
+    assert pretty(sp.Symbol("dxhat_n") * sp.Symbol("sigma")) == "dx̂ₙ·σ"
+
+
+def test_the_catalog_prints_conv_and_pooling_with_their_indices_in_brackets():
+    """derived.json (what ``symgrad list`` shows) holds the corrected forms."""
+    import json
+    from importlib.resources import files
+
+    entries = json.loads(files("symgrad.layers").joinpath("derived.json").read_text())
+    text = json.dumps(entries, ensure_ascii=False)
+    assert "W[f, c, p, q]·x[n, c, i·s + p − pad, j·s + q − pad]" in text
+    assert "Σ_{p,q} x[n, c, i·s + p, j·s + q]/(KH·KW)" in text
+    assert "∂y/∂x₁ = [x₁ > max(x₂, x₃, x₄)]" in text
+    assert "√pi" not in text and "x_n_c" not in text

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from symgrad.render.mathtext import ACCENTED, latex
+import re
+
+from symgrad.render.mathtext import ACCENTS, latex, split_partial
 from symgrad.reports import Derivation, SecondDerivation
+
+# A letter named with its accent, as SymPy's printers read it: xhat is x̂, dxbar is dx̄.
+ACCENTED = re.compile(rf"(?<![A-Za-z])(d?)([A-Za-z])({'|'.join(ACCENTS)})(?![a-z])")
 
 
 def symbol(name: str) -> str:
@@ -33,8 +38,7 @@ def partial(of: str, wrt: str) -> str:
 
 def derivative_label(output: str, key: str, matrix: bool) -> str:
     if key.startswith("∂"):
-        of, _, rest = key[1:].partition("/∂")
-        wrt, _, condition = rest.partition(" ")
+        of, wrt, condition = split_partial(key)
         return partial(of, wrt) + (rf"\ \text{{{condition}}}" if condition else "")
     return rf"\mathrm{{d}}{symbol(key)}" if matrix else partial(output, key)
 

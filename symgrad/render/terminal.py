@@ -53,7 +53,10 @@ def whole_derivative(of: str, wrt: str) -> str:
 def derivative_label(node: GraphNode, key: str, matrix: bool) -> str:
     """∂out/∂in for a scalar node, d<in> for a matrix node; class nodes carry their own."""
     if key.startswith("∂"):
-        return pretty(key)
+        from symgrad.render.mathtext import split_partial
+
+        of, wrt, condition = split_partial(key)
+        return partial(of, wrt) + (f" {condition}" if condition else "")
     return f"d{key}" if matrix else partial(node.output, key)
 
 
