@@ -159,6 +159,22 @@ def test_compare_reads_in_chinese_and_keeps_its_columns_at_80():
     assert cell_len(header) == cell_len(row)  # wide characters measured, columns aligned
 
 
+def test_lists_and_shapes_built_in_code_read_as_chinese():
+    """The pieces the renderer glues together (the list of checked gradients, a scalar's
+    shape, a derivative's condition) follow Chinese punctuation, not the English pieces."""
+    shown = _run("--lang", "zh", "compare", "affine", "--shape", "2,3").stdout
+    compared = "".join(
+        line.rstrip() for line in shown.splitlines()
+    )  # Chinese wraps without a space
+    assert "已逐个元素检查：dX（4 个）、dW（6 个）、db（3 个）。" in compared
+    loss = _run("--lang", "zh", "compare", "softmax-with-loss").stdout
+    assert "L (标量)" in loss and "scalar" not in loss
+    derived = _run("--lang", "zh", "derive", "softmax-with-loss").stdout
+    assert "（对 N 个样本取批平均）" in derived
+    english = _run("--lang", "en", "compare", "affine", "--shape", "2,3").stdout
+    assert "Checked every element of dX (4), dW (6), db (3)." in " ".join(english.split())
+
+
 WRONG_LAYER = """
 class Double:
     def forward(self, x):

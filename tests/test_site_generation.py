@@ -196,7 +196,7 @@ def test_the_search_segments_the_notes_terms_as_single_words() -> None:
     from symgrad.site import mkdocs_hooks
 
     mkdocs_hooks.on_config({})
-    for term in ("反向传播", "链式法则", "计算图", "局部导数", "上游传来的梯度"):
+    for term in ("反向传播", "链式法则", "计算图", "局部导数", "上游传来的导数"):
         assert list(jieba.cut(f"用{term}求导")) == ["用", term, "求导"], term
 
 

@@ -585,7 +585,7 @@ def _check(run: _Run, seed: int, symbolic_spec: Any, fast: bool, exact: bool) ->
 
     joined = None
     if several:
-        shapes = " and ".join("×".join(map(str, o)) or "scalar" for o in subject.outputs)
+        shapes = " and ".join("×".join(map(str, o)) or _("scalar") for o in subject.outputs)
         joined = _(
             "{layer}.forward returns {count} arrays ({shapes}): checked as one output, each "
             "with its own random upstream gradient, given to backward in order"

@@ -11,7 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from symgrad.i18n import N_, _, ngettext
+from symgrad.i18n import N_, _, listed, ngettext
 from symgrad.render import fit
 from symgrad.render.console import console
 from symgrad.render.numbers import point_text
@@ -215,8 +215,9 @@ def derivation(report: Derivation) -> RenderableType:
             equation(
                 partial(report.output, extra.wrt),
                 pretty(extra.value),
-                f"   ({extra.condition})",
-                "",
+                # A sentence in parentheses: Chinese wants full-width ones.
+                _("   ({condition})").format(condition=extra.condition),
+                style="",
             )
         )
     if report.matrix and any("𝟙" in pretty(v) for v in report.derivatives.values()):
@@ -397,7 +398,7 @@ def catalog(rows: list[dict[str, str]]) -> RenderableType:
 
 def shape_text(shape: Iterable[int]) -> str:
     shape = tuple(shape)
-    return "×".join(map(str, shape)) if len(shape) > 1 else f"{shape[0]}," if shape else "scalar"
+    return "×".join(map(str, shape)) if len(shape) > 1 else f"{shape[0]}," if shape else _("scalar")
 
 
 def short_number(value: float) -> str:
@@ -790,7 +791,9 @@ def _conclusion(report: Comparison) -> Text:
         text += _(" where differentiable, and a valid subgradient at the {kinks} kink(s)").format(
             kinks=kinks
         )
-    checked = ", ".join(f"{c.name} ({c.backward.size})" for c in report.gradients)
+    checked = listed(
+        _("{name} ({count})").format(name=c.name, count=c.backward.size) for c in report.gradients
+    )
     text += _(". Checked every element of {checked}.").format(checked=checked)
     unsure = sum(c.unreliable_count for c in report.gradients)
     if unsure:

@@ -4,7 +4,7 @@ One table serves both languages' glossary pages (as a generated snippet) and the
 search, whose word segmenter (jieba) is taught these terms so that 反向传播 or 链式法则 is
 one word of the index, as a reader types it. The Chinese of each term is the word the
 message catalog uses for it (``tests/test_site_generation.py`` checks that the catalog
-says it so), which follows the note: 计算图, 局部导数, 上游传来的梯度.
+says it so), which follows the note: 计算图, 局部导数, 上游传来的导数.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ TERMS: tuple[tuple[str, str], ...] = (
     ("backward", "反向传播"),
     ("chain rule", "链式法则"),
     ("local derivative", "局部导数"),
-    ("upstream", "上游传来的梯度"),
+    ("upstream", "上游传来的导数"),
     ("add node", "加法层"),
     ("multiply node", "乘法层"),
     ("apple problem", "苹果问题"),
