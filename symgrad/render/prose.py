@@ -93,7 +93,7 @@ class Prose(Text):
         no_wrap: bool | None = None,
     ) -> Lines:
         options = dict(justify=justify, overflow=overflow, tab_size=tab_size, no_wrap=no_wrap)
-        lines = self._wrap_lines(console, width, **options)
+        lines = self._wrap_lines(console, width, options)
         if not self.hanging or len(lines) < 2 or width <= 2 * self.hanging:
             return lines
         first = lines[0]
@@ -101,28 +101,14 @@ class Prose(Text):
         rest = rest[len(rest.plain) - len(rest.plain.lstrip()) :]
         indented = Prose()
         indented.append_text(rest)
-        body = indented._wrap_lines(console, width - self.hanging, **options)
+        body = indented._wrap_lines(console, width - self.hanging, options)
         return Lines([first, *(Text(" " * self.hanging) + line for line in body)])
 
-    def _wrap_lines(
-        self,
-        console: Console,
-        width: int,
-        *,
-        justify: JustifyMethod | None = None,
-        overflow: OverflowMethod | None = None,
-        tab_size: int = 8,
-        no_wrap: bool | None = None,
-    ) -> Lines:
+    def _wrap_lines(self, console: Console, width: int, options: dict) -> Lines:
+        """Rich's wrapping, or for text with wide characters the breaks of :func:`divide`."""
+        justify, overflow, no_wrap = options["justify"], options["overflow"], options["no_wrap"]
         if no_wrap or self.no_wrap or not _has_wide(self.plain):
-            return super().wrap(
-                console,
-                width,
-                justify=justify,
-                overflow=overflow,
-                tab_size=tab_size,
-                no_wrap=no_wrap,
-            )
+            return super().wrap(console, width, **options)
         lines = Lines()
         for line in self.split(allow_blank=True):
             pieces = line.divide(divide(line.plain, width))
